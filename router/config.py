@@ -1,0 +1,117 @@
+"""One frozen settings object, validated at start-up, overridable from the environment.
+
+Every tunable of the router lives here (or in a section model it nests) so that an operator
+has one place to look and a bad value stops the process before it touches Kafka.
+Environment variables use the prefix ``ROUTER_`` and ``__`` for nesting, e.g.
+``ROUTER_KAFKA__BOOTSTRAP_SERVERS`` or ``ROUTER_FX__SPREAD_BPS``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from router.fx.settings import FxSettings
+from router.screening.settings import ScreeningSettings
+from router.settlement.settings import SettlementSettings
+
+
+class KafkaSettings(BaseModel):
+    """How to reach the Kafka cluster. SASL and TLS are optional; secrets never print."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    bootstrap_servers: str = "127.0.0.1:9092"
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: Path | None = None
+    ssl_certfile: Path | None = None
+    ssl_keyfile: Path | None = None
+    topic_prefix: str = ""
+    # Small session/rebalance timeouts: faust's 60 s default makes the first join wait ~30 s.
+    session_timeout_s: float = 10.0
+    rebalance_timeout_s: float = 10.0
+    fetch_max_wait_ms: int = 50
+    replication_factor: int = Field(default=1, ge=1)
+
+    @field_validator("bootstrap_servers")
+    @classmethod
+    def _hosts_have_ports(cls, v: str) -> str:
+        hosts = [h.strip() for h in v.replace("kafka://", "").split(",") if h.strip()]
+        if not hosts:
+            raise ValueError("at least one bootstrap server is required")
+        for h in hosts:
+            host, sep, port = h.rpartition(":")
+            if not sep or not host or not port.isdigit():
+                raise ValueError(f"bootstrap server {h!r} must be host:port")
+        return ",".join(hosts)
+
+    @model_validator(mode="after")
+    def _sasl_complete(self) -> KafkaSettings:
+        if self.security_protocol.startswith("SASL"):
+            if not (self.sasl_mechanism and self.sasl_username and self.sasl_password):
+                raise ValueError(f"{self.security_protocol} needs sasl_mechanism, sasl_username and sasl_password")
+        return self
+
+    @property
+    def hosts(self) -> list[str]:
+        return self.bootstrap_servers.split(",")
+
+
+class IngestSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # CBPR+ caps a business message at 100 KB; anything far larger is hostile or broken.
+    max_message_bytes: int = Field(default=256 * 1024, ge=1024)
+
+
+class WebSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=6066, ge=0, le=65535)
+    reviewer_username: str = "analyst"
+    reviewer_password: SecretStr = SecretStr("change-me")
+    session_secret: SecretStr = SecretStr("dev-only-session-secret-change-me")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ROUTER_", env_nested_delimiter="__", frozen=True, extra="forbid"
+    )
+
+    app_id: str = "corridor-router"
+    router_bic: str = Field(default="ROUTCNSHXXX", pattern=r"^[A-Z]{6}[A-Z2-9][A-NP-Z0-9]([A-Z0-9]{3})?$")
+    data_dir: Path = Path(".router-data")
+    # Directory holding the official ISO 20022 XSDs (published by ISO, not redistributed here).
+    iso20022_xsd_dir: Path | None = None
+    # RocksDB for production; memory:// keeps unit and agent tests free of disk state.
+    store_url: str = "rocksdb://"
+    processing_guarantee: Literal["at_least_once", "exactly_once"] = "at_least_once"
+    log_level: Literal["debug", "info", "warn", "error"] = "info"
+
+    kafka: KafkaSettings = KafkaSettings()
+    ingest: IngestSettings = IngestSettings()
+    web: WebSettings = WebSettings()
+    fx: FxSettings = FxSettings()
+    screening: ScreeningSettings = ScreeningSettings()
+    settlement: SettlementSettings = SettlementSettings()
+
+    @field_validator("store_url")
+    @classmethod
+    def _known_store(cls, v: str) -> str:
+        if not v.startswith(("rocksdb://", "memory://", "aerospike://")):
+            raise ValueError("store_url must be rocksdb://, memory:// or aerospike://")
+        return v
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment (tests build their own)."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""ISO 20022: hardened parsing, message registry, validation, canonical model, translation."""

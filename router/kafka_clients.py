@@ -1,0 +1,59 @@
+"""aiokafka client options and topic administration, derived from the one settings object."""
+
+from __future__ import annotations
+
+import ssl
+from typing import Any
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from router.config import KafkaSettings
+from router.topics import TOPICS, TopicSpec
+
+
+def ssl_context(k: KafkaSettings) -> ssl.SSLContext | None:
+    if k.security_protocol not in ("SSL", "SASL_SSL"):
+        return None
+    ctx = ssl.create_default_context(cafile=str(k.ssl_cafile) if k.ssl_cafile else None)
+    if k.ssl_certfile:
+        ctx.load_cert_chain(str(k.ssl_certfile), str(k.ssl_keyfile) if k.ssl_keyfile else None)
+    return ctx
+
+
+def client_options(k: KafkaSettings) -> dict[str, Any]:
+    """Keyword arguments shared by every aiokafka producer, consumer and admin client."""
+    opts: dict[str, Any] = {"bootstrap_servers": k.hosts, "security_protocol": k.security_protocol}
+    ctx = ssl_context(k)
+    if ctx is not None:
+        opts["ssl_context"] = ctx
+    if k.sasl_mechanism:
+        opts["sasl_mechanism"] = k.sasl_mechanism
+        opts["sasl_plain_username"] = k.sasl_username
+        opts["sasl_plain_password"] = k.sasl_password.get_secret_value() if k.sasl_password else None
+    return opts
+
+
+async def create_topics(k: KafkaSettings, specs: tuple[TopicSpec, ...] = TOPICS) -> dict[str, str]:
+    """Create the declared topics that do not exist yet. Returns name -> "created" | "exists"."""
+    admin = AIOKafkaAdminClient(**client_options(k))
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        result: dict[str, str] = {}
+        wanted = []
+        for spec in specs:
+            name = f"{k.topic_prefix}{spec.name}"
+            if name in existing:
+                result[name] = "exists"
+                continue
+            wanted.append(NewTopic(name, spec.partitions, k.replication_factor, topic_configs=spec.kafka_config()))
+        for topic in wanted:
+            try:
+                await admin.create_topics([topic])
+                result[topic.name] = "created"
+            except TopicAlreadyExistsError:
+                result[topic.name] = "exists"  # another process won the race; that is fine
+        return result
+    finally:
+        await admin.close()

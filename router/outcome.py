@@ -1,0 +1,43 @@
+"""Failures are data: every processing step returns ``Ok`` or a ``Reject``.
+
+A ``Reject`` carries an ISO 20022 external status reason code (the same code set pacs.002 and
+admi.002 use), a human-readable text and the stage that refused the input. Wiring code sends
+rejects to the DLQ and answers the sender; it never raises them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+# ISO 20022 ExternalStatusReason1Code values used by the router.
+FORMAT_ERROR = "FF01"  # invalid file format: unparseable, hostile or schema-invalid
+MISSING_ELEMENT = "CH21"  # required compulsory element missing
+INVALID_CURRENCY = "AM03"  # not allowed currency
+INVALID_AMOUNT = "AM12"  # invalid amount
+INSUFFICIENT_FUNDS = "AM04"
+INVALID_BIC = "RC01"  # bank identifier incorrect
+DUPLICATE = "AM05"  # duplication
+REGULATORY = "RR04"  # regulatory reason (sanctions / compliance)
+TIMEOUT = "AB05"  # timeout at creditor agent / not settled in time
+NARRATIVE = "NARR"
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    code: str
+    text: str
+    stage: str
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.stage}: {self.text}"
+
+
+@dataclass(frozen=True, slots=True)
+class Ok(Generic[T]):
+    value: T
+
+
+Outcome = Ok[T] | Reject

@@ -1,0 +1,18 @@
+"""Faust stages: thin wiring from topics to the pure functions in the domain packages.
+
+Each stage module exposes ``register(wiring)``; ``STAGES`` names them for ``build_app``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from router.pipeline import ingest_stage
+
+if TYPE_CHECKING:
+    from router.app import Wiring
+
+STAGES: dict[str, Callable[[Wiring], None]] = {
+    "ingest": ingest_stage.register,
+}

@@ -1,0 +1,57 @@
+"""The topic contract, declared once.
+
+Names, partition counts, keys and retention/compaction for every topic the router reads or
+writes. ``router topics create`` creates them and ``deploy/`` manifests are checked against this
+table (tests/unit/test_deploy_manifests.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+DAY_MS = 24 * 3600 * 1000
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSpec:
+    name: str
+    key: str
+    content: str
+    partitions: int = 4
+    compacted: bool = False
+    retention_ms: int | None = 7 * DAY_MS
+    config: dict[str, str] = field(default_factory=dict)
+
+    def kafka_config(self) -> dict[str, str]:
+        cfg = {"cleanup.policy": "compact" if self.compacted else "delete"}
+        if self.retention_ms is not None and not self.compacted:
+            cfg["retention.ms"] = str(self.retention_ms)
+        cfg.update(self.config)
+        return cfg
+
+
+TOPICS: tuple[TopicSpec, ...] = (
+    TopicSpec("cips.in", "UETR", "ISO 20022 XML from the CIPS / e-CNY side"),
+    TopicSpec("cips.out", "UETR", "ISO 20022 XML to the CIPS / e-CNY side"),
+    TopicSpec("corr.in", "UETR", "ISO 20022 XML from correspondent banks"),
+    TopicSpec("corr.out", "UETR", "ISO 20022 XML to correspondents; header 'receiver-bic'"),
+    TopicSpec("router.accepted", "UETR", "ingested messages (original bytes) for the payment pipeline"),
+    TopicSpec("fx.rates", "currency pair", "FX quotes (JSON)", partitions=1, compacted=True),
+    TopicSpec("screening.cases", "UETR", "payments held for compliance review"),
+    TopicSpec("screening.decisions", "UETR", "analyst decisions on held payments"),
+    TopicSpec("screening.audit", "UETR", "every screening decision, automatic or human", retention_ms=365 * DAY_MS),
+    TopicSpec("settlement.commands", "account id", "reserve / commit / release / credit commands"),
+    TopicSpec("settlement.events", "settlement id", "leg results and commit/abort decisions"),
+    TopicSpec("payments.status", "UETR", "payment tracker state", compacted=True),
+    TopicSpec("router.dlq", "original key", "unprocessable inputs: original bytes + reason headers",
+              retention_ms=30 * DAY_MS),
+)
+
+BY_NAME: dict[str, TopicSpec] = {t.name: t for t in TOPICS}
+
+
+def topic_name(name: str, prefix: str = "") -> str:
+    """The physical topic name: the declared name behind an optional deployment prefix."""
+    if name not in BY_NAME:
+        raise KeyError(f"undeclared topic {name!r}; declare it in router/topics.py")
+    return f"{prefix}{name}"

@@ -1,0 +1,69 @@
+"""Shared fixtures: the broker, per-test settings with fresh topic names, shared reference data."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from router.config import KafkaSettings, Settings
+from tests.support import broker
+from tests.support.kafka import free_port
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("ROUTER_SHARED_DIR", REPO.parent / "shared"))
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    if not SHARED.is_dir():
+        pytest.skip(f"reference data folder {SHARED} is absent (ISO 20022 XSDs, samples, sanctions lists)")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def iso_xsd_dir(shared_dir: Path) -> Path:
+    d = shared_dir / "iso20022" / "xsd"
+    if not d.is_dir():
+        pytest.skip(f"{d} is absent: official ISO 20022 XSDs are needed for base-schema checks")
+    return d
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> Iterator[str]:
+    env = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if env:
+        yield env
+        return
+    if broker.docker_answers():
+        servers, container = broker.start_container()
+        try:
+            yield servers
+        finally:
+            container.stop()  # type: ignore[attr-defined]
+        return
+    yield broker.start_local()
+
+
+@pytest.fixture
+def settings(kafka_bootstrap: str, tmp_path: Path) -> Settings:
+    """Settings for one test: fresh uuid-named topics, group and app id, in-memory store."""
+    run = uuid.uuid4().hex[:10]
+    return Settings(
+        app_id=f"test-{run}",
+        kafka=KafkaSettings(bootstrap_servers=kafka_bootstrap, topic_prefix=f"t{run}."),
+        store_url="memory://",
+        data_dir=tmp_path / "data",
+        web={"port": free_port()},  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+async def topics(settings: Settings) -> Settings:
+    from router.kafka_clients import create_topics
+
+    await create_topics(settings.kafka)
+    return settings
