@@ -1,0 +1,5 @@
+"""Benchmarks behind ``router bench AREA``. Each area module exposes ``add_arguments(parser)``
+and ``run(args) -> dict`` (the numbers, printed as JSON and as a table)."""
+
+BENCHES: dict[str, str] = {
+}
