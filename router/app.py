@@ -68,7 +68,6 @@ def build_app(settings: Settings, *, stages: tuple[str, ...] = ("ingest",)) -> f
         table_cleanup_interval=30.0,
     )
     app.conf.table_standby_replicas = 0
-    app.conf.web_transport = f"tcp://{settings.web.host}:{settings.web.port}"
     wiring = Wiring(app, settings)
     from router.pipeline import STAGES
 

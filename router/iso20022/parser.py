@@ -57,7 +57,6 @@ def parse_xml(raw: bytes, *, max_bytes: int) -> Outcome[etree._Element]:
         return Reject(FORMAT_ERROR, f"not well-formed XML: {exc}", STAGE)
     except ValueError as exc:  # lxml raises ValueError for some encoding problems
         return Reject(FORMAT_ERROR, f"unreadable XML: {exc}", STAGE)
-    tree = root.getroottree()
-    if tree.docinfo.doctype:
+    if root.getroottree().docinfo.internalDTD is not None:
         return Reject(FORMAT_ERROR, "DOCTYPE declarations are not allowed (entities, XXE)", STAGE)
     return Ok(root)

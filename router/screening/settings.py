@@ -1,9 +1,115 @@
-"""Screening settings (thresholds, lists, country rules)."""
+"""Screening settings: match thresholds, list sources, country rules, e-CNY wallet limits, structuring.
+
+Every threshold a compliance officer may be asked to justify lives here, with its default and
+its validation, so that a change is a reviewed configuration change rather than a code edit.
+"""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from decimal import Decimal
+from pathlib import Path
+from typing import Literal
+
+import pycountry
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+# The shipped, fictional demo list (OFAC CSV format); used when no list is configured.
+DEFAULT_LIST = Path(__file__).resolve().parents[1] / "data" / "sanctions" / "sdn.csv"
+
+
+class TierLimit(BaseModel):
+    """Limits of one e-CNY wallet tier, in CNY. ``None`` means no limit (fully verified wallets)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    per_payment: Decimal | None = Field(default=None, gt=0)
+    per_day: Decimal | None = Field(default=None, gt=0)
+
+
+# PBOC pilot wallet categories: 1 is a fully verified bank-account wallet, 4 an anonymous
+# phone-number wallet. Figures are the published pilot limits (single payment / daily).
+DEFAULT_TIERS: dict[int, TierLimit] = {
+    1: TierLimit(),
+    2: TierLimit(per_payment=Decimal("50000"), per_day=Decimal("100000")),
+    3: TierLimit(per_payment=Decimal("5000"), per_day=Decimal("10000")),
+    4: TierLimit(per_payment=Decimal("2000"), per_day=Decimal("5000")),
+}
+
+
+def _country(code: str) -> str:
+    code = code.strip().upper()
+    if pycountry.countries.get(alpha_2=code) is None:
+        raise ValueError(f"{code!r} is not an ISO 3166 alpha-2 country code")
+    return code
 
 
 class ScreeningSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # Name-match scores are 0..1. At or above hold_score a payment waits for an analyst; at or
+    # above reject_score the match is treated as certain and the payment is refused outright.
+    hold_score: float = Field(default=0.86, gt=0, le=1)
+    reject_score: float = Field(default=0.98, gt=0, le=1.01)
+
+    # Explicit list files (any supported format) and/or a directory whose list files are all
+    # loaded. Both empty means the shipped fictional demo list.
+    list_paths: tuple[Path, ...] = ()
+    list_dir: Path | None = None
+    # How often the worker / review server checks the list files for a new version.
+    list_poll_seconds: float = Field(default=30.0, gt=0)
+
+    # Comprehensive embargo: any party, agent or address there is refused.
+    embargoed_countries: tuple[str, ...] = ("CU", "IR", "KP", "SY")
+    # FATF "call for action" and increased-monitoring jurisdictions (sample): held for review.
+    high_risk_countries: tuple[str, ...] = ("MM", "RU", "VE", "YE", "ML", "HT", "SS")
+
+    wallet_tiers: dict[int, TierLimit] = Field(default_factory=lambda: dict(DEFAULT_TIERS))
+    # Unknown tier on an e-CNY wallet: treat as the most restricted tier rather than unlimited.
+    unknown_wallet_tier: int = 4
+
+    # FATF Recommendation 16: missing originator/beneficiary data on a cross-border payment.
+    fatf16_action: Literal["hold", "reject"] = "hold"
+
+    # Structuring: at least structuring_count payments from one debtor within the window, each
+    # within structuring_margin below the reporting threshold of its currency.
+    structuring_thresholds: dict[str, Decimal] = Field(
+        default_factory=lambda: {"CNY": Decimal("50000"), "USD": Decimal("10000"), "EUR": Decimal("10000"),
+                                 "HKD": Decimal("80000"), "GBP": Decimal("8000")}
+    )
+    structuring_margin: Decimal = Field(default=Decimal("0.10"), gt=0, lt=1)
+    structuring_window_seconds: int = Field(default=24 * 3600, gt=0)
+    structuring_count: int = Field(default=3, ge=2)
+
+    @field_validator("embargoed_countries", "high_risk_countries")
+    @classmethod
+    def _countries(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(_country(c) for c in v)
+
+    @field_validator("wallet_tiers")
+    @classmethod
+    def _tiers(cls, v: dict[int, TierLimit]) -> dict[int, TierLimit]:
+        for tier, lim in v.items():
+            if tier < 1:
+                raise ValueError("wallet tiers are numbered from 1")
+            if lim.per_payment and lim.per_day and lim.per_payment > lim.per_day:
+                raise ValueError(f"tier {tier}: per-payment limit exceeds the daily limit")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ScreeningSettings:
+        if self.reject_score < self.hold_score:
+            raise ValueError("reject_score must be >= hold_score")
+        if set(self.embargoed_countries) & set(self.high_risk_countries):
+            raise ValueError("a country cannot be both embargoed and high-risk")
+        if self.unknown_wallet_tier not in self.wallet_tiers:
+            raise ValueError("unknown_wallet_tier must be one of wallet_tiers")
+        return self
+
+    def configured_lists(self) -> tuple[Path, ...]:
+        """The list files to load now (the directory is re-listed on each call)."""
+        from router.screening.loaders import list_files_in
+
+        paths = list(self.list_paths)
+        if self.list_dir is not None:
+            paths.extend(list_files_in(self.list_dir))
+        return tuple(paths) if paths else (DEFAULT_LIST,)

@@ -1,0 +1,75 @@
+# Corridor router: developer and operator entry points. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+KAFKA := deploy/local/kafka
+KAFKA_PORT ?= 9092
+# The official ISO 20022 XSDs are not redistributed; point this at a copy to enable base-schema checks.
+SHARED ?= $(abspath ../shared)
+PAYMENTS ?= 5000
+
+.PHONY: help install browser run demo test test-unit test-integration lint typecheck kafka-up kafka-down \
+        kafka-status topics worker bench clean
+
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
+
+install: $(VENV)/.installed ## create .venv and install the package with dev dependencies
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+browser: ## install headless Chromium (Debian package) for the review-page browser test
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium missing: run 'sudo apt-get install chromium' (browser tests will skip)"; fi; }
+
+kafka-up: ## start (or reuse) the local Apache Kafka broker on 127.0.0.1:$(KAFKA_PORT)
+	@KAFKA_PORT=$(KAFKA_PORT) $(KAFKA) start
+
+kafka-down: ## stop the local broker
+	@KAFKA_PORT=$(KAFKA_PORT) $(KAFKA) stop
+
+kafka-status: ## is the local broker running?
+	@KAFKA_PORT=$(KAFKA_PORT) $(KAFKA) status
+
+topics: install ## create the router's topics on the configured cluster
+	$(BIN)/router topics create
+
+worker: install ## run the router worker in the foreground
+	$(BIN)/router worker
+
+run: install kafka-up ## the demo: broker, topics, workers, simulated corridor traffic, summary
+	ROUTER_KAFKA__BOOTSTRAP_SERVERS=$${ROUTER_KAFKA__BOOTSTRAP_SERVERS:-127.0.0.1:$(KAFKA_PORT)} \
+	  $(BIN)/router demo --payments $(PAYMENTS)
+
+demo: run ## alias of run
+
+lint: install ## ruff
+	$(BIN)/ruff check router tests connectors
+
+typecheck: install ## mypy (strict on router/)
+	$(BIN)/mypy
+
+# Broker for the tests: KAFKA_BOOTSTRAP_SERVERS if set; else testcontainers when Docker answers
+# (the fixture decides); else the local broker started here.
+test: install browser lint typecheck ## lint, typecheck and the whole test suite on a real Kafka broker
+	@if [ -z "$$KAFKA_BOOTSTRAP_SERVERS" ] && ! docker info >/dev/null 2>&1; then \
+	  KAFKA_PORT=$(KAFKA_PORT) $(KAFKA) start && export KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:$(KAFKA_PORT); fi; \
+	ROUTER_SHARED_DIR=$(SHARED) $(BIN)/pytest $(PYTEST_ARGS)
+
+test-unit: install ## unit and property tests only (no broker)
+	$(BIN)/pytest -m "not integration" $(PYTEST_ARGS)
+
+bench: install kafka-up ## run every benchmark (results: BENCHMARKS.md)
+	@for area in $$($(BIN)/python -c "from router.bench import BENCHES; print(' '.join(BENCHES))"); do \
+	  echo "== $$area"; $(BIN)/router bench $$area; done
+
+clean: ## remove local state (not the broker's jar cache)
+	rm -rf .router-data reports .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The demo: router workers and simulators as real processes on a real broker."""
