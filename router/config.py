@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from router.demo.settings import SimSettings
 from router.fx.settings import FxSettings
 from router.screening.settings import ScreeningSettings
 from router.settlement.settings import SettlementSettings
@@ -102,6 +103,7 @@ class Settings(BaseSettings):
     fx: FxSettings = FxSettings()
     screening: ScreeningSettings = ScreeningSettings()
     settlement: SettlementSettings = SettlementSettings()
+    sim: SimSettings = SimSettings()
 
     @field_validator("store_url")
     @classmethod

@@ -1,17 +1,28 @@
-"""Ingest: the first stage. Raw bytes in; an identified ISO 20022 message or a reject out.
+"""Ingest: the first stage. Raw bytes in; a validated canonical message, or a reject and a reply.
 
-Pure: no Kafka here. The agent in ``router.pipeline.ingest_agent`` wires it to topics.
+Pure: no Kafka here. ``router.pipeline.ingest_stage`` wires it to topics.
+
+``ingest`` parses and identifies (hostile input, wrong namespace, oversize are refused here).
+``ingest_message`` goes on, once per message: the source side's profile XSD, the canonical model,
+the usage rules. A refusal carries the reject (for the DLQ) and the reply for the sender
+(admi.002, or pacs.002 RJCT for a readable payment that breaks a rule).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from lxml import etree
 
+from router.iso20022.model import CanonicalMessage, Payment, Side, dump_canonical
+from router.iso20022.normalise import PROFILE_OF_SIDE, STAGE_RULES, STAGE_SCHEMA, extract
 from router.iso20022.parser import parse_xml
 from router.iso20022.registry import Identified, identify
-from router.outcome import Ok, Outcome, Reject
+from router.iso20022.replies import Reply, reply_for
+from router.iso20022.rules import check
+from router.iso20022.schemas import validate_schemas
+from router.outcome import FORMAT_ERROR, Ok, Outcome, Reject
 
 _UETR = etree.XPath("(.//*[local-name()='UETR' or local-name()='OrgnlUETR'])[1]/text()")
 
@@ -41,3 +52,46 @@ def ingest(raw: bytes, *, max_bytes: int) -> Outcome[Ingested]:
         if isinstance(hits, list) and hits:
             uetr = str(hits[0]).strip() or None
     return Ok(Ingested(ident, uetr, ident.header_text("BizSvc")))
+
+
+@dataclass(frozen=True, slots=True)
+class Normalised:
+    ingested: Ingested
+    message: CanonicalMessage
+    side: Side
+
+    @property
+    def value(self) -> bytes:
+        """The record value for ``router.accepted``: the canonical model as JSON."""
+        return dump_canonical(self.message)
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    reject: Reject
+    reply: Reply
+
+
+def ingest_message(
+    raw: bytes, *, side: Side, max_bytes: int, router_bic: str, now: datetime | None = None
+) -> Ok[Normalised] | Refused:
+    """Parse, identify, validate against ``side``'s profile and rules, normalise: once per message."""
+    profile = PROFILE_OF_SIDE[side]
+    first = ingest(raw, max_bytes=max_bytes)
+    if isinstance(first, Reject):
+        return Refused(first, reply_for(first, profile, router_bic=router_bic, now=now))
+    ing = first.value
+    ident = ing.identified
+    issues = validate_schemas(ident, profile)
+    if issues:
+        rej = Reject(FORMAT_ERROR, "; ".join(str(i) for i in issues[:5]), STAGE_SCHEMA)
+        return Refused(rej, reply_for(rej, profile, router_bic=router_bic, identified=ident, now=now))
+    model = extract(ident)
+    if isinstance(model, Reject):
+        return Refused(model, reply_for(model, profile, router_bic=router_bic, identified=ident, now=now))
+    broken = check(model.value, profile)
+    if broken:
+        rej = Reject(broken[0].code, "; ".join(str(i) for i in broken[:5]), STAGE_RULES)
+        pay = model.value if isinstance(model.value, Payment) else None
+        return Refused(rej, reply_for(rej, profile, router_bic=router_bic, identified=ident, payment=pay, now=now))
+    return Ok(Normalised(ing, model.value, side))

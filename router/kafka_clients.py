@@ -57,3 +57,18 @@ async def create_topics(k: KafkaSettings, specs: tuple[TopicSpec, ...] = TOPICS)
         return result
     finally:
         await admin.close()
+
+
+async def delete_topics_with_prefix(k: KafkaSettings, prefixes: tuple[str, ...]) -> list[str]:
+    """Delete every topic whose name starts with one of ``prefixes`` (test and demo clean-up)."""
+    if not any(prefixes):
+        raise ValueError("refusing to delete topics without a prefix")
+    admin = AIOKafkaAdminClient(**client_options(k))
+    await admin.start()
+    try:
+        doomed = [t for t in await admin.list_topics() if any(p and t.startswith(p) for p in prefixes)]
+        if doomed:
+            await admin.delete_topics(doomed)
+        return doomed
+    finally:
+        await admin.close()

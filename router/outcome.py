@@ -41,3 +41,8 @@ class Ok(Generic[T]):
 
 
 Outcome = Ok[T] | Reject
+
+# FX (router/fx): AB03 "settlement aborted due to timeout" - no fresh FX quote arrived within the
+# wait limit, so the payment could not be priced and cannot settle. Chosen because the code set has
+# no FX-specific reason and the payment is aborted before settlement by a time limit.
+FX_RATE_UNAVAILABLE = "AB03"

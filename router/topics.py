@@ -42,9 +42,16 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec("screening.audit", "UETR", "every screening decision, automatic or human", retention_ms=365 * DAY_MS),
     TopicSpec("settlement.commands", "account id", "reserve / commit / release / credit commands"),
     TopicSpec("settlement.events", "settlement id", "leg results and commit/abort decisions"),
+    TopicSpec("settlement.requests", "settlement id (UETR)", "PvP settlement requests (JSON SettlementRequest)"),
+    TopicSpec("settlement.outcomes", "UETR", "settlement outcomes: COMMIT/ABORT/DUPLICATE/PENDING (JSON)"),
+    TopicSpec("settlement.coordinator.state", "settlement id", "PvP coordinator changelog", compacted=True),
+    TopicSpec("settlement.accounts.state", "acct|id, entry|..., msgid|...", "account processor changelog",
+              compacted=True),
     TopicSpec("payments.status", "UETR", "payment tracker state", compacted=True),
     TopicSpec("router.dlq", "original key", "unprocessable inputs: original bytes + reason headers",
               retention_ms=30 * DAY_MS),
+    TopicSpec("fx.requests", "UETR", "FX pricing requests (JSON: uetr, amount, currency_in, currency_out)"),
+    TopicSpec("fx.priced", "UETR", "FX pricing results (JSON): PRICED with the locked quote, WAITING or REJECTED"),
 )
 
 BY_NAME: dict[str, TopicSpec] = {t.name: t for t in TOPICS}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -62,8 +62,11 @@ def settings(kafka_bootstrap: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-async def topics(settings: Settings) -> Settings:
-    from router.kafka_clients import create_topics
+async def topics(settings: Settings) -> AsyncIterator[Settings]:
+    """All declared topics under the test's prefix; deleted afterwards (with faust's internal ones)
+    so a long-lived local broker does not pile up thousands of partitions."""
+    from router.kafka_clients import create_topics, delete_topics_with_prefix
 
     await create_topics(settings.kafka)
-    return settings
+    yield settings
+    await delete_topics_with_prefix(settings.kafka, (settings.kafka.topic_prefix, f"{settings.app_id}-"))

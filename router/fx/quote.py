@@ -44,7 +44,7 @@ class Quote(BaseModel):
     @field_validator("bid", "ask", mode="before")
     @classmethod
     def _decimal_text(cls, v: Any) -> Decimal:
-        if isinstance(v, bool) or isinstance(v, float):
+        if isinstance(v, bool | float):
             raise ValueError("rates must be decimal strings, not JSON numbers")
         try:
             d = Decimal(v) if isinstance(v, str | int) else v
@@ -138,3 +138,26 @@ def _one_line(exc: ValidationError) -> str:
         loc = ".".join(str(x) for x in e.get("loc", ()))
         parts.append(f"{loc}: {e.get('msg')}" if loc else str(e.get("msg")))
     return "; ".join(parts)
+
+
+_PARSED: dict[str, Quote] = {}
+
+
+def quotes_from_table(values: Iterable[str]) -> list[Quote]:
+    """Quotes from the current-quotes table's values (quote JSON text), parsed once per value.
+
+    Pure apart from a bounded parse cache; values that do not parse are skipped (the table only
+    holds quotes that parsed when they were written)."""
+    out: list[Quote] = []
+    for raw in values:
+        q = _PARSED.get(raw)
+        if q is None:
+            try:
+                q = parse_quote(raw)
+            except QuoteFormatError:
+                continue
+            if len(_PARSED) > 10_000:
+                _PARSED.clear()
+            _PARSED[raw] = q
+        out.append(q)
+    return out

@@ -16,7 +16,6 @@ from typing import Literal
 
 from lxml import etree
 
-import router
 from router.iso20022.registry import CORRIDOR_ENVELOPE_NS, HEAD_NS, Identified
 
 ValidationProfile = Literal["cips", "cbpr", "base"]
@@ -31,7 +30,7 @@ OBTAIN_BASE = (
 
 def profile_dir() -> Path:
     """Where the corridor profile schemas are: the source tree, or the installed data files."""
-    for cand in (Path(router.__file__).resolve().parents[1] / "schemas",
+    for cand in (Path(__file__).resolve().parents[2] / "schemas",
                  Path(sys.prefix) / "share" / "corridor-router" / "schemas"):
         if (cand / "cbpr" / f"{HEAD_ID}.xsd").is_file():
             return cand
@@ -68,6 +67,7 @@ class Issue:
     path: str
     reason: str
     line: int | None = None
+    code: str = "FF01"  # ISO external status reason code for a pacs.002 / admi.002 answer
 
     def __str__(self) -> str:
         at = f" (line {self.line})" if self.line else ""
@@ -106,7 +106,7 @@ def schema_issues(schema: etree.XMLSchema, el: etree._Element) -> list[Issue]:
         return []
     issues = []
     tree = el.getroottree()
-    for err in schema.error_log:
+    for err in schema.error_log:  # type: ignore[attr-defined]
         path = err.path or ""
         try:
             hits = tree.xpath(path) if path else []

@@ -8,11 +8,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from router.pipeline import ingest_stage
+from router.pipeline import fx_stage, ingest_stage
 
 if TYPE_CHECKING:
     from router.app import Wiring
 
 STAGES: dict[str, Callable[[Wiring], None]] = {
     "ingest": ingest_stage.register,
+    "fx": fx_stage.register,
 }

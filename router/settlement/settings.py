@@ -2,8 +2,97 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+import re
+from decimal import Decimal
+
+import iso4217
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+# Account ids travel as Kafka keys and inside changelog keys joined with "|".
+ACCOUNT_ID = re.compile(r"^[A-Za-z0-9._:/-]{1,64}$")
+
+
+def minor_units(currency: str) -> int:
+    """ISO 4217 minor units of ``currency`` (KeyError when the code is unknown)."""
+    cur = iso4217.Currency(currency)
+    return int(cur.exponent or 0)
+
+
+class AccountOpening(BaseModel):
+    """An account's opening position. ``owner`` is the participant told about movements (camt.054)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    currency: str
+    amount: Decimal = Decimal("0")
+    owner: str | None = None
+
+    @field_validator("currency")
+    @classmethod
+    def _known_currency(cls, v: str) -> str:
+        try:
+            minor_units(v)
+        except (KeyError, ValueError) as exc:
+            raise ValueError(f"unknown ISO 4217 currency {v!r}") from exc
+        return v
+
+    @field_validator("amount")
+    @classmethod
+    def _not_negative(cls, v: Decimal) -> Decimal:
+        if not v.is_finite() or v < 0:
+            raise ValueError("opening balance must be a finite amount >= 0")
+        return v
+
+
+def _demo_accounts() -> dict[str, AccountOpening]:
+    # A small plausible corridor so that a fresh deployment can settle without configuration:
+    # two CIPS participants, an e-CNY operating institution, an FX provider in every corridor
+    # currency and the correspondents' nostro accounts.
+    a = AccountOpening
+    return {
+        "CIPSBANKA/CNY": a(currency="CNY", amount=Decimal("50000000.00"), owner="CIPSBANKA"),
+        "CIPSBANKB/CNY": a(currency="CNY", amount=Decimal("50000000.00"), owner="CIPSBANKB"),
+        "ECNYOPER1/CNY": a(currency="CNY", amount=Decimal("20000000.00"), owner="ECNYOPER1"),
+        "FXBANKCN/CNY": a(currency="CNY", amount=Decimal("100000000.00"), owner="FXBANKCN"),
+        "FXBANKCN/USD": a(currency="USD", amount=Decimal("20000000.00"), owner="FXBANKCN"),
+        "FXBANKCN/EUR": a(currency="EUR", amount=Decimal("20000000.00"), owner="FXBANKCN"),
+        "CORRUS33/USD": a(currency="USD", amount=Decimal("0.00"), owner="CORRUS33"),
+        "CORRDEFF/EUR": a(currency="EUR", amount=Decimal("0.00"), owner="CORRDEFF"),
+    }
 
 
 class SettlementSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # account id -> opening position. Every process of one deployment must see the same map:
+    # the ledger check proves conservation against it.
+    opening_balances: dict[str, AccountOpening] = Field(default_factory=_demo_accounts)
+    # Participants acting as FX providers (they hold an account in every corridor currency).
+    fx_providers: tuple[str, ...] = ("FXBANKCN",)
+    # A settlement not decided this long after it arrived is aborted (AB05, or AM04 if queued).
+    pvp_deadline_s: float = Field(default=60.0, gt=0)
+    # How long a leg short of funds waits in the liquidity queue (PDNG) before AM04; 0 = no queue.
+    liquidity_max_wait_s: float = Field(default=10.0, ge=0)
+    # How often expired deadlines and liquidity waits are looked for.
+    tick_interval_s: float = Field(default=0.25, gt=0, le=60)
+    # Records per consume-transform-produce transaction (upper bound).
+    max_batch: int = Field(default=2000, ge=1)
+    transaction_timeout_ms: int = Field(default=20000, ge=1000)
+
+    @field_validator("opening_balances")
+    @classmethod
+    def _valid_accounts(cls, v: dict[str, AccountOpening]) -> dict[str, AccountOpening]:
+        for acct, opening in v.items():
+            if not ACCOUNT_ID.match(acct):
+                raise ValueError(f"account id {acct!r} must match {ACCOUNT_ID.pattern}")
+            q = Decimal(1).scaleb(-minor_units(opening.currency))
+            if opening.amount != opening.amount.quantize(q):
+                raise ValueError(f"{acct}: opening amount {opening.amount} has more than "
+                                 f"{minor_units(opening.currency)} decimals for {opening.currency}")
+        return v
+
+    def owner_of(self, account: str) -> str:
+        opening = self.opening_balances.get(account)
+        if opening is not None and opening.owner:
+            return opening.owner
+        return account.split("/", 1)[0]

@@ -1,0 +1,1 @@
+"""Simulated outside world: CIPS / e-CNY network, correspondent banks, FX feed."""

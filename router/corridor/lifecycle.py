@@ -1,0 +1,340 @@
+"""One payment's life, as pure transitions: ``(state, event, ports, now) -> Step(state, sends)``.
+
+The orchestrator keeps one ``PaymentState`` per UETR. Every handler is idempotent against
+redelivery: an event that does not fit the current phase changes nothing and sends nothing
+(or, for a genuinely new message reusing a UETR, answers it as a duplicate). Message ids of
+everything sent are derived from the UETR and the purpose, so a replayed step emits the same ids.
+
+Flow: payment received -> screened (clear / hold / reject) -> priced with a locked quote
+(or waits for a fresh one) -> settlement requested -> decision. On COMMIT the payment is
+translated and delivered, the sender gets ACSC and the moved accounts' owners a camt.054; on
+ABORT the sender gets RJCT with the reason. Afterwards a pacs.002 RJCT or a pacs.004 from the
+receiving side runs a reverse PvP at the then-current rate; a camt.056 cancels a payment that
+has not settled, or is forwarded to the receiving side once it has.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+
+from router.corridor import legs as legs_
+from router.corridor import replies
+from router.corridor.effects import Send
+from router.corridor.ports import Ports
+from router.corridor.state import FINAL, PaymentState, Phase, Reversal
+from router.fx.pricing import Wait, price_payment
+from router.iso20022.model import CancellationRequest, Payment, Resolution, Return, Side, StatusReport
+from router.outcome import DUPLICATE, NARRATIVE, REGULATORY, Ok, Reject
+from router.settlement.model import Outcome as SettlementOutcome
+from router.settlement.model import SettlementRequest
+from router.tracker.journey import Hop, Stage, record
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    state: PaymentState | None
+    sends: tuple[Send, ...] = ()
+    # Set when the event could not be applied at all (goes to the DLQ with this reason).
+    reject: Reject | None = None
+
+
+def _hop_id(uetr: str, stage: Stage, extra: str = "") -> str:
+    return hashlib.sha1(f"{uetr}|{stage}|{extra}".encode(), usedforsecurity=False).hexdigest()[:16]
+
+
+def hop(state: PaymentState, stage: Stage, now: datetime, *, reason: str | None = None, by: str = "router",
+        extra: str = "", **detail: object) -> PaymentState:
+    h = Hop(uetr=state.uetr, stage=stage, at=now, id=_hop_id(state.uetr, stage, extra), by=by, reason=reason,
+            detail={k: v for k, v in detail.items() if v is not None})
+    return state.model_copy(update={"journey": record(state.journey, h)})
+
+
+def status_send(state: PaymentState) -> Send:
+    """The journey snapshot for the compacted ``payments.status`` topic."""
+    body = {
+        "uetr": state.uetr, "phase": state.phase.value, "direction": state.direction,
+        "outcome": state.journey.outcome.value, "reason": state.journey.reason,
+        "amount": str(state.payment.settlement_amount), "currency": state.payment.currency,
+        "debtor": state.payment.debtor.name if state.payment.debtor else None,
+        "debtor_original": state.payment.debtor.name_original if state.payment.debtor else None,
+        "creditor": state.payment.creditor.name if state.payment.creditor else None,
+        "creditor_original": state.payment.creditor.name_original if state.payment.creditor else None,
+        "quote": state.lock.model_dump(mode="json") if state.lock else None,
+        "hops": [h.model_dump(mode="json") for h in state.journey.hops],
+    }
+    return Send("payments.status", state.uetr, json.dumps(body, default=str).encode())
+
+
+def _with_status(state: PaymentState, sends: list[Send]) -> Step:
+    return Step(state, (*sends, status_send(state)))
+
+
+# --- a new payment ------------------------------------------------------------------------
+
+def on_payment(state: PaymentState | None, payment: Payment, source: Side, ports: Ports, now: datetime) -> Step:
+    if state is not None:
+        if state.payment.msg_id == payment.msg_id and state.source == source:
+            return Step(state)  # redelivery of the same message: already handled
+        # A different message reusing a UETR: answer it, never book it.
+        dup = replies.status(ports, payment, source, "RJCT", DUPLICATE, now,
+                             text=f"UETR {payment.uetr} already used by {state.payment.msg_id}",
+                             purpose=f"dup:{payment.msg_id}")
+        return Step(state, (dup,))
+    direction = "outbound" if source == "cips" else "inbound"
+    fresh = PaymentState(uetr=payment.uetr, source=source, direction=direction, phase=Phase.RECEIVED,
+                         payment=payment, journey=record(None, Hop(
+                             uetr=payment.uetr, stage=Stage.RECEIVED, at=now,
+                             id=_hop_id(payment.uetr, Stage.RECEIVED), by=source,
+                             detail={"msg_id": payment.msg_id, "amount": str(payment.settlement_amount),
+                                     "currency": payment.currency})))
+    verdict = ports.screen(payment, source, now)
+    audit = tuple(Send("screening.audit", payment.uetr, json.dumps(a, default=str).encode()) for a in verdict.audit)
+    if verdict.outcome == "reject":
+        s = hop(fresh, Stage.REJECTED, now, reason=verdict.reason_code or REGULATORY, text=verdict.text)
+        s = s.model_copy(update={"phase": Phase.REJECTED, "reason": verdict.reason_code or REGULATORY})
+        rj = replies.status(ports, payment, source, "RJCT", verdict.reason_code or REGULATORY, now,
+                            text=verdict.text)
+        return _with_status(s, [*audit, rj])
+    if verdict.outcome == "hold":
+        s = hop(fresh, Stage.HELD, now, reason=verdict.reason_code or REGULATORY, text=verdict.text)
+        s = s.model_copy(update={"phase": Phase.HELD})
+        case = verdict.case or {"uetr": payment.uetr}
+        sends = [*audit, Send("screening.cases", payment.uetr, json.dumps(case, default=str).encode()),
+                 replies.status(ports, payment, source, "PDNG", None, now, text="held for compliance review")]
+        return _with_status(s, sends)
+    s = hop(fresh, Stage.SCREENED, now, outcome="clear")
+    return _price(s, ports, now, [*audit])
+
+
+# --- pricing and settlement request --------------------------------------------------------
+
+def delivered_currency(state: PaymentState, ports: Ports) -> str:
+    """The currency the receiving side is paid in: CNY into China, the correspondent's own outward."""
+    if state.direction == "inbound":
+        return "CNY"
+    agent = state.payment.creditor_agent
+    return (ports.currency_of(agent.bic) if agent.bic else None) or state.payment.currency
+
+
+def _price(state: PaymentState, ports: Ports, now: datetime, sends: list[Send]) -> Step:
+    p = state.payment
+    target = delivered_currency(state, ports)
+    lock = state.lock
+    if target != p.currency and lock is None:
+        result = price_payment(p.uetr, p.settlement_amount, p.currency, target, ports.quotes(), None, now,
+                               ports.settings.fx, waiting_since=state.waiting_since)
+        if isinstance(result, Wait):
+            s = state.model_copy(update={"phase": Phase.WAITING_FX, "waiting_since": result.waiting_since,
+                                         "retry_at": result.retry_at})
+            if state.phase is not Phase.WAITING_FX:
+                s = hop(s, Stage.QUEUED, now, reason="FX", text=result.reason)
+            return _with_status(s, sends)
+        if isinstance(result, Reject):
+            return _with_status(*_reject(state, ports, result.code, result.text, now, sends))
+        lock = result.value.lock
+        state = hop(state.model_copy(update={"lock": lock}), Stage.PRICED, now, quote_id=lock.quote_id,
+                    rate=str(lock.rate), provider=lock.provider, amount_out=str(lock.amount_out),
+                    currency_out=lock.currency_out)
+    try:
+        legs = legs_.forward_legs(
+            p, ports.directory, fx_provider=lock.provider if lock else None,
+            amount_out=lock.amount_out if lock else p.settlement_amount, currency_out=target)
+        request = SettlementRequest(settlement_id=p.uetr, uetr=p.uetr,
+                                    sender=legs_.payer(p, ports.directory) or "?", msg_id=p.msg_id, legs=legs)
+    except ValueError as exc:
+        return _with_status(*_reject(state, ports, NARRATIVE, f"cannot settle: {exc}", now, sends))
+    s = state.model_copy(update={"phase": Phase.SETTLING, "settlement_id": p.uetr, "retry_at": None})
+    return _with_status(s, [*sends, Send("settlement.requests", p.uetr, request.model_dump_json().encode())])
+
+
+def _reject(state: PaymentState, ports: Ports, code: str, text: str, now: datetime,
+            sends: list[Send]) -> tuple[PaymentState, list[Send]]:
+    s = hop(state, Stage.REJECTED, now, reason=code, text=text)
+    s = s.model_copy(update={"phase": Phase.REJECTED, "reason": code, "retry_at": None})
+    return s, [*sends, replies.status(ports, state.payment, state.source, "RJCT", code, now, text=text)]
+
+
+def on_retry(state: PaymentState | None, ports: Ports, now: datetime) -> Step:
+    """A timer tick for a payment waiting for a fresh FX quote."""
+    if state is None or state.phase is not Phase.WAITING_FX:
+        return Step(state)
+    return _price(state, ports, now, [])
+
+
+# --- compliance decision ---------------------------------------------------------------------
+
+def on_screening_decision(state: PaymentState | None, decision: dict[str, object], ports: Ports,
+                          now: datetime) -> Step:
+    if state is None:
+        return Step(None, reject=Reject(NARRATIVE, "decision for an unknown payment", "corridor"))
+    if state.phase is not Phase.HELD:
+        return Step(state)  # already decided (redelivery or a second analyst)
+    who = str(decision.get("who") or decision.get("analyst") or "analyst")
+    reason = str(decision.get("reason") or "")
+    if str(decision.get("decision", "")).lower() in ("release", "released", "clear"):
+        s = hop(state, Stage.RELEASED, now, by=who, text=reason)
+        return _price(s, ports, now, [])
+    code = str(decision.get("reason_code") or REGULATORY)
+    return _with_status(*_reject(state, ports, code, reason or "rejected by compliance", now, []))
+
+
+# --- settlement outcome ------------------------------------------------------------------------
+
+def on_settlement(state: PaymentState | None, outcome: SettlementOutcome, ports: Ports, now: datetime) -> Step:
+    if state is None:
+        return Step(None, reject=Reject(NARRATIVE, "settlement outcome for an unknown payment", "corridor"))
+    if state.reversal is not None and outcome.settlement_id == state.reversal.settlement_id:
+        return _on_reverse_settlement(state, outcome, ports, now)
+    if outcome.settlement_id != state.settlement_id or state.phase is not Phase.SETTLING:
+        return Step(state)
+    if outcome.decision == "PENDING":
+        s = hop(state, Stage.QUEUED, now, reason=outcome.reason or "AM04", text="waiting for liquidity")
+        return _with_status(s, [replies.status(ports, state.payment, state.source, "PDNG", outcome.reason, now,
+                                               text="queued for liquidity", purpose="queued")])
+    if outcome.decision in ("ABORT", "DUPLICATE"):
+        code = outcome.reason or (DUPLICATE if outcome.decision == "DUPLICATE" else NARRATIVE)
+        text = "duplicate instruction" if outcome.decision == "DUPLICATE" else "settlement aborted"
+        if state.cancel is not None:
+            return _cancelled(state, ports, now, text="cancelled before settlement")
+        return _with_status(*_reject(state, ports, code, text, now, []))
+    # COMMIT: the moment of finality.
+    s = hop(state, Stage.SETTLED, now, legs=list(outcome.legs_booked))
+    sends = [replies.status(ports, state.payment, state.source, "ACSC", None, now)]
+    sends += replies.notifications(ports, state.payment, outcome, now)
+    delivery = replies.deliver(ports, replies.outbound_payment(state, ports, now), state.target)
+    sends.append(delivery.send)
+    s = hop(s, Stage.DELIVERED, now, msg_id=delivery.msg_id, to=delivery.receiver)
+    s = s.model_copy(update={"phase": Phase.DELIVERED, "delivered_msg_id": delivery.msg_id})
+    if state.cancel is not None:  # asked to cancel while settling: too late, ask the receiver
+        sends.append(replies.forward_cancellation(ports, s, state.cancel, now))
+    return _with_status(s, sends)
+
+
+# --- after delivery: the receiving side answers ----------------------------------------------------
+
+def on_receiver_status(state: PaymentState | None, report: StatusReport, side: Side, ports: Ports,
+                       now: datetime) -> Step:
+    if state is None:
+        return Step(None, reject=Reject(NARRATIVE, "status report for an unknown payment", "corridor"))
+    if side != state.target or state.phase is not Phase.DELIVERED:
+        return Step(state)
+    if report.status in ("ACSC", "ACCP", "ACSP", "ACTC"):
+        if state.journey.last(Stage.ACKNOWLEDGED) is not None:
+            return Step(state)
+        return _with_status(hop(state, Stage.ACKNOWLEDGED, now, by=side, status=report.status), [])
+    if report.status == "RJCT":
+        s = hop(state, Stage.REFUSED, now, by=side, reason=report.reason_code, text=report.reason_text)
+        amount_back = state.lock.amount_out if state.lock else state.payment.settlement_amount
+        return _reverse(s, ports, now, kind="refusal", reason=report.reason_code or NARRATIVE,
+                        amount_back=amount_back, currency_back=delivered_currency(state, ports), return_id=None)
+    return Step(state)
+
+
+def on_return(state: PaymentState | None, ret: Return, side: Side, ports: Ports, now: datetime) -> Step:
+    if state is None:
+        return Step(None, reject=Reject(NARRATIVE, "return for an unknown payment", "corridor"))
+    if side != state.target or state.phase is not Phase.DELIVERED:
+        return Step(state)
+    # The RETURNED hop is written when the reverse settlement commits: only then has money moved.
+    return _reverse(state, ports, now, kind="return", reason=ret.reason_code, amount_back=ret.returned_amount,
+                    currency_back=ret.currency, return_id=ret.rtr_id)
+
+
+def _reverse(state: PaymentState, ports: Ports, now: datetime, *, kind: Literal["return", "refusal"], reason: str,
+             amount_back: Decimal, currency_back: str, return_id: str | None) -> Step:
+    p = state.payment
+    settlement_id = f"{p.uetr}.R"
+    lock = None
+    amount_to_sender = amount_back
+    if currency_back != p.currency:
+        result = price_payment(settlement_id, amount_back, currency_back, p.currency, ports.quotes(), None, now,
+                               ports.settings.fx)
+        if not isinstance(result, Ok):
+            # No rate to bring the money back now: keep the refusal on record, retry on the next event.
+            text = result.text if isinstance(result, Reject) else result.reason
+            return _with_status(hop(state, Stage.QUEUED, now, reason="FX", text=f"reverse waits: {text}",
+                                    extra="reverse"), [])
+        lock = result.value.lock
+        amount_to_sender = lock.amount_out
+    try:
+        legs = legs_.reverse_legs(p, ports.directory, fx_provider=lock.provider if lock else None,
+                                  amount_back=amount_back, currency_back=currency_back,
+                                  amount_to_sender=amount_to_sender)
+        request = SettlementRequest(settlement_id=settlement_id, uetr=p.uetr,
+                                    sender=legs_.payee(p, ports.directory) or "?",
+                                    msg_id=(return_id or f"{p.msg_id}.R")[:64], legs=legs)
+    except ValueError as exc:
+        return _with_status(hop(state, Stage.QUEUED, now, reason=NARRATIVE, text=f"cannot reverse: {exc}",
+                                extra="reverse"), [])
+    rev = Reversal(kind=kind, settlement_id=settlement_id, reason=reason,
+                   amount_back=str(amount_back), currency_back=currency_back,
+                   amount_to_sender=str(amount_to_sender), currency_to_sender=p.currency, return_id=return_id,
+                   lock=lock)
+    s = state.model_copy(update={"phase": Phase.REVERSING, "reversal": rev})
+    return _with_status(s, [Send("settlement.requests", settlement_id, request.model_dump_json().encode())])
+
+
+def _on_reverse_settlement(state: PaymentState, outcome: SettlementOutcome, ports: Ports, now: datetime) -> Step:
+    rev = state.reversal
+    assert rev is not None
+    if state.phase is not Phase.REVERSING or outcome.decision == "PENDING":
+        return Step(state)
+    if outcome.decision != "COMMIT":
+        s = hop(state, Stage.QUEUED, now, reason=outcome.reason, text="reverse settlement aborted", extra="rev-abort")
+        return _with_status(s.model_copy(update={"phase": Phase.DELIVERED, "reversal": None}), [])
+    sends = replies.notifications(ports, state.payment, outcome, now)
+    if rev.kind == "return":
+        s = hop(state, Stage.RETURNED, now, reason=rev.reason, amount=rev.amount_to_sender,
+                currency=rev.currency_to_sender)
+        sends.append(replies.return_to_sender(ports, state, now))
+        s = s.model_copy(update={"phase": Phase.RETURNED, "reason": rev.reason})
+    else:
+        s = hop(state, Stage.REJECTED, now, reason=rev.reason, text="refused by the receiving side; funds reversed")
+        sends.append(replies.status(ports, state.payment, state.source, "RJCT", rev.reason, now,
+                                    text="refused by the receiving bank; funds returned", purpose="refused"))
+        s = s.model_copy(update={"phase": Phase.REJECTED, "reason": rev.reason})
+    return _with_status(s, sends)
+
+
+# --- cancellations -------------------------------------------------------------------------------
+
+def on_cancellation(state: PaymentState | None, req: CancellationRequest, side: Side, ports: Ports,
+                    now: datetime) -> Step:
+    if state is None:
+        return Step(None, reject=Reject(NARRATIVE, "cancellation for an unknown payment", "corridor"))
+    if side != state.source or state.phase in FINAL or state.cancel is not None:
+        return Step(state)
+    s = hop(state.model_copy(update={"cancel": req}), Stage.CANCEL_REQUESTED, now, by=side, reason=req.reason_code)
+    if state.phase in (Phase.RECEIVED, Phase.HELD, Phase.WAITING_FX):
+        return _cancelled(s, ports, now, text="cancelled before settlement")
+    if state.phase is Phase.SETTLING:
+        return _with_status(s, [])  # decided when the settlement outcome arrives
+    # Settled: only the receiving side can give the money back.
+    return _with_status(s, [replies.forward_cancellation(ports, s, req, now)])
+
+
+def _cancelled(state: PaymentState, ports: Ports, now: datetime, *, text: str) -> Step:
+    assert state.cancel is not None
+    s = hop(state, Stage.CANCELLED, now, reason=state.cancel.reason_code, text=text)
+    s = s.model_copy(update={"phase": Phase.CANCELLED, "reason": state.cancel.reason_code, "retry_at": None})
+    return _with_status(s, [replies.resolution(ports, s, "CNCL", now)])
+
+
+def on_resolution(state: PaymentState | None, res: Resolution, side: Side, ports: Ports, now: datetime) -> Step:
+    """The receiving side's answer to a forwarded cancellation, relayed to the requester."""
+    if state is None:
+        return Step(None, reject=Reject(NARRATIVE, "resolution for an unknown payment", "corridor"))
+    if side != state.target or state.cancel is None:
+        return Step(state)
+    if state.journey.last(Stage.CANCEL_REQUESTED) is None:
+        return Step(state)
+    extra = f"resolution:{res.status}"
+    if any(h.id == _hop_id(state.uetr, Stage.ACKNOWLEDGED, extra) for h in state.journey.hops):
+        return Step(state)
+    s = hop(state, Stage.ACKNOWLEDGED, now, by=side, extra=extra, resolution=res.status)
+    return _with_status(s, [replies.resolution(ports, s, res.status, now)])

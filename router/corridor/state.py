@@ -1,0 +1,70 @@
+"""A payment's state as the corridor orchestrator keeps it (one record per UETR)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from router.fx.lock import LockedQuote
+from router.iso20022.model import CancellationRequest, Payment, Side
+from router.tracker.journey import Journey
+
+Direction = Literal["outbound", "inbound"]  # outbound: CIPS -> correspondent
+
+
+class Phase(StrEnum):
+    RECEIVED = "received"
+    HELD = "held"  # waiting for a compliance analyst
+    WAITING_FX = "waiting-fx"  # no fresh quote yet
+    SETTLING = "settling"  # settlement request sent, no decision yet
+    DELIVERED = "delivered"  # settled and sent on to the other side
+    REVERSING = "reversing"  # a reverse PvP (return or refusal) is settling
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+    RETURNED = "returned"
+
+
+FINAL = frozenset({Phase.REJECTED, Phase.CANCELLED, Phase.RETURNED})
+
+
+class Reversal(BaseModel):
+    """A reverse PvP after settlement: a return (pacs.004) or a refusal (pacs.002 RJCT)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["return", "refusal"]
+    settlement_id: str
+    reason: str
+    # What the receiving side gives back, in its currency, and what the sender gets, in its own.
+    amount_back: str
+    currency_back: str
+    amount_to_sender: str | None = None
+    currency_to_sender: str | None = None
+    return_id: str | None = None
+    lock: LockedQuote | None = None
+
+
+class PaymentState(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    uetr: str
+    source: Side
+    direction: Direction
+    phase: Phase
+    payment: Payment
+    lock: LockedQuote | None = None
+    settlement_id: str | None = None
+    delivered_msg_id: str | None = None
+    waiting_since: datetime | None = None
+    retry_at: datetime | None = None
+    cancel: CancellationRequest | None = None
+    reversal: Reversal | None = None
+    reason: str | None = None
+    journey: Journey
+
+    @property
+    def target(self) -> Side:
+        return "corr" if self.source == "cips" else "cips"

@@ -1,0 +1,91 @@
+"""Chinese script -> the CBPR+ FIN-X Latin set, deterministically (pypinyin, no tone marks).
+
+Personal names come out surname first, given name joined: "李芳卫" -> "LI FANGWEI" (the form
+screening matched best, see DESIGN.md). Other text is cut into words (pypinyin's mmseg) and
+each word's syllables joined. Anything else is folded to ASCII and dropped if not in FIN-X.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+from pypinyin import Style, lazy_pinyin
+from pypinyin.seg.mmseg import seg
+
+FINX = re.compile(r"^[0-9A-Za-z/\-?:().,'+ ]*$")
+_NOT_FINX = re.compile(r"[^0-9A-Za-z/\-?:().,'+ ]")
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_SPACES = re.compile(r"\s+")
+
+COMPOUND_SURNAMES = frozenset({
+    "欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "尉迟", "公孙", "慕容", "令狐", "长孙", "宇文", "司徒",
+    "夏侯", "轩辕", "端木", "独孤", "南宫", "西门", "闻人", "呼延", "澹台", "钟离", "百里",
+})
+# Characters read differently as a surname than in running text.
+SURNAME_READINGS = {
+    "单": "shan", "曾": "zeng", "区": "ou", "仇": "qiu", "解": "xie", "朴": "piao", "查": "zha",
+    "乐": "yue", "盖": "ge", "缪": "miao", "翟": "zhai", "尉": "yu", "覃": "qin", "种": "chong",
+    "长孙": "zhangsun", "尉迟": "yuchi", "万俟": "moqi",
+}
+_ORG_HINTS = ("公司", "银行", "集团", "有限", "股份", "中心", "协会", "大学", "医院", "工厂", "商行", "基金")
+
+
+def has_han(text: str | None) -> bool:
+    return bool(text) and _HAN.search(text or "") is not None
+
+
+def _fold(text: str) -> str:
+    # Full-width digits and letters become ASCII; accents drop; the rest of non-FIN-X becomes space.
+    norm = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text))
+    ascii_only = "".join(c for c in norm if not unicodedata.combining(c))
+    return _NOT_FINX.sub(" ", ascii_only)
+
+
+def _syllables(text: str) -> str:
+    return "".join(lazy_pinyin(text, style=Style.NORMAL, errors=lambda s: _fold(s)))
+
+
+_HAN_RUNS = re.compile(r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+)")
+
+
+def _words(text: str) -> str:
+    out: list[str] = []
+    for run in _HAN_RUNS.split(text):
+        if has_han(run):
+            out.extend(_syllables(word) for word in seg.cut(run))
+        elif run.strip():
+            out.append(_fold(run))
+    return " ".join(out)
+
+
+def _tidy(text: str, limit: int) -> str:
+    return _SPACES.sub(" ", text).strip().upper()[:limit].strip()
+
+
+@lru_cache(maxsize=65536)
+def person_name(name: str, limit: int = 140) -> str:
+    """A Chinese personal name as SURNAME GIVENNAME in FIN-X."""
+    n = name.strip()
+    if not has_han(n) or _SPACES.search(n) or any(h in n for h in _ORG_HINTS) or len(n) > 4:
+        return text(n, limit)
+    sur_len = 2 if n[:2] in COMPOUND_SURNAMES or n[:2] in SURNAME_READINGS else 1
+    surname, given = n[:sur_len], n[sur_len:]
+    sur = SURNAME_READINGS.get(surname) or _syllables(surname)
+    return _tidy(f"{sur} {_syllables(given)}", limit)
+
+
+@lru_cache(maxsize=65536)
+def text(value: str, limit: int = 140) -> str:
+    """Any text (organisation names, address parts) in FIN-X, words kept apart."""
+    return _tidy(_words(value) if has_han(value) else _fold(value), limit)
+
+
+def name(value: str, limit: int = 140) -> str:
+    """A party name: personal-name rules for short Chinese names, word rules otherwise."""
+    return person_name(value, limit)
+
+
+def is_finx(value: str) -> bool:
+    return FINX.match(value) is not None

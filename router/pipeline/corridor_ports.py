@@ -1,0 +1,77 @@
+"""The corridor's ports as the running router provides them: the directory, the screening
+engine over the configured lists, FX quotes read from ``fx.rates``, and translation."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from router.config import Settings
+from router.corridor.ports import Verdict
+from router.corridor.screening_adapter import ScreeningPort
+from router.fx.quote import Quote, QuoteFormatError, parse_quote
+from router.iso20022.directory import Directory, load_directory
+from router.iso20022.model import CanonicalMessage, Payment, Side
+from router.iso20022.translate import to_cbpr, to_cips
+from router.outcome import Reject
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RouterPorts:
+    settings: Settings
+    directory: Directory
+    screening: ScreeningPort
+    _quotes: dict[tuple[str, str], Quote] = field(default_factory=dict)
+
+    @classmethod
+    def create(cls, settings: Settings) -> RouterPorts:
+        directory = load_directory()
+        return cls(settings, directory, ScreeningPort.create(settings, directory))
+
+    def screen(self, payment: Payment, source: Side, now: datetime) -> Verdict:
+        return self.screening.screen(payment, source, now)
+
+    def quotes(self) -> list[Quote]:
+        return list(self._quotes.values())
+
+    def add_quote(self, quote: Quote) -> None:
+        key = (quote.pair, quote.provider)
+        current = self._quotes.get(key)
+        if current is None or quote.ts >= current.ts:
+            self._quotes[key] = quote
+
+    def translate(self, message: CanonicalMessage, to: Side) -> CanonicalMessage:
+        fn = to_cips if to == "cips" else to_cbpr
+        result = fn(message, self.directory, router_bic=self.settings.router_bic)
+        if isinstance(result, Reject):
+            raise ValueError(str(result))
+        return result.value.message
+
+    def currency_of(self, bic: str) -> str | None:
+        found = self.directory.by_bic(bic)
+        if found is None or found.cips_id:
+            return None
+        return found.currencies[0] if found.currencies else None
+
+    async def follow_quotes(self) -> None:
+        """Read ``fx.rates`` from the beginning and keep the latest quote per pair and provider."""
+        from aiokafka import AIOKafkaConsumer
+
+        from router.kafka_clients import client_options
+        from router.topics import topic_name
+
+        consumer = AIOKafkaConsumer(
+            topic_name("fx.rates", self.settings.kafka.topic_prefix), **client_options(self.settings.kafka),
+            group_id=None, auto_offset_reset="earliest", isolation_level="read_committed", fetch_max_wait_ms=100)
+        await consumer.start()
+        try:
+            async for record in consumer:
+                try:
+                    self.add_quote(parse_quote(record.value or b""))
+                except QuoteFormatError as exc:
+                    log.warning("skipping bad quote at fx.rates[%s]@%s: %s", record.partition, record.offset, exc)
+        finally:
+            await consumer.stop()

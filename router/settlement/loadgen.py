@@ -1,0 +1,214 @@
+"""Settlement load: corridor accounts, random PvP requests, worker processes, outcome collection.
+
+Shared by ``router bench settlement`` and the integration / fault tests, so the benchmark
+measures exactly the path the tests prove correct.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from router.config import Settings
+from router.kafka_clients import client_options
+from router.settlement.model import OUTCOME, Leg, Outcome, SettlementRequest
+from router.settlement.settings import AccountOpening
+from router.topics import topic_name
+
+READY = "settlement worker ready"
+
+
+def account_id(owner: str, currency: str) -> str:
+    return f"{owner}/{currency}"
+
+
+def pvp_legs(*, debtor: str, creditor: str, fx_provider: str, cny_amount: Decimal, foreign_currency: str,
+             foreign_amount: Decimal) -> tuple[Leg, Leg]:
+    """The two legs of a CNY -> foreign payment: debtor pays the FX provider CNY, the FX provider
+    pays the creditor's correspondent in the foreign currency."""
+    return (
+        Leg(leg="cny", debit_account=account_id(debtor, "CNY"), credit_account=account_id(fx_provider, "CNY"),
+            currency="CNY", amount=cny_amount),
+        Leg(leg="foreign", debit_account=account_id(fx_provider, foreign_currency),
+            credit_account=account_id(creditor, foreign_currency), currency=foreign_currency,
+            amount=foreign_amount),
+    )
+
+
+@dataclass(frozen=True)
+class Corridor:
+    participants: tuple[str, ...]
+    correspondents: dict[str, str]  # owner -> currency
+    fx_provider: str
+    opening: dict[str, AccountOpening]
+
+
+def corridor(*, participants: int = 4, participant_cny: Decimal = Decimal("1000000.00"),
+             fx_balance: Decimal = Decimal("1000000.00")) -> Corridor:
+    parts = tuple(f"CIPSBK{i:02d}" for i in range(participants))
+    corrs = {"CORRUS33": "USD", "CORRDEFF": "EUR", "CORRJPJT": "JPY"}
+    fx = "FXBANKCN"
+    opening: dict[str, AccountOpening] = {}
+    for p in parts:
+        opening[account_id(p, "CNY")] = AccountOpening(currency="CNY", amount=participant_cny, owner=p)
+    opening[account_id(fx, "CNY")] = AccountOpening(currency="CNY", amount=Decimal("0.00"), owner=fx)
+    for c, ccy in corrs.items():
+        fx_amount = fx_balance.quantize(Decimal(1)) if ccy == "JPY" else fx_balance
+        opening[account_id(fx, ccy)] = AccountOpening(currency=ccy, amount=fx_amount, owner=fx)
+        opening[account_id(c, ccy)] = AccountOpening(currency=ccy, amount=Decimal(0), owner=c)
+    return Corridor(parts, corrs, fx, opening)
+
+
+def random_requests(c: Corridor, n: int, *, seed: int = 1, max_cny: int = 5000,
+                    duplicate_every: int = 0) -> list[SettlementRequest]:
+    """``n`` requests; with ``duplicate_every`` k, every k-th is a resend of an earlier one
+    (same UETR) and every k-th + 1 reuses an earlier sender MsgId under a new UETR."""
+    rng = random.Random(seed)
+    out: list[SettlementRequest] = []
+    rates = {"USD": Decimal("0.14"), "EUR": Decimal("0.13"), "JPY": Decimal("21")}
+    for i in range(n):
+        if duplicate_every and out and i % duplicate_every == 0:
+            out.append(rng.choice(out))
+            continue
+        sender = rng.choice(c.participants)
+        creditor, ccy = rng.choice(sorted(c.correspondents.items()))
+        cny = Decimal(rng.randint(100, max_cny * 100)) / 100
+        foreign = (cny * rates[ccy]).quantize(Decimal(1) if ccy == "JPY" else Decimal("0.01"))
+        foreign = max(foreign, Decimal(1) if ccy == "JPY" else Decimal("0.01"))
+        uetr = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        msg_id = f"M{seed}-{i}"
+        if duplicate_every and out and i % duplicate_every == 1:
+            prev = rng.choice(out)
+            sender, msg_id = prev.sender, prev.msg_id
+        legs = pvp_legs(debtor=sender, creditor=creditor, fx_provider=c.fx_provider, cny_amount=cny,
+                        foreign_currency=ccy, foreign_amount=foreign)
+        out.append(SettlementRequest(settlement_id=uetr, uetr=uetr, sender=sender, msg_id=msg_id, legs=legs))
+    return out
+
+
+def worker_env(settings: Settings, base: dict[str, str] | None = None) -> dict[str, str]:
+    """Environment giving a child ``router`` process exactly ``settings`` (kafka + settlement)."""
+    env = dict(os.environ if base is None else base)
+    k = settings.kafka
+    env.update({
+        "ROUTER_APP_ID": settings.app_id,
+        "ROUTER_KAFKA__BOOTSTRAP_SERVERS": k.bootstrap_servers,
+        "ROUTER_KAFKA__TOPIC_PREFIX": k.topic_prefix,
+        "ROUTER_KAFKA__SESSION_TIMEOUT_S": str(k.session_timeout_s),
+        "ROUTER_KAFKA__REBALANCE_TIMEOUT_S": str(k.rebalance_timeout_s),
+        "ROUTER_KAFKA__FETCH_MAX_WAIT_MS": str(k.fetch_max_wait_ms),
+        "ROUTER_SETTLEMENT": settings.settlement.model_dump_json(),
+        "ROUTER_LOG_LEVEL": settings.log_level,
+    })
+    return env
+
+
+@dataclass
+class WorkerProc:
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def kill(self) -> None:
+        if self.alive():
+            self.proc.kill()
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.alive():
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+def start_worker(settings: Settings, log: Path, instance: str = "", *, wait: bool = True,
+                 timeout: float = 60.0, env: dict[str, str] | None = None) -> WorkerProc:
+    """``router settle-worker`` in a child process; waits for its first 'ready' line."""
+    fh = log.open("ab")
+    proc = subprocess.Popen([sys.executable, "-m", "router", "settle-worker", "--instance", instance],
+                            env=env or worker_env(settings), stdout=fh, stderr=subprocess.STDOUT)
+    fh.close()
+    w = WorkerProc(proc, log)
+    if not wait:
+        return w
+    start = len(w.output())
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not w.alive():
+            raise RuntimeError(f"settle-worker exited early:\n{w.output()[-4000:]}")
+        if READY in w.output()[start:]:
+            return w
+        time.sleep(0.1)
+    w.stop()
+    raise TimeoutError(f"settle-worker not ready after {timeout}s:\n{w.output()[-4000:]}")
+
+
+async def produce_requests(settings: Settings, requests: Iterable[SettlementRequest]) -> int:
+    producer = AIOKafkaProducer(**client_options(settings.kafka), acks="all", enable_idempotence=True,
+                                linger_ms=5, max_batch_size=256 * 1024)
+    await producer.start()
+    n = 0
+    try:
+        topic = topic_name("settlement.requests", settings.kafka.topic_prefix)
+        futures = []
+        for r in requests:
+            futures.append(await producer.send(topic, r.model_dump_json().encode(), key=r.settlement_id.encode()))
+            n += 1
+        for f in futures:
+            await f
+    finally:
+        await producer.stop()
+    return n
+
+
+class OutcomeCollector:
+    """Follows settlement.outcomes (read_committed) from the beginning."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.outcomes: list[Outcome] = []
+        self.timestamps: list[int] = []  # broker timestamps (ms) of each outcome record
+        self.finals: dict[str, Outcome] = {}
+        self._consumer = AIOKafkaConsumer(
+            topic_name("settlement.outcomes", settings.kafka.topic_prefix), **client_options(settings.kafka),
+            group_id=None, auto_offset_reset="earliest", enable_auto_commit=False,
+            isolation_level="read_committed", fetch_max_wait_ms=50)
+
+    async def __aenter__(self) -> OutcomeCollector:
+        await self._consumer.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._consumer.stop()
+
+    async def until(self, n_final: int, timeout: float) -> bool:
+        """Collect until ``n_final`` distinct settlements have a final outcome, or timeout."""
+        deadline = time.monotonic() + timeout
+        while len(self.finals) < n_final and time.monotonic() < deadline:
+            batch = await self._consumer.getmany(timeout_ms=200)
+            for records in batch.values():
+                for r in records:
+                    o = OUTCOME.validate_json(r.value or b"")
+                    self.outcomes.append(o)
+                    self.timestamps.append(r.timestamp)
+                    if o.final:
+                        self.finals.setdefault(o.settlement_id, o)
+        return len(self.finals) >= n_final
+

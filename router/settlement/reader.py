@@ -1,0 +1,124 @@
+"""Read the settlement topics from the broker (read_committed, from the beginning) for audits."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from decimal import Decimal
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.structs import TopicPartition
+from pydantic import ValidationError
+
+from router.config import Settings
+from router.kafka_clients import client_options
+from router.settlement.check import LedgerView, Report, check
+from router.settlement.ledger import AccountState
+from router.settlement.model import COMMAND, EVENT, OUTCOME, REQUEST, Fund, command_key
+from router.settlement.processor import partitions
+from router.settlement.state import ACCT
+from router.topics import topic_name
+
+AUDITED = ("settlement.requests", "settlement.events", "settlement.outcomes", "settlement.accounts.state")
+
+
+class LedgerReader:
+    """Keeps one read_committed consumer open and folds new records into a ``LedgerView``."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.view = LedgerView()
+        self.undecodable = 0
+        self._names = {topic_name(n, settings.kafka.topic_prefix): n for n in AUDITED}
+        self._consumer = AIOKafkaConsumer(**client_options(settings.kafka), group_id=None,
+                                          enable_auto_commit=False, isolation_level="read_committed",
+                                          auto_offset_reset="earliest", fetch_max_wait_ms=100,
+                                          max_partition_fetch_bytes=8 * 1024 * 1024)
+
+    async def __aenter__(self) -> LedgerReader:
+        await self._consumer.start()
+        known = await partitions(self._consumer, list(self._names))
+        tps: list[TopicPartition] = []
+        for physical in self._names:
+            parts = known[physical]
+            if not parts:
+                await self._consumer.stop()
+                raise LookupError(f"topic {physical} does not exist (run `router topics create`)")
+            tps.extend(TopicPartition(physical, p) for p in parts)
+        self._consumer.assign(tps)
+        await self._consumer.seek_to_beginning(*tps)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._consumer.stop()
+
+    async def catch_up(self) -> None:
+        """Read every partition up to its last stable offset as of now."""
+        tps = list(self._consumer.assignment())
+        ends = await self._consumer.end_offsets(tps)
+        behind = {tp for tp in tps if await self._consumer.position(tp) < ends[tp]}
+        while behind:
+            batch = await self._consumer.getmany(*behind, timeout_ms=500, max_records=20000)
+            for tp, records in batch.items():
+                name = self._names[tp.topic]
+                for r in records:
+                    self._fold(name, r.key, r.value)
+            behind = {tp for tp in behind if await self._consumer.position(tp) < ends[tp]}
+
+    def _fold(self, name: str, key: bytes | None, value: bytes | None) -> None:
+        try:
+            if name == "settlement.requests":
+                self.view.requests.append(REQUEST.validate_json(value or b""))
+            elif name == "settlement.events":
+                self.view.events.append(EVENT.validate_json(value or b""))
+            elif name == "settlement.outcomes":
+                self.view.outcomes.append(OUTCOME.validate_json(value or b""))
+            elif key is not None and key.startswith(ACCT.encode()):
+                acct = key.decode()[len(ACCT):]
+                if value is None:
+                    self.view.accounts.pop(acct, None)
+                else:
+                    self.view.accounts[acct] = AccountState.model_validate_json(value)
+        except ValidationError:
+            self.undecodable += 1  # the processor sent these to the DLQ too
+
+
+async def check_ledger(settings: Settings, *, wait_s: float = 0.0) -> Report:
+    """Check the invariants; with ``wait_s``, keep reading until they hold or time runs out."""
+    deadline = time.monotonic() + wait_s
+    async with LedgerReader(settings) as reader:
+        while True:
+            await reader.catch_up()
+            report = check(reader.view, settings.settlement.opening_balances)
+            if report.ok or time.monotonic() >= deadline:
+                return report
+            await asyncio.sleep(0.5)
+
+
+async def read_balances(settings: Settings) -> dict[str, AccountState]:
+    """Every account's state: the changelog's latest value, or the opening for untouched accounts."""
+    async with LedgerReader(settings) as reader:
+        await reader.catch_up()
+        accounts = dict(reader.view.accounts)
+    for acct, o in settings.settlement.opening_balances.items():
+        if acct not in accounts:
+            accounts[acct] = AccountState(account=acct, owner=settings.settlement.owner_of(acct), currency=o.currency,
+                                          balance=o.amount)
+    return dict(sorted(accounts.items()))
+
+
+async def fund(settings: Settings, account: str, amount: Decimal, currency: str, fund_id: str,
+               owner: str | None = None) -> Fund:
+    """Send external liquidity to ``account`` (booked once per ``fund_id``)."""
+    cmd = COMMAND.validate_python({"type": "FUND", "account": account, "fund_id": fund_id, "currency": currency,
+                                   "amount": amount, "owner": owner})
+    assert isinstance(cmd, Fund)
+    producer = AIOKafkaProducer(**client_options(settings.kafka), acks="all", enable_idempotence=True)
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic_name("settlement.commands", settings.kafka.topic_prefix),
+                                     cmd.model_dump_json().encode(), key=command_key(cmd).encode(),
+                                     headers=[("type", b"FUND")])
+    finally:
+        await producer.stop()
+    return cmd

@@ -1,0 +1,1 @@
+"""The payment tracker: every payment's journey, hop by hop, answering "where is UETR X?"."""

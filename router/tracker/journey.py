@@ -1,0 +1,108 @@
+"""A payment's journey as a fold over hop events.
+
+Stages emit ``Hop`` events (keyed by UETR); the tracker folds them into one ``Journey`` per
+payment and publishes it on the compacted ``payments.status`` topic. The fold is pure and
+order-tolerant: hops are kept sorted by time, and the outcome is derived from the hops, so a
+redelivered hop (same id) changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Stage(StrEnum):
+    RECEIVED = "received"
+    VALIDATED = "validated"
+    SCREENED = "screened"
+    HELD = "held"
+    RELEASED = "released"
+    PRICED = "priced"
+    QUEUED = "queued"  # waiting for liquidity
+    SETTLED = "settled"  # PvP COMMIT: the moment of finality
+    REJECTED = "rejected"
+    DELIVERED = "delivered"
+    ACKNOWLEDGED = "acknowledged"  # the receiving side accepted (pacs.002 ACSC/ACCP)
+    REFUSED = "refused"  # the receiving side rejected after settlement
+    CANCEL_REQUESTED = "cancel-requested"
+    CANCELLED = "cancelled"
+    RETURNED = "returned"
+    DUPLICATE = "duplicate"
+
+
+class Outcome(StrEnum):
+    IN_FLIGHT = "in-flight"
+    SETTLED = "settled"
+    REJECTED = "rejected"
+    HELD = "held"
+    RETURNED = "returned"
+    CANCELLED = "cancelled"
+
+
+class Hop(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    uetr: str
+    stage: Stage
+    at: datetime
+    # Idempotence key of the hop: a redelivered event carries the same id.
+    id: str
+    by: str = "router"
+    reason: str | None = None
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class Journey(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    uetr: str
+    hops: tuple[Hop, ...] = ()
+    outcome: Outcome = Outcome.IN_FLIGHT
+    reason: str | None = None
+
+    def last(self, stage: Stage) -> Hop | None:
+        for hop in reversed(self.hops):
+            if hop.stage is stage:
+                return hop
+        return None
+
+
+_TERMINAL_ORDER = (Stage.RETURNED, Stage.CANCELLED, Stage.REJECTED)
+
+
+def derive_outcome(hops: tuple[Hop, ...]) -> tuple[Outcome, str | None]:
+    """What the payment amounts to now. A return or cancellation after settlement wins over
+    the settlement; a rejection is final; a hold not yet released counts as held."""
+    stages = {h.stage for h in hops}
+    if Stage.RETURNED in stages:
+        return Outcome.RETURNED, _reason(hops, Stage.RETURNED)
+    if Stage.CANCELLED in stages:
+        return Outcome.CANCELLED, _reason(hops, Stage.CANCELLED)
+    if Stage.REJECTED in stages:
+        return Outcome.REJECTED, _reason(hops, Stage.REJECTED)
+    if Stage.SETTLED in stages:
+        return Outcome.SETTLED, None
+    if Stage.HELD in stages and Stage.RELEASED not in stages:
+        return Outcome.HELD, _reason(hops, Stage.HELD)
+    return Outcome.IN_FLIGHT, None
+
+
+def _reason(hops: tuple[Hop, ...], stage: Stage) -> str | None:
+    for hop in reversed(hops):
+        if hop.stage is stage:
+            return hop.reason
+    return None
+
+
+def record(journey: Journey | None, hop: Hop) -> Journey:
+    """The journey with ``hop`` added (once, in time order) and its outcome re-derived."""
+    base = journey or Journey(uetr=hop.uetr)
+    if any(h.id == hop.id for h in base.hops):
+        return base
+    hops = tuple(sorted((*base.hops, hop), key=lambda h: h.at))
+    outcome, reason = derive_outcome(hops)
+    return Journey(uetr=base.uetr, hops=hops, outcome=outcome, reason=reason)
