@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -160,6 +161,9 @@ class CorrespondentSimulator:
         self.returned: set[str] = set()
         self.rejected: set[str] = set()
         self.inbound_sent: dict[str, Payment] = {}
+        self.sent_at: dict[str, float] = {}
+        self.final_at: dict[str, float] = {}
+        self.final_status: dict[str, str] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
@@ -189,6 +193,7 @@ class CorrespondentSimulator:
         for _ in range(n):
             p = self.banks.inbound()
             self.inbound_sent[p.uetr] = p
+            self.sent_at[p.uetr] = time.monotonic()
             await self.send(p, p.uetr)
             await asyncio.sleep(1.0 / rate)
 
@@ -197,7 +202,11 @@ class CorrespondentSimulator:
             kind = getattr(msg, "kind", "?")
             self.received[kind] = self.received.get(kind, 0) + 1
             uetr = key.decode()
-            if isinstance(msg, Payment):
+            if isinstance(msg, StatusReport) and msg.original.uetr in self.inbound_sent:
+                if msg.status in ("ACSC", "RJCT") and uetr not in self.final_at:
+                    self.final_at[uetr] = time.monotonic()
+                    self.final_status[uetr] = msg.status
+            elif isinstance(msg, Payment):
                 status, delay, ret, after = self.banks.answer(msg)
                 if status.status == "RJCT":
                     self.rejected.add(uetr)

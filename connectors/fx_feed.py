@@ -113,7 +113,8 @@ def day_quotes(day: date, eur_rates: dict[str, Decimal], *, currencies: Sequence
 async def publish(quotes: Iterable[Quote], send: Callable[[bytes, bytes], object]) -> int:
     n = 0
     for q in quotes:
-        await send(q.pair.encode(), q.to_json().encode())  # type: ignore[misc]
+        # One record per pair and provider: compaction must not drop a competing provider's quote.
+        await send(q.key.encode(), q.to_json().encode())  # type: ignore[misc]
         n += 1
     return n
 

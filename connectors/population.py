@@ -13,7 +13,10 @@ from schwifty import IBAN
 from router.iso20022.directory import Directory, Participant
 from router.iso20022.model import Account, Party, PostalAddress
 
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+    "姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+)
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红建国志文辉力鹏宇浩然子涵梓轩欣怡雨泽佳琪晨"
 COMPANY_STEMS = ["明远", "华信", "东方", "长城", "瑞丰", "恒达", "金桥", "海润", "新元", "鼎盛", "宏图", "天成"]
 COMPANY_KINDS = ["贸易有限公司", "电子科技有限公司", "进出口有限公司", "机械制造有限公司", "纺织品有限公司"]
@@ -72,9 +75,10 @@ def chinese_address(rng: random.Random) -> PostalAddress:
                          post_code=f"{post}{rng.randint(0, 999):03d}", town=town, country="CN")
 
 
-def wallet_id(operator: Participant, rng: random.Random) -> str:
+def wallet_id(operator: Participant, tier: int, rng: random.Random) -> str:
+    """16 digits: the operator's 3-digit prefix, the wallet category (1-4), 12 more digits."""
     assert operator.wallet_prefix is not None
-    return operator.wallet_prefix + "".join(str(rng.randint(0, 9)) for _ in range(13))
+    return operator.wallet_prefix + str(tier) + "".join(str(rng.randint(0, 9)) for _ in range(12))
 
 
 def chinese_customer(directory: Directory, rng: random.Random, *, wallet: bool | None = None,
@@ -90,7 +94,7 @@ def chinese_customer(directory: Directory, rng: random.Random, *, wallet: bool |
     party = Party(name=name, address=chinese_address(rng))
     if wallet:
         t = tier or rng.choice(WALLET_TIERS)
-        return Customer(party, Account(id=wallet_id(bank, rng), kind="ecny", scheme="ECNY"), bank, t)
+        return Customer(party, Account(id=wallet_id(bank, t, rng), kind="ecny", scheme="ECNY"), bank, t)
     return Customer(party, Account(id="6222" + "".join(str(rng.randint(0, 9)) for _ in range(15))), bank)
 
 

@@ -1,10 +1,11 @@
-"""``router demo``: start (or reuse) the broker, create topics, run the router and its simulated
-corridor, and show what happened."""
+"""``router demo``: start (or reuse) the broker, create topics, run the router and the simulated
+corridor (CIPS / e-CNY banks, correspondent banks, FX feed), and show what happened."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import socket
 import subprocess
@@ -17,10 +18,16 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("demo", help="run the corridor demo end to end on a real broker")
-    p.add_argument("--payments", type=int, default=50, help="number of payments to send")
-    p.add_argument("--json", action="store_true", help="print the summary as JSON on the last line")
-    p.add_argument("--report-dir", type=Path, default=Path("reports"), help="where logs and reports go")
+    p = sub.add_parser("demo", help="run the corridor end to end on a real broker and report")
+    p.add_argument("--payments", type=int, default=5000, help="number of payments (default 5000)")
+    p.add_argument("--profile", choices=("steady", "singles-day", "red-packets"), default="steady",
+                   help="traffic shape: steady rate, a 10x Singles Day surge, or a red-packet burst")
+    p.add_argument("--chaos", type=int, default=0, metavar="K", help="SIGKILL a router process K times, restart it")
+    p.add_argument("--workers", type=int, default=1, help="router worker and settlement processes of each kind")
+    p.add_argument("--rate", type=float, default=None, help="payments per second (default: settings.sim)")
+    p.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for every outcome")
+    p.add_argument("--json", action="store_true", help="print the summary as one JSON object on the last line")
+    p.add_argument("--report-dir", type=Path, default=Path("reports"), help="logs, summary and plot go here")
     p.set_defaults(func=_run)
 
 
@@ -45,15 +52,54 @@ def demo_settings(base: Settings) -> Settings:
     run_id = uuid.uuid4().hex[:8]
     return base.model_copy(update={
         "app_id": f"demo-{run_id}",
+        "store_url": "memory://",
         "kafka": base.kafka.model_copy(update={"topic_prefix": f"{base.kafka.topic_prefix}demo-{run_id}."}),
     })
 
 
 def _run(args: argparse.Namespace) -> int:
-    from router.demo.ingest_demo import run_ingest_demo
+    from router.cli import CliError
+    from router.demo.corridor_demo import demo_corridor_settings, run
+    from router.iso20022.directory import load_directory
     from router.kafka_clients import create_topics
 
-    s = demo_settings(get_settings())
+    if args.payments < 1:
+        raise CliError("--payments must be at least 1")
+    s = demo_corridor_settings(demo_settings(get_settings()), load_directory())
+    if args.rate:
+        s = s.model_copy(update={"sim": s.sim.model_copy(update={"rate_per_s": args.rate})})
     ensure_broker(s)
     asyncio.run(create_topics(s.kafka))
-    return run_ingest_demo(s, payments=args.payments, report_dir=args.report_dir, as_json=args.json)
+    print(f"demo {s.app_id}: {args.payments} payments, profile {args.profile}, topics under "
+          f"{s.kafka.topic_prefix!r}")
+    summary = asyncio.run(run(s, payments=args.payments, profile=args.profile, chaos=args.chaos,
+                              workers=args.workers, report_dir=args.report_dir, timeout_s=args.timeout,
+                              progress=not args.json))
+    _print(summary)
+    if args.json:
+        print(json.dumps(summary))
+    accounted = (summary["settled"] + sum(summary["rejected"].values()) + summary["held"] + summary["returned"]
+                 + summary["cancelled"])
+    return 0 if summary["ledger_check"]["ok"] and accounted == summary["payments"] else 1
+
+
+def _print(s: dict[str, object]) -> None:
+    lat = s["latency_ms"]
+    ledger = s["ledger_check"]
+    assert isinstance(lat, dict) and isinstance(ledger, dict)
+    print(f"payments          {s['payments']}")
+    print(f"settled           {s['settled']}")
+    print(f"rejected          {sum(s['rejected'].values())}  {s['rejected']}")  # type: ignore[attr-defined]
+    print(f"held              {s['held']}")
+    print(f"returned          {s['returned']}")
+    print(f"cancelled         {s['cancelled']}")
+    if s.get("in_flight"):
+        print(f"still in flight   {s['in_flight']}")
+    print(f"volumes           {s['volumes']}")
+    print(f"latency (ms)      p50 {lat['p50']}  p99 {lat['p99']}  ({lat['samples']} samples)")
+    print(f"throughput        {s['throughput_per_s']} payments/s over {s['elapsed_s']} s")
+    verdict = "clean" if ledger["ok"] else f"{ledger['violations']} VIOLATIONS"
+    print(f"ledger check      {verdict} ({ledger['commits']} commits, {ledger['aborts']} aborts)")
+    if s.get("chaos_kills"):
+        print(f"chaos             killed {s['chaos_kills']}")
+    print(f"report            {s['report']}")

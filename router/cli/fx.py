@@ -146,25 +146,27 @@ def _quotes(args: argparse.Namespace) -> int:
 
 
 async def _read_topic() -> list[Quote]:
-    from aiokafka import AIOKafkaConsumer, TopicPartition
+    from aiokafka import AIOKafkaConsumer
 
     from router.kafka_clients import client_options
     from router.topics import topic_name
 
     k = get_settings().kafka
     name = topic_name("fx.rates", k.topic_prefix)
-    consumer = AIOKafkaConsumer(**client_options(k), group_id=None, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**client_options(k), group_id=None, enable_auto_commit=False,
+                                auto_offset_reset="earliest")
     await consumer.start()
     out: list[Quote] = []
     try:
-        parts = consumer.partitions_for_topic(name) or set()
-        if not parts:
-            await consumer.stop()
+        # Checked before subscribing: a subscription to a missing topic just waits for it.
+        if name not in await consumer.topics():
             raise _error(f"topic {name} does not exist (run `router topics create`)", 1)
-        tps = [TopicPartition(name, p) for p in parts]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        end = await consumer.end_offsets(tps)
+        consumer.subscribe([name])
+        for _ in range(50):  # without a group the consumer assigns itself every partition once it has metadata
+            if consumer.assignment():
+                break
+            await asyncio.sleep(0.1)
+        end = await consumer.end_offsets(list(consumer.assignment()))
         while not await _at_end(consumer, end):
             batch = await consumer.getmany(timeout_ms=500)
             for records in batch.values():

@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 
 from router.config import get_settings
-from router.pipeline import STAGES
+from router.pipeline import DEFAULT_STAGES, STAGES
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("worker", help="run router stages (faust worker)")
-    p.add_argument("--stages", default=",".join(STAGES), help="comma-separated stages (default: all)")
+    p.add_argument("--stages", default=",".join(DEFAULT_STAGES),
+                   help=f"comma-separated stages of {', '.join(STAGES)} (default: {','.join(DEFAULT_STAGES)})")
     p.add_argument("--web-port", type=int, default=None, help="override the web port (0 = settings)")
     p.set_defaults(func=_run)
 

@@ -90,6 +90,15 @@ class Priced:
     def expires_at(self) -> datetime:
         return self.lock.expires_at
 
+    def iso_fields(self) -> dict[str, tuple[Decimal, str] | Decimal]:
+        """Values for pacs.008 / pacs.009: ``InstdAmt`` and ``IntrBkSttlmAmt`` as (amount, Ccy),
+        ``XchgRate`` such that IntrBkSttlmAmt = InstdAmt x XchgRate (before the final rounding)."""
+        return {
+            "InstdAmt": (self.instructed_amount, self.instructed_ccy),
+            "IntrBkSttlmAmt": (self.settlement_amount, self.settlement_ccy),
+            "XchgRate": self.xchg_rate,
+        }
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (decimals as strings), the ``fx.priced`` payload and CLI output."""
         return {

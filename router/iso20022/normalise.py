@@ -160,14 +160,15 @@ class _R:
         member = self.t(fi, "ClrSysMmbId/MmbId")
         is_cips = system == "CIPS"
         return Agent(bic=self.t(fi, "BICFI"), cips_id=member if is_cips else None,
-                     member_id=None if is_cips else member, clearing_system=None if is_cips else system,
-                     name=self.t(fi, "Nm"), address=self.address(fi))
+                       member_id=None if is_cips else member, clearing_system=None if is_cips else system,
+                       name=self.t(fi, "Nm"), address=self.address(fi))
 
     def party(self, el: Node | None, path: str) -> Party | None:
         node = self.f(el, path)
         if node is None:
             return None
-        return Party(name=self.t(node, "Nm"), address=self.address(node), bic=self.t(node, "Id/OrgId/AnyBIC"))
+        return Party(name=self.t(node, "Nm"), address=self.address(node),
+                       bic=self.t(node, "Id/OrgId/AnyBIC"))
 
     def account(self, el: Node | None, path: str) -> Account | None:
         node = self.f(el, path)
@@ -194,23 +195,23 @@ class _R:
         )
 
 
-_HEAD = _R()
 
 
 def read_header(el: _El | None) -> Header | None:
     if el is None:
         return None
     h = _tree(el)
+    r = _R()
 
     def who(path: str) -> Agent:
-        a = _HEAD.agent(h, f"{path}/FIId")
+        a = r.agent(h, f"{path}/FIId")
         if a is not None:
             return a
-        return Agent(name=_HEAD.t(h, f"{path}/OrgId/Nm"), bic=_HEAD.t(h, f"{path}/OrgId/Id/OrgId/AnyBIC"))
+        return Agent(name=r.t(h, f"{path}/OrgId/Nm"), bic=r.t(h, f"{path}/OrgId/Id/OrgId/AnyBIC"))
 
-    return Header(sender=who("Fr"), receiver=who("To"), biz_msg_id=_HEAD.req(h, "BizMsgIdr"),
-                  msg_def_id=_HEAD.req(h, "MsgDefIdr"), biz_svc=_HEAD.t(h, "BizSvc"),
-                  created=_HEAD.dt(h, "CreDt"))
+    return Header(sender=who("Fr"), receiver=who("To"), biz_msg_id=r.req(h, "BizMsgIdr"),
+                  msg_def_id=r.req(h, "MsgDefIdr"), biz_svc=r.t(h, "BizSvc"),
+                  created=r.dt(h, "CreDt"))
 
 
 def _payment(r: _R, root: Node, header: Header | None, kind: Literal["pacs.008", "pacs.009"]) -> Payment:

@@ -34,11 +34,13 @@ def _text(value: str, profile: Profile, limit: int) -> str:
     return (tl.text(value, limit) if profile == "cbpr" else value[:limit]) or "NOTPROVIDED"
 
 
-def _reply_header(router: Agent, to: Agent | None, msg_def: str, biz_id: str, now: datetime) -> Header | None:
-    if to is None or (to.bic is None and to.cips_id is None):
+def _reply_header(router: Agent, to: Agent | None, msg_def: str, biz_id: str, now: datetime,
+                  profile: Profile) -> Header | None:
+    # A CBPR+ header addresses by BIC only; a sender we cannot address gets a bare Document.
+    if to is None or (to.bic is None and (profile == "cbpr" or to.cips_id is None)):
         return None
-    return Header(sender=router, receiver=to, biz_msg_id=biz_id, msg_def_id=msg_def, created=now,
-                  biz_svc="swift.cbprplus.02" if to.bic and not to.cips_id else "cips.xb.01")
+    return Header(sender=router, receiver=to if profile == "cips" else Agent(bic=to.bic), biz_msg_id=biz_id,
+                  msg_def_id=msg_def, created=now, biz_svc="swift.cbprplus.02" if profile == "cbpr" else "cips.xb.01")
 
 
 def reply_for(
@@ -51,7 +53,7 @@ def reply_for(
     now: datetime | None = None,
 ) -> Reply:
     """The message that tells the sender why its input was refused."""
-    at = now or datetime.now(UTC)
+    at = now or datetime.now(UTC).replace(microsecond=0)  # the wire carries whole seconds
     router = Agent(bic=router_bic)
     sender: Agent | None = None
     reference = "NOTAVAILABLE"
@@ -70,16 +72,17 @@ def reply_for(
                                tx_id=payment.tx_id, uetr=payment.uetr, amount=payment.settlement_amount,
                                currency=payment.currency, settlement_date=payment.settlement_date)
         value = build_pacs002(original, "RJCT", reject.code, msg_id=biz, created=at,
-                              header=_reply_header(router, to, "pacs.002.001.10", biz, at),
+                              header=(hdr := _reply_header(router, to, "pacs.002.001.10", biz, at, profile)),
                               reason_text=_text(reject.text, profile, 105), instructing_agent=router,
                               instructed_agent=to, profile=profile,
-                              wrapper="corridor" if to is not None else "none")
+                              wrapper="corridor" if hdr is not None else "none")
         return Reply(value, "pacs.002.001.10", to)
     biz = derived_id("RJ", reference, reject.code, reject.text, uuid.uuid4().hex if reference == "NOTAVAILABLE"
                      else "")
+    header = _reply_header(router, sender, "admi.002.001.01", biz, at, profile)
     value = build_admi002(
         _text(reference, profile, 35), reject.code, description=_text(reject.text, profile, 350),
-        location=reject.stage, created=at, header=_reply_header(router, sender, "admi.002.001.01", biz, at),
-        profile=profile, wrapper="corridor" if sender is not None else "none",
+        location=reject.stage, created=at, header=header, profile=profile,
+        wrapper="corridor" if header is not None else "none",
     )
     return Reply(value, "admi.002.001.01", sender)

@@ -8,6 +8,7 @@ parsed tree tens of microseconds.
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass
 from functools import lru_cache
@@ -74,8 +75,11 @@ class Issue:
         return f"{self.path}{at}: {self.reason}"
 
 
-def element_path(el: etree._Element) -> str:
-    """``/Document/FIToFICstmrCdtTrf/GrpHdr/MsgId``: local names, 1-based index where repeated."""
+def element_path(el: etree._Element, stop: etree._Element | None = None) -> str:
+    """``/Document/FIToFICstmrCdtTrf/GrpHdr/MsgId``: local names, 1-based index where repeated.
+
+    The path starts at ``stop`` (the Document or AppHdr inside an envelope) when given.
+    """
     parts: list[str] = []
     node: etree._Element | None = el
     while node is not None:
@@ -86,6 +90,8 @@ def element_path(el: etree._Element) -> str:
             if len(same) > 1:
                 name += f"[{same.index(node) + 1}]"
         parts.append(name)
+        if node is stop:
+            break
         node = parent
     return "/" + "/".join(reversed(parts))
 
@@ -101,19 +107,36 @@ def _clean(message: str) -> str:
     return message
 
 
+_STEP = re.compile(r"^(?:[\w.-]+:)?([\w.-]+|\*)(\[\d+\])?$")
+
+
+def _locate(el: etree._Element, path: str) -> str:
+    # libxml2 reports a path from the validated element (the Document or AppHdr, even inside an
+    # envelope): "/*/*[2]/..." or, for prefixed input, "/head:AppHdr/head:To/...". Re-find the
+    # element namespace-blind and name it by local names.
+    steps = path.split("/")[2:] if path.startswith("/") else []
+    xp = ["."]
+    for step in steps:
+        m = _STEP.match(step)
+        if m is None:
+            return path or element_path(el, stop=el)
+        name, index = m.groups()
+        xp.append(("*" if name == "*" else f"*[local-name()='{name}']") + (index or ""))
+    try:
+        hits = el.xpath("/".join(xp))
+    except etree.XPathError:
+        hits = []
+    if isinstance(hits, list) and hits and isinstance(hits[0], etree._Element):
+        return element_path(hits[0], stop=el)
+    return path or element_path(el, stop=el)
+
+
 def schema_issues(schema: etree.XMLSchema, el: etree._Element) -> list[Issue]:
     if schema.validate(el):
         return []
     issues = []
-    tree = el.getroottree()
     for err in schema.error_log:  # type: ignore[attr-defined]
-        path = err.path or ""
-        try:
-            hits = tree.xpath(path) if path else []
-        except etree.XPathError:
-            hits = []
-        where = element_path(hits[0]) if isinstance(hits, list) and hits and isinstance(
-            hits[0], etree._Element) else (path or element_path(el))
+        where = _locate(el, err.path or "")
         issues.append(Issue(where, _clean(err.message), err.line or None))
     return issues
 

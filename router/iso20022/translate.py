@@ -273,8 +273,12 @@ def _payment_to_cips(p: Payment, c: _Ctx, now: datetime) -> Payment:
     })
 
 
-def _other(msg: CanonicalMessage, side: Profile, c: _Ctx, now: datetime) -> CanonicalMessage:
-    """Status, return, cancellation, resolution, notification, reject: agents and header."""
+def _other(msg: CanonicalMessage, side: Profile, c: _Ctx, now: datetime, to: Agent | None) -> CanonicalMessage:
+    """Status, return, cancellation, resolution, notification, reject: agents and header.
+
+    ``to`` names the receiving agent when the message itself does not (a status report from a
+    CIPS participant goes to the correspondent that sent the original payment).
+    """
     conv = c.agent_to_cbpr if side == "cbpr" else c.agent_to_cips
     upd: dict[str, object] = {}
     for name in ("instructing_agent", "instructed_agent", "assigner", "assignee", "account_owner"):
@@ -283,7 +287,11 @@ def _other(msg: CanonicalMessage, side: Profile, c: _Ctx, now: datetime) -> Cano
     for name in ("instructing_agent", "assigner"):
         if name in upd:
             upd[name] = c.router_agent(side)
-    receiver = upd.get("instructed_agent") or upd.get("assignee")
+    if to is not None:
+        for name in ("instructed_agent", "assignee"):
+            if name in upd:
+                upd[name] = to
+    receiver = to or upd.get("instructed_agent") or upd.get("assignee")
     if receiver is None and msg.header is not None:
         receiver = conv(msg.header.receiver, "AppHdr/To")
     ident = getattr(msg, "msg_id", None) or getattr(msg, "assignment_id", None) or getattr(msg, "reference", "")
@@ -303,9 +311,9 @@ def _other(msg: CanonicalMessage, side: Profile, c: _Ctx, now: datetime) -> Cano
 
 
 def _translate(msg: CanonicalMessage, side: Profile, directory: Directory, router_bic: str,
-               now: datetime | None) -> Outcome[Translated]:
+               now: datetime | None, receiver: Agent | None) -> Outcome[Translated]:
     c = _Ctx(directory, router_bic)
-    at = now or datetime.now(UTC)
+    at = now or datetime.now(UTC).replace(microsecond=0)  # the wire carries whole seconds
     try:
         if isinstance(msg, Payment):
             if side == "cbpr":
@@ -314,19 +322,23 @@ def _translate(msg: CanonicalMessage, side: Profile, directory: Directory, route
             return Ok(Translated(_payment_to_cips(msg, c, at), tuple(c.changes)))
         if isinstance(msg, StatusReport | Return | CancellationRequest | Resolution | Notification |
                       MessageReject):
-            return Ok(Translated(_other(msg, side, c, at), tuple(c.changes)))
+            return Ok(Translated(_other(msg, side, c, at, receiver), tuple(c.changes)))
     except _Untranslatable as exc:
         return Reject(exc.code, str(exc), STAGE)
     return Reject(MISSING_ELEMENT, f"cannot translate {type(msg).__name__}", STAGE)
 
 
 def to_cbpr(payment: CanonicalMessage, directory: Directory, *, router_bic: str = "ROUTCNSHXXX",
-            now: datetime | None = None) -> Outcome[Translated]:
-    """CIPS-side message -> CBPR+ form (for a correspondent)."""
-    return _translate(payment, "cbpr", directory, router_bic, now)
+            now: datetime | None = None, receiver: Agent | None = None) -> Outcome[Translated]:
+    """CIPS-side message -> CBPR+ form (for a correspondent).
+
+    ``receiver`` addresses non-payment messages (status, return, ...) to the right agent; payments
+    are addressed to their next agent.
+    """
+    return _translate(payment, "cbpr", directory, router_bic, now, receiver)
 
 
 def to_cips(payment: CanonicalMessage, directory: Directory, *, router_bic: str = "ROUTCNSHXXX",
-            now: datetime | None = None) -> Outcome[Translated]:
+            now: datetime | None = None, receiver: Agent | None = None) -> Outcome[Translated]:
     """CBPR+ message from a correspondent -> CIPS form (for a CIPS participant / e-CNY wallet)."""
-    return _translate(payment, "cips", directory, router_bic, now)
+    return _translate(payment, "cips", directory, router_bic, now, receiver)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from router.pipeline import fx_stage, ingest_stage
+from router.pipeline import corridor_stage, fx_stage, ingest_stage
 
 if TYPE_CHECKING:
     from router.app import Wiring
@@ -16,4 +16,9 @@ if TYPE_CHECKING:
 STAGES: dict[str, Callable[[Wiring], None]] = {
     "ingest": ingest_stage.register,
     "fx": fx_stage.register,
+    "corridor": corridor_stage.register,
 }
+
+# What `router worker` runs unless told otherwise: the payment pipeline. (The settlement core runs
+# in `router settle-worker`, plain aiokafka with Kafka transactions.)
+DEFAULT_STAGES: tuple[str, ...] = ("ingest", "corridor")

@@ -154,4 +154,14 @@ def register(w: Wiring) -> None:
     async def follow_quotes() -> None:
         await ports.follow_quotes()
 
-    _ = (corridor, retry_waiting, follow_quotes)
+    @app.page("/payments/{uetr}")
+    @app.table_route(table=table, match_info="uetr")
+    async def payment_view(web: Any, request: Any, uetr: str) -> Any:
+        """Where is payment UETR? The journey, answered by the worker that owns its partition."""
+        raw = table.get(uetr)
+        if not raw:
+            return web.json({"uetr": uetr, "error": "unknown payment"}, status=404)
+        state = PaymentState.model_validate_json(raw)
+        return web.json(json.loads(lifecycle.status_send(state).value))
+
+    _ = (corridor, retry_waiting, follow_quotes, payment_view)

@@ -35,6 +35,7 @@ from router.fx.pricing import (
     wait_dict,
 )
 from router.fx.quote import Quote, QuoteFormatError, parse_quote, quotes_from_table
+from router.fx.settings import FxSettings
 from router.outcome import FORMAT_ERROR, Ok, Reject
 from router.topics import BY_NAME
 
@@ -57,7 +58,7 @@ class FxTables:
     quotes: Any  # faust GlobalTable[str, str]
     locks: Any  # faust Table[str, str]
     waiting: Any  # faust Table[str, str]
-    settings: Any  # FxSettings
+    settings: FxSettings
     clock: Callable[[], datetime] = _utcnow
 
     def current_quotes(self) -> list[Quote]:
@@ -155,6 +156,13 @@ def register(w: Wiring) -> None:
                     await priced.send(key=msg.key, value=_dumps(reject_dict(uetr, decoded)))
                 continue
             req, amount = decoded.value
+            if msg.key != req.uetr.encode():
+                # The lock lives in the partition of the record key: a key other than the UETR
+                # could let a redelivery land in another partition and be priced again.
+                bad = Reject(FORMAT_ERROR, f"record key {msg.key!r} is not the request's UETR", "fx")
+                await to_dlq(msg, bad)
+                await priced.send(key=req.uetr.encode(), value=_dumps(reject_dict(req.uetr, bad)))
+                continue
             try:
                 result = tables.price(req.uetr, amount, req.currency_in, req.currency_out)
             except Exception as exc:  # a bug must not stop the worker: keep the input, say why
@@ -171,7 +179,7 @@ def register(w: Wiring) -> None:
 
     last_sent: dict[str, datetime] = {}
 
-    @app.timer(interval=s.fx.retry_interval_s, name="fx-retry")  # type: ignore[untyped-decorator]
+    @app.timer(interval=s.fx.retry_interval_s, name="fx-retry")
     async def retry_waiting() -> None:
         # Re-sends the original request; the pricer decides whether it is priced, still waits or times out.
         now = _utcnow()

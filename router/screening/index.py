@@ -20,8 +20,8 @@ variants a full scan would find:
 
 from __future__ import annotations
 
-import heapq
-from collections import defaultdict
+from collections import Counter, defaultdict
+from itertools import chain
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -34,7 +34,7 @@ from router.screening.model import ListEntry
 from router.screening.normalise import split_scripts, tokens
 
 # Token pairs shared by more names than this ("al mohammed") block only when nothing else does.
-PAIR_CAP = 300
+PAIR_CAP = 48
 # Candidates scored per query after blocking.
 TOP_CANDIDATES = 24
 # Candidates that get the (slower) token alignment, chosen by blocking coverage.
@@ -45,6 +45,8 @@ MIN_COVERAGE = 0.34
 MAX_BLOCK_GRAMS = 3
 # Hits reported per screened name (the best ones; explanations stay readable).
 MAX_HITS = 5
+# Upper bound on candidates refined because their quick score is close to the threshold.
+MAX_REFINE = 8
 _VOWELS = str.maketrans("", "", "aeiouyhw")
 
 
@@ -86,59 +88,66 @@ class NameHit:
     score: float
 
 
-def _similar(a: str, b: str) -> float:
-    if len(a) == 1 or len(b) == 1:
-        return 0.9 if a[0] == b[0] else 0.0  # an initial stands for any name with that letter
-    return Indel.normalized_similarity(a, b)
-
-
 def align_score(q: Sequence[str], e: Sequence[str]) -> float:
     """Query tokens matched one-to-one into the entry's tokens; unmatched entry tokens cost a little.
 
     This is what finds "Abdul Karim Hassan" dropped to "Abdul Hassan"; two matched tokens at
-    least, so a lone common given name never scores high against a long name.
+    least, so a lone common given name never scores high against a long name. An initial
+    ("J.") stands for any token with that first letter.
     """
     if len(q) < 2 or len(e) < 2:
         return 0.0
+    shared = set(q) & set(e)
+    if len(shared) == len(q) and len(set(q)) == len(q):
+        # Every query token is in the name as written: only the unmatched entry tokens count.
+        return 1.0 - 0.04 * (len(e) - len(q))
+    m = cdist(q, e, scorer=Indel.normalized_similarity).tolist()
+    if min(map(len, q)) == 1 or min(map(len, e)) == 1:
+        for i, t in enumerate(q):
+            for j, u in enumerate(e):
+                if (len(t) == 1 or len(u) == 1) and t[0] == u[0]:
+                    m[i][j] = max(m[i][j], 0.9)
     used: set[int] = set()
     total = 0.0
     weight = 0
     strong = 0
-    for t in sorted(q, key=len, reverse=True):
-        best, best_j = 0.0, -1
-        for j, u in enumerate(e):
-            if j in used:
-                continue
-            s = _similar(t, u)
-            if s > best:
-                best, best_j = s, j
+    for n, i in sorted(((len(t), i) for i, t in enumerate(q)), reverse=True):
+        row = m[i]
+        best = max(row)
+        best_j = row.index(best)
+        if best_j in used:
+            best, best_j = 0.0, -1
+            for j, sim in enumerate(row):
+                if sim > best and j not in used:
+                    best, best_j = sim, j
         if best_j >= 0 and best >= 0.75:
             used.add(best_j)
             strong += 1
-        total += best * len(t)
-        weight += len(t)
+        total += best * n
+        weight += n
     if strong < 2:
         return 0.0
-    coverage = total / weight
-    missing = len(e) - len(used)
-    extra = len(q) - len(used)
-    return coverage * (1.0 - 0.04 * missing - 0.15 * extra)
+    return (total / weight) * (1.0 - 0.04 * (len(e) - len(used)) - 0.15 * (len(q) - len(used)))
 
 
-def pair_score(q: IndexedName | tuple[str, str, str, tuple[str, ...]], e: IndexedName) -> float:
-    """The full score of a screened name against one list name, 0..1."""
-    if isinstance(q, IndexedName):
-        sorted_q, compact_q, written_q, toks_q = q.sorted_text, q.compact, q.written, q.tokens
-    else:
-        sorted_q, compact_q, written_q, toks_q = q
-    s = max(
-        Indel.normalized_similarity(sorted_q, e.sorted_text),
-        Indel.normalized_similarity(compact_q, e.compact),
-        Indel.normalized_similarity(written_q, e.written),
-    )
+def align_bound(n_q: int, n_e: int) -> float:
+    """The best ``align_score`` two names of these lengths can reach."""
+    return 1.0 - 0.04 * max(0, n_e - n_q) - 0.15 * max(0, n_q - n_e)
+
+
+def pair_score(q: tuple[str, str, str, tuple[str, ...]], e: IndexedName, quick: float | None = None) -> float:
+    """The full score of a screened name (``query_form``) against one list name, 0..1.
+
+    ``quick`` is the already computed best of the sorted and space-free ratios, if known.
+    """
+    sorted_q, compact_q, written_q, toks_q = q
+    sim = Indel.normalized_similarity
+    if quick is None:
+        quick = max(sim(sorted_q, e.sorted_text), sim(compact_q, e.compact))
+    s = max(quick, sim(written_q, e.written))
     if s < 1.0 and e.rotated != e.written:
         s = max(s, Indel.normalized_similarity(written_q, e.rotated))
-    if s < 1.0 and len(e.tokens) != len(toks_q):
+    if s < 1.0 and len(e.tokens) != len(toks_q) and align_bound(len(toks_q), len(e.tokens)) > s:
         s = max(s, align_score(toks_q, e.tokens))
     if s < 1.0 and len(toks_q) == 1 and len(e.tokens) == 1:
         # Single-token names (organisations, vessels): Jaro-Winkler rewards the shared prefix.
@@ -212,28 +221,64 @@ class NameIndex:
             for k in token_keys(tok):
                 keys[k].add(tok)
         self._keys: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in keys.items()}
+        self._neighbours: dict[str, tuple[str, ...]] = {}
 
     def __len__(self) -> int:
         return len(self.names)
 
-    def near(self, token: str) -> set[str]:
-        """List tokens within one edit of ``token`` or sharing its consonant skeleton."""
+    def names_with_all(self, toks: Sequence[str]) -> set[int]:
+        """Ids of the list names holding every one of ``toks`` (two or more distinct tokens)."""
+        uniq = sorted({t for t in toks if len(t) >= 2})
+        if len(uniq) < 2:
+            return set()
+        found: set[int] | None = None
+        for i, a in enumerate(uniq):
+            for b in uniq[i + 1:]:
+                post = set(self._pairs.get(f"{a} {b}", ()))
+                found = post if found is None else found & post
+                if not found:
+                    return set()
+        return found or set()
+
+    def near(self, token: str, *, skeletons: bool = True) -> set[str]:
+        """List tokens within one edit of ``token`` (shared deletion key) or, with
+        ``skeletons``, sharing its consonant skeleton (Mohammed / Muhammad)."""
         found: set[str] = set()
         get = self._keys.get
-        for k in token_keys(token):
-            hit = get(k)
-            if hit:
-                found.update(hit)
+        keys = token_keys(token)
+        for k in keys:
+            if k[0] != "#":
+                hit = get(k)
+                if hit:
+                    found.update(hit)
+        # The skeleton reaches other transliterations; only needed when no spelling is one
+        # edit away (a skeleton alone can match dozens of tokens).
+        if skeletons and not found and keys[-1][0] == "#":
+            found.update(get(keys[-1], ()))
         return found
 
-    def _slots(self, toks: Sequence[str], *, widen: bool) -> list[set[str]]:
-        """For each query token, the list tokens it may stand for."""
+    def _edit_neighbours(self, token: str) -> tuple[str, ...]:
+        cached = self._neighbours.get(token)
+        if cached is None:
+            cached = tuple(self.near(token, skeletons=False) - {token})
+            self._neighbours[token] = cached
+        return cached
+
+    def _slots(self, toks: Sequence[str]) -> tuple[list[set[str]], list[int]]:
+        """For each query token, the list tokens it may stand for; and which slots are exact
+        list tokens (those are widened to their neighbours only if nothing else is found)."""
         known = self.token_df
         slots: list[set[str]] = []
-        for t in toks:
-            if len(t) < 2:
+        exact: list[int] = []
+        # "Constan tine": two fragments that form a list token stand for that token alone.
+        joined = {i for i, (a, b) in enumerate(zip(toks, toks[1:], strict=False))
+                  if a not in known and a + b in known}
+        consumed = joined | {i + 1 for i in joined}
+        for pos, t in enumerate(toks):
+            if len(t) < 2 or (pos in consumed and t not in known):
                 continue
-            if t in known and not widen:
+            if t in known:
+                exact.append(len(slots))
                 slots.append({t})
                 continue
             split = self._splits.get(t)
@@ -241,72 +286,82 @@ class NameIndex:
                 slots.append({split[0]})
                 slots.append({split[1]})
             alts = self.near(t)
-            if t in known:
-                alts.add(t)
             if alts:
                 slots.append(alts)
         for a, b in zip(toks, toks[1:], strict=False):
             if a + b in known:
                 slots.append({a + b})
-        return slots
+        return slots, exact
 
-    def candidates(self, toks: Sequence[str]) -> list[int]:
-        """Ids of the list names worth scoring against a query, most promising first.
+    def candidates(self, toks: Sequence[str]) -> tuple[list[int], set[int]]:
+        """Ids of the list names worth scoring against a query, most promising first, and the
+        ids that matched as a whole run-together name (their quick score says little).
 
         A name is a candidate when it holds two of the query's tokens (or their near
         spellings): pairs are specific, so this stays a handful of names even for "Mohammed
-        Ali"; single-token queries meet single-token names; run-together names meet whole-name
-        concatenations.
+        Ali"; short queries also meet one-word list names; run-together names meet
+        whole-name concatenations.
         """
-        counts: dict[int, int] = {}
+        posts: list[tuple[int, ...]] = []
+        merged: set[int] = set()
         for c in {"".join(toks), "".join(sorted(toks))}:
-            for n_id in self._concat.get(c, ()):
-                counts[n_id] = counts.get(n_id, 0) + 2
-        self._collect(self._slots(toks, widen=False), counts)
-        if not counts:
-            # Nothing with the tokens as written: one of them may be a typo of another list token.
-            self._collect(self._slots(toks, widen=True), counts)
-        if len(counts) > TOP_CANDIDATES:
-            return heapq.nlargest(TOP_CANDIDATES, counts, key=counts.__getitem__)
-        return sorted(counts, key=counts.__getitem__, reverse=True)
+            post = self._concat.get(c)
+            if post:
+                merged.update(post)
+                posts.append(post)
+        slots, exact = self._slots(toks)
+        self._collect(slots, posts, None)
+        if not posts:
+            # Nothing with the tokens as written: one of them may be a typo that happens to be
+            # another list token. Widen one token at a time (one typo per name is the norm).
+            for i in exact:
+                wide = self._edit_neighbours(next(iter(slots[i])))
+                if wide:
+                    self._collect([*slots[:i], set(wide), *slots[i + 1:]], posts, i)
+        if not posts:
+            return [], merged
+        if len(posts) == 1:
+            return list(posts[0][:TOP_CANDIDATES]), merged
+        counts = Counter(chain.from_iterable(posts))
+        return [n for n, _ in counts.most_common(TOP_CANDIDATES)], merged
 
-    def _collect(self, slots: list[set[str]], counts: dict[int, int]) -> None:
-        if len(slots) == 1:
-            for t in slots[0]:
-                for n_id in self._singles.get(t, ()):
-                    counts[n_id] = counts.get(n_id, 0) + 1
+    def _collect(self, slots: list[set[str]], posts: list[tuple[int, ...]], focus: int | None) -> None:
+        if len(slots) <= 2 and focus is None:
+            # Short queries may be a one-word list name ("MANAURE S.A.") with noise around it.
+            singles = self._singles
+            for slot in slots:
+                for t in slot:
+                    post = singles.get(t)
+                    if post:
+                        posts.append(post)
+        if len(slots) < 2:
             return
         pairs = self._pairs
         skipped: list[tuple[int, ...]] = []
-        seen: set[str] = set()
+        found = False
         for i, si in enumerate(slots):
-            for sj in slots[i + 1:]:
+            for j in range(i + 1, len(slots)):
+                if focus is not None and focus not in (i, j):
+                    continue
                 for x in si:
-                    for y in sj:
-                        if x == y:
-                            continue
-                        key = f"{x} {y}" if x < y else f"{y} {x}"
-                        if key in seen:
-                            continue
-                        seen.add(key)
-                        post = pairs.get(key)
+                    for y in slots[j]:
+                        post = pairs.get(f"{x} {y}" if x < y else f"{y} {x}")
                         if post is None:
                             continue
                         if len(post) > PAIR_CAP:
                             skipped.append(post)
-                            continue
-                        for n_id in post:
-                            counts[n_id] = counts.get(n_id, 0) + 1
-        if not counts and skipped:
-            for n_id in min(skipped, key=len):
-                counts[n_id] = counts.get(n_id, 0) + 1
+                        else:
+                            posts.append(post)
+                            found = True
+        if not found and skipped:
+            posts.append(min(skipped, key=len))
 
     def search(self, name: str, *, min_score: float) -> list[NameHit]:
         """Every list name scoring at least ``min_score`` against ``name``, best first."""
         q = query_form(name)
         if q is None:
             return []
-        ids = self.candidates(q[3])
+        ids, merged = self.candidates(q[3])
         if not ids:
             return []
         names = self.names
@@ -323,13 +378,16 @@ class NameIndex:
         n_q = len(q[3])
         # The token alignment (dropped middle names) and Jaro-Winkler only for the few most
         # promising candidates: by quick score and by blocking rank.
-        refine = set(sorted(range(len(cand)), key=quick.__getitem__, reverse=True)[:ALIGN_CANDIDATES])
-        refine.update(range(min(2, len(cand))))
         floor = min_score - 0.3
+        by_quick = sorted(range(len(cand)), key=quick.__getitem__, reverse=True)
+        # Refining can only raise a score: worth it for the near misses and the top ranks.
+        refine = {i for i in by_quick[:ALIGN_CANDIDATES] if quick[i] < min_score}
+        refine.update(i for i, n_id in enumerate(ids) if n_id in merged)
+        refine.update(i for i in by_quick[:MAX_REFINE] if min_score - 0.15 <= quick[i] < min_score)
         for rank, n in enumerate(cand):
             s = quick[rank]
-            if s < 1.0 and rank in refine and s >= floor:
-                s = pair_score(q, n)
+            if s < 1.0 and rank in refine and (s >= floor or ids[rank] in merged):
+                s = pair_score(q, n, s)
             if s >= min_score:
                 hits.append(NameHit(n, s))
         hits.sort(key=lambda h: -h.score)

@@ -208,13 +208,9 @@ def clean_names(rng: random.Random, index: NameIndex, n: int) -> tuple[list[Labe
 
 
 def _contained(index: NameIndex, toks: Sequence[str]) -> bool:
-    sets = []
-    for t in set(toks):
-        v = index.vocab.get(t)
-        if v is None:
-            return False
-        sets.append(set(index._post[v].tolist()))  # noqa: SLF001 - same package, read-only
-    return bool(set.intersection(*sets)) if sets else False
+    if len({t for t in toks if len(t) >= 2}) < 2:
+        return any(t in index.token_df for t in toks)
+    return bool(index.names_with_all(toks))
 
 
 def labelled_set(entries: Sequence[ListEntry], index: NameIndex, *, n_entries: int, n_clean: int,

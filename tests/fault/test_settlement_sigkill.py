@@ -12,7 +12,6 @@ import json
 import random
 import subprocess
 import sys
-import time
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
@@ -56,7 +55,7 @@ async def test_sigkill_mid_flow_keeps_every_invariant(topics: Settings, tmp_path
             if n == len(requests) // 2:
                 # liquidity arriving mid-run: releases queued legs of one participant
                 await fund(s, f"{c.participants[0]}/CNY", Decimal("250000.00"), "CNY", "fund-mid-run")
-            await asyncio.sleep(0.4)
+            await asyncio.sleep(1.6)  # paced so that every kill lands while payments flow
 
     try:
         async with loadgen.OutcomeCollector(s) as col:
@@ -83,7 +82,7 @@ async def test_sigkill_mid_flow_keeps_every_invariant(topics: Settings, tmp_path
             w.stop()
     print(f"kills at finals={kills}; report={json.dumps(report.as_dict())[:600]}")
     assert len(kills) >= 5
-    assert any(k < len(distinct) for k in kills), "no kill landed while settlements were in flight"
+    assert sum(k < len(distinct) for k in kills) >= 5, f"kills must land mid-flow: finals at kills {kills}"
     assert report.violation_count == 0, report.violations
     assert set(finals) == distinct
     assert all(n == 1 for n in finals.values()), [sid for sid, n in finals.items() if n != 1][:10]
@@ -94,8 +93,8 @@ async def test_sigkill_mid_flow_keeps_every_invariant(topics: Settings, tmp_path
     restarts = sum(w.output().count(loadgen.READY) for w in workers)
     assert restarts >= 2 + KILLS  # every restart took partitions over again
     # the operator's view: the CLI agrees (topic prefix and settings via the environment)
-    cli = subprocess.run([sys.executable, "-m", "router", "ledger", "check", "--json"], env=env,
-                         capture_output=True, text=True, timeout=120)
+    cli = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "router", "ledger", "check", "--json"],
+                                  env=env, capture_output=True, text=True, timeout=120)
     assert cli.returncode == 0, cli.stdout[-3000:] + cli.stderr[-3000:]
     summary = json.loads(cli.stdout)
     assert summary["ok"] is True and summary["settlements"] == len(distinct)

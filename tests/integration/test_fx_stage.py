@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from connectors.fx_feed import run_feed
 from router.config import Settings
 from router.dlq import header_dict
 from tests.support.kafka import consume, produce, start_worker
@@ -50,7 +51,7 @@ async def test_quotes_price_a_payment_and_redelivery_keeps_the_lock(
         u1 = "8a562c67-ca16-48ba-b074-65581be6f011"
         await produce(s, "fx.requests", request(u1, "1000.00", "CNY", "USD"), key=u1.encode())
         recs = await consume(s, "fx.priced", until=lambda r: final(r, u1), timeout=60)
-        first = [d for d in results(recs, u1) if d["status"] != "WAITING"][0]
+        first = next(d for d in results(recs, u1) if d["status"] != "WAITING")
         assert first["status"] == "PRICED", first
         assert first["provider"] == "FXP2" and first["route"] == ["CNY", "USD"]
         expected = (Decimal("1000.00") / Decimal("7.1100") * (1 - Decimal("0.0025"))).quantize(
@@ -105,11 +106,11 @@ async def test_payment_waits_for_a_fresh_quote_then_prices_or_times_out(
         await produce(s, "fx.rates", quote("USD/JPY", "150.00", "150.20", "FXP1"), key=b"USD/JPY")
         await produce(s, "fx.rates", quote("USD/SGD", "1.3400", "1.3410", "FXP1"), key=b"USD/SGD")
         recs = await consume(s, "fx.priced", until=lambda r: final(r, waits) and final(r, gives_up), timeout=60)
-        priced = [d for d in results(recs, waits) if d["status"] != "WAITING"][0]
+        priced = next(d for d in results(recs, waits) if d["status"] != "WAITING")
         assert priced["status"] == "PRICED" and priced["route"] == ["JPY", "USD", "SGD"]
         exact = Decimal(500) / Decimal("150.20") * Decimal("1.3400")
         assert Decimal(priced["amount_out"]) == exact.quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
-        timed_out = [d for d in results(recs, gives_up) if d["status"] != "WAITING"][0]
+        timed_out = next(d for d in results(recs, gives_up) if d["status"] != "WAITING")
         assert timed_out["status"] == "REJECTED" and timed_out["reason_code"] == "AB03"
         assert "THB" in timed_out["reason"]
         rejected = [d for d in results(recs, bad)]
@@ -120,3 +121,58 @@ async def test_payment_waits_for_a_fresh_quote_then_prices_or_times_out(
     finally:
         worker.stop()
     assert "Traceback" not in worker.output()
+
+
+async def test_locks_survive_a_worker_restart_and_ecb_feed_quotes_price(topics: Settings, tmp_path: Path) -> None:
+    s = topics
+    # The connector publishes one real ECB day (bundled history) as quotes to this test's fx.rates.
+    sent = await run_feed(bootstrap=s.kafka.bootstrap_servers, topic_prefix=s.kafka.topic_prefix, once=True,
+                          spread_bps=Decimal(10))
+    assert sent > 20
+    uetr = "44444444-4444-4444-8444-444444444444"
+    worker = start_worker(s, tmp_path / "w1.log", "--stages", "fx")
+    try:
+        await produce(s, "fx.requests", request(uetr, "1000.00", "CNY", "THB"), key=uetr.encode())
+        recs = await consume(s, "fx.priced", until=lambda r: final(r, uetr), timeout=60)
+    finally:
+        worker.stop()
+    first = next(d for d in results(recs, uetr) if d["status"] != "WAITING")
+    assert first["status"] == "PRICED" and first["provider"] == "ECB-REPLAY"
+    assert first["route"] == ["CNY", "USD", "THB"]  # the feed quotes USD/xxx and EUR/xxx only
+    # A fresh worker restores the lock table from its changelog; newer quotes do not reprice.
+    await produce(s, "fx.rates", quote("USD/CNY", "1.0000", "1.0001", "CHEAP"), key=b"USD/CNY")
+    worker = start_worker(s, tmp_path / "w2.log", "--stages", "fx")
+    try:
+        await produce(s, "fx.requests", request(uetr, "1000.00", "CNY", "THB"), key=uetr.encode())
+        recs = await consume(s, "fx.priced", until=lambda r: final(r, uetr, 2), timeout=60)
+    finally:
+        worker.stop()
+    again = [d for d in results(recs, uetr) if d["status"] != "WAITING"][1]
+    assert again["reused"] is True
+    assert (again["quote_id"], again["amount_out"], again["rate"]) == (
+        first["quote_id"], first["amount_out"], first["rate"])
+
+
+async def test_two_workers_both_see_every_quote(topics: Settings, tmp_path: Path) -> None:
+    """Scale-out: requests are spread over both workers by UETR; the quotes table is global."""
+    from tests.support.kafka import free_port
+
+    s = topics
+    await produce(s, "fx.rates", quote("USD/CNY", "7.1000", "7.1100", "FXP1"), key=b"USD/CNY")
+    other = s.model_copy(update={"web": s.web.model_copy(update={"port": free_port()})})
+    w1 = start_worker(s, tmp_path / "w1.log", "--stages", "fx")
+    w2 = start_worker(other, tmp_path / "w2.log", "--stages", "fx")
+    uetrs = [f"55555555-5555-4555-8555-5555555555{i:02d}" for i in range(16)]
+    try:
+        for u in uetrs:
+            await produce(s, "fx.requests", request(u, "100.00", "CNY", "USD"), key=u.encode())
+        recs = await consume(s, "fx.priced", until=lambda r: all(final(r, u) for u in uetrs), timeout=90)
+    finally:
+        w1.stop()
+        w2.stop()
+    # No payment had to wait: whichever worker owns its partition already had the quote.
+    outcomes = [d for u in uetrs for d in results(recs, u)]
+    assert len(outcomes) == len(uetrs)
+    assert all(d["status"] == "PRICED" and d["amount_out"] == "14.06" for d in outcomes), outcomes
+    logs = w1.output() + w2.output()
+    assert "Traceback" not in logs

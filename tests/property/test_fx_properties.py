@@ -46,7 +46,9 @@ def pair_case(draw: st.DrawFn) -> tuple[str, str, Decimal, Quote, Decimal]:
 
 @settings(max_examples=400, deadline=None)
 @given(pair_case())
-def test_never_more_than_half_a_minor_unit_from_exact_arithmetic(case: tuple[str, str, Decimal, Quote, Decimal]) -> None:
+def test_never_more_than_half_a_minor_unit_from_exact_arithmetic(
+    case: tuple[str, str, Decimal, Quote, Decimal],
+) -> None:
     sell, buy, amount, quote, spread = case
     r = convert(amount, sell, buy, [quote], T0, spread, max_age=AGE)
     assert isinstance(r, Ok), r

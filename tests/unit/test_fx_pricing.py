@@ -11,11 +11,16 @@ from pydantic import ValidationError
 
 from router.fx.lock import LockedQuote, MemoryLockStore, lock_quote
 from router.fx.pricing import Priced, Wait, decode_request, price_payment, price_with_store
-from router.fx.quote import Quote, QuoteFormatError, latest_per_provider, parse_quote, parse_quote_list, \
-    quotes_from_table
+from router.fx.quote import (
+    Quote,
+    QuoteFormatError,
+    latest_per_provider,
+    parse_quote,
+    parse_quote_list,
+    quotes_from_table,
+)
 from router.fx.settings import FxSettings
-from router.outcome import DUPLICATE, FORMAT_ERROR, FX_RATE_UNAVAILABLE, INVALID_AMOUNT, INVALID_CURRENCY, Ok, \
-    Reject
+from router.outcome import DUPLICATE, FORMAT_ERROR, FX_RATE_UNAVAILABLE, INVALID_AMOUNT, INVALID_CURRENCY, Ok, Reject
 
 T0 = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
 UETR = "8a562c67-ca16-48ba-b074-65581be6f011"

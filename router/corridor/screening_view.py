@@ -1,0 +1,59 @@
+"""What screening sees of a payment: the canonical ISO model mapped onto the screening request.
+
+The simulated e-CNY wallet id carries its wallet category (KYC tier 1-4) in its fourth digit,
+after the operating institution's 3-digit prefix; tier limits apply to wallets only.
+"""
+
+from __future__ import annotations
+
+from router.iso20022.directory import WALLET_ID, Directory
+from router.iso20022.model import Account, Agent, Party, Payment, PostalAddress
+from router.screening.model import Agent as SAgent
+from router.screening.model import Party as SParty
+from router.screening.model import ScreeningRequest
+
+
+def wallet_tier(account: Account | None, directory: Directory) -> int | None:
+    if account is None or not WALLET_ID.match(account.id) or directory.wallet_operator(account.id) is None:
+        return None
+    digit = int(account.id[3])
+    return digit if 1 <= digit <= 4 else None
+
+
+def _address(a: PostalAddress | None) -> str | None:
+    if a is None:
+        return None
+    parts = [a.street, a.building_number, a.post_code, a.town, a.country, *a.lines]
+    return " ".join(p for p in parts if p) or None
+
+
+def _party(p: Party | None, account: Account | None, directory: Directory) -> SParty:
+    if p is None:
+        return SParty(account=account.id if account else None)
+    tier = wallet_tier(account, directory)
+    return SParty(name=p.name, name_original=p.name_original, country=p.address.country if p.address else None,
+                  account=account.id if account else None, address=_address(p.address), wallet_tier=tier,
+                  is_ecny_wallet=tier is not None)
+
+
+def _agent(a: Agent | None, directory: Directory) -> SAgent:
+    if a is None:
+        return SAgent()
+    bic = a.bic
+    if not bic and a.cips_id:
+        found = directory.by_cips(a.cips_id)
+        bic = found.bic if found else None
+    known = directory.by_bic(bic) if bic else None
+    country = (a.address.country if a.address else None) or (known.country if known else None) or (
+        bic[4:6] if bic and len(bic) >= 6 else None)
+    return SAgent(bic=bic, country=country)
+
+
+def screening_request(p: Payment, directory: Directory) -> ScreeningRequest:
+    debtor = _party(p.debtor, p.debtor_account, directory)
+    return ScreeningRequest(
+        uetr=p.uetr, debtor=debtor, creditor=_party(p.creditor, p.creditor_account, directory),
+        debtor_agent=_agent(p.debtor_agent, directory), creditor_agent=_agent(p.creditor_agent, directory),
+        intermediaries=tuple(_agent(a, directory) for a in p.intermediary_agents),
+        amount=p.settlement_amount, currency=p.currency,
+        debtor_id=debtor.account or (p.debtor.name if p.debtor else None), created_at=p.created)

@@ -1,0 +1,289 @@
+"""The corridor demo: real router processes on a real broker, simulated banks on both sides.
+
+Runs the router's faust worker (ingest + corridor stages) and settlement processors as child
+processes, the FX feed, the CIPS / e-CNY simulator and the correspondent banks in this process,
+then waits until every payment has an outcome and reports: settled, rejected by reason, held,
+returned, cancelled, per-currency volumes, end-to-end latency, throughput and the ledger check.
+``chaos`` kills router processes with SIGKILL at random moments and restarts them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+import statistics
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from connectors.cips_sim import CipsSimulator, Profile
+from connectors.corr_sim import CorrespondentSimulator
+from connectors.fx_feed import day_quotes, latest_ecb_day
+from router.config import Settings
+from router.iso20022.directory import Directory, load_directory
+from router.kafka_clients import client_options
+from router.procs import RouterProcess, spawn
+from router.settlement.settings import AccountOpening
+from router.topics import topic_name
+
+FX_PROVIDERS = ("BKCHCNBJ", "ICBKCNBJ")  # Chinese market makers quoting the corridor currencies
+TERMINAL = {"settled", "rejected", "held", "returned", "cancelled"}
+
+
+def demo_balances(directory: Directory, *, thin: str = "JDHBCNSH") -> dict[str, AccountOpening]:
+    """Opening positions: every CIPS participant in CNY (one thinly funded, to show the liquidity
+    queue), the FX providers in every corridor currency, correspondents' nostros in their own."""
+    out: dict[str, AccountOpening] = {}
+    currencies = sorted({c for bank in directory.correspondents for c in bank.currencies[:1]} | {"USD", "EUR"})
+    for p in directory.participants:
+        bic8 = p.bic[:8]
+        amount = Decimal("20000.00") if bic8 == thin else Decimal("500000000.00")
+        out[f"{bic8}/CNY"] = AccountOpening(currency="CNY", amount=amount, owner=bic8)
+    for provider in FX_PROVIDERS:
+        for ccy in currencies:
+            out[f"{provider}/{ccy}"] = AccountOpening(currency=ccy, amount=Decimal("900000000.00"), owner=provider)
+        out[f"{provider}/CNY"] = AccountOpening(currency="CNY", amount=Decimal("900000000.00"), owner=provider)
+    for bank in directory.correspondents:
+        for ccy in bank.currencies[:1]:
+            digits = 0 if ccy in ("JPY", "KRW") else 2
+            amount = Decimal("50000000").quantize(Decimal(1).scaleb(-digits))
+            out[f"{bank.bic[:8]}/{ccy}"] = AccountOpening(currency=ccy, amount=amount, owner=bank.bic[:8])
+    return out
+
+
+def demo_corridor_settings(s: Settings, directory: Directory) -> Settings:
+    return s.model_copy(update={
+        "settlement": s.settlement.model_copy(update={"opening_balances": demo_balances(directory),
+                                                      "fx_providers": FX_PROVIDERS}),
+    })
+
+
+async def publish_quotes(s: Settings, stop: asyncio.Event, every_s: float = 5.0) -> None:
+    """ECB reference rates re-stamped now, from two competing providers, refreshed until stopped."""
+    producer = AIOKafkaProducer(**client_options(s.kafka), acks="all")
+    await producer.start()
+    topic = topic_name("fx.rates", s.kafka.topic_prefix)
+    day, rates = latest_ecb_day()
+    try:
+        while not stop.is_set():
+            now = datetime.now(UTC)
+            for provider, spread in zip(FX_PROVIDERS, (Decimal("12"), Decimal("15")), strict=True):
+                for q in day_quotes(day, rates, spread_bps=spread, ts=now, provider=provider):
+                    await producer.send(topic, q.to_json().encode(), key=q.key.encode())
+            await producer.flush()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every_s)
+    finally:
+        await producer.stop()
+
+
+@dataclass
+class StatusBoard:
+    """The latest ``payments.status`` snapshot per UETR."""
+
+    latest: dict[str, dict[str, Any]] = field(default_factory=dict)
+    last_change: float = field(default_factory=time.monotonic)
+
+    async def follow(self, s: Settings) -> None:
+        consumer = AIOKafkaConsumer(topic_name("payments.status", s.kafka.topic_prefix), **client_options(s.kafka),
+                                    group_id=None, auto_offset_reset="earliest", isolation_level="read_committed",
+                                    fetch_max_wait_ms=100)
+        await consumer.start()
+        try:
+            async for r in consumer:
+                snap = json.loads(r.value or b"{}")
+                old = self.latest.get(snap.get("uetr", ""))
+                if old is None or len(snap.get("hops", ())) >= len(old.get("hops", ())):
+                    self.latest[snap["uetr"]] = snap
+                    self.last_change = time.monotonic()
+        finally:
+            await consumer.stop()
+
+    def outcome(self, uetr: str) -> str:
+        snap = self.latest.get(uetr)
+        return snap["outcome"] if snap else "in-flight"
+
+
+class Processes:
+    """The router's own processes, restartable, killable."""
+
+    def __init__(self, s: Settings, report_dir: Path, workers: int) -> None:
+        self.s = s
+        self.dir = report_dir
+        self.specs: list[tuple[str, tuple[str, ...], str]] = []
+        for i in range(workers):
+            self.specs.append((f"worker-{i}", ("worker", "--stages", "ingest,corridor", "--web-port",
+                                               str(s.web.port + i)), "Ready"))
+            self.specs.append((f"settle-{i}", ("settle-worker", "--instance", f"demo-{i}"), ""))
+        self.procs: dict[str, RouterProcess] = {}
+
+    def start(self, name: str) -> RouterProcess:
+        _, args, _ = next(x for x in self.specs if x[0] == name)
+        proc = spawn(self.s, self.dir / f"{self.s.app_id}-{name}.log", *args)
+        self.procs[name] = proc
+        return proc
+
+    def start_all(self, timeout: float = 120.0) -> None:
+        for name, _, marker in self.specs:
+            proc = self.start(name)
+            if marker:
+                proc.wait_for(marker, timeout)
+
+    def stop_all(self) -> None:
+        for proc in self.procs.values():
+            proc.stop()
+
+    async def chaos(self, kills: int, duration_s: float, rng: random.Random) -> list[str]:
+        """SIGKILL a random router process ``kills`` times over ``duration_s``; restart each."""
+        done: list[str] = []
+        for _ in range(kills):
+            await asyncio.sleep(rng.uniform(0.5, max(1.0, duration_s / max(kills, 1))))
+            name = rng.choice([n for n, _, _ in self.specs])
+            self.procs[name].kill()
+            done.append(name)
+            await asyncio.sleep(0.5)
+            self.start(name)
+        return done
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def run(s: Settings, *, payments: int, profile: Profile, chaos: int, workers: int, report_dir: Path,
+              timeout_s: float, progress: bool) -> dict[str, Any]:
+    from router.settlement.reader import check_ledger
+
+    directory = load_directory()
+    await asyncio.to_thread(report_dir.mkdir, parents=True, exist_ok=True)
+    procs = Processes(s, report_dir, workers)
+    stop = asyncio.Event()
+    feed = asyncio.create_task(publish_quotes(s, stop))
+    procs.start_all()
+    cips = CipsSimulator(s, directory)
+    corr = CorrespondentSimulator(s, directory)
+    board = StatusBoard()
+    await cips.start()
+    await corr.start()
+    background = [asyncio.create_task(x) for x in (
+        cips.listen(f"{s.app_id}-cips-sim"), corr.listen(f"{s.app_id}-corr-sim"), board.follow(s))]
+    inbound = round(payments * s.sim.inbound_share)
+    outbound = payments - inbound
+    rate = s.sim.rate_per_s
+    t0 = time.monotonic()
+    senders = [asyncio.create_task(cips.run(outbound, profile, rate * (1 - s.sim.inbound_share))),
+               asyncio.create_task(corr.originate(inbound, max(1.0, rate * s.sim.inbound_share)))]
+    kills: list[str] = []
+    if chaos:
+        kills = await procs.chaos(chaos, max(5.0, payments / rate), random.Random(s.sim.seed + 99))
+    await asyncio.gather(*senders)
+    all_uetrs = list(cips.sent) + list(corr.inbound_sent)
+    deadline = time.monotonic() + timeout_s
+    last_print = 0.0
+    while time.monotonic() < deadline:
+        outcomes = Counter(board.outcome(u) for u in all_uetrs)
+        finished = sum(n for k, n in outcomes.items() if k in TERMINAL)
+        if progress and time.monotonic() - last_print > 1.0:
+            last_print = time.monotonic()
+            bar = "#" * int(40 * finished / max(1, len(all_uetrs)))
+            print(f"\r[{bar:<40}] {finished}/{len(all_uetrs)} with an outcome", end="", flush=True)
+        # Done when every payment has an outcome and nothing changed for a while (late returns).
+        if finished == len(all_uetrs) and time.monotonic() - board.last_change > 3.0:
+            break
+        await asyncio.sleep(0.25)
+    if progress:
+        print()
+    elapsed = time.monotonic() - t0
+    stop.set()
+    procs.stop_all()
+    for task in background:
+        task.cancel()
+    await asyncio.gather(feed, *background, return_exceptions=True)
+    await cips.stop()
+    await corr.stop()
+    report = await check_ledger(s, wait_s=2.0)
+    return summarise(s, board, cips, corr, all_uetrs, elapsed, report, kills, report_dir)
+
+
+def summarise(s: Settings, board: StatusBoard, cips: CipsSimulator, corr: CorrespondentSimulator,
+              uetrs: list[str], elapsed: float, ledger: Any, kills: list[str], report_dir: Path) -> dict[str, Any]:
+    counts: Counter[str] = Counter()
+    rejected: Counter[str] = Counter()
+    volumes: dict[str, Decimal] = defaultdict(Decimal)
+    for u in uetrs:
+        snap = board.latest.get(u)
+        outcome = snap["outcome"] if snap else "in-flight"
+        counts[outcome] += 1
+        if outcome == "rejected" and snap:
+            rejected[snap.get("reason") or "NARR"] += 1
+        if outcome == "settled" and snap:
+            volumes[snap["currency"]] += Decimal(snap["amount"])
+            quote = snap.get("quote")
+            if quote:
+                volumes[quote["currency_out"]] += Decimal(quote["amount_out"])
+    latencies = [(cips.seen.final_at[u] - cips.seen.sent_at[u]) * 1000 for u in cips.seen.final_at
+                 if u in cips.seen.sent_at]
+    latencies += [(corr.final_at[u] - corr.sent_at[u]) * 1000 for u in corr.final_at if u in corr.sent_at]
+    summary: dict[str, Any] = {
+        "payments": len(uetrs),
+        "settled": counts["settled"],
+        "rejected": dict(sorted(rejected.items())),
+        "held": counts["held"],
+        "returned": counts["returned"],
+        "cancelled": counts["cancelled"],
+        "in_flight": counts["in-flight"],
+        "volumes": {k: str(v) for k, v in sorted(volumes.items())},
+        "latency_ms": {"p50": round(_percentile(latencies, 0.5), 1), "p99": round(_percentile(latencies, 0.99), 1),
+                       "mean": round(statistics.fmean(latencies), 1) if latencies else 0.0,
+                       "samples": len(latencies)},
+        "throughput_per_s": round(len(uetrs) / elapsed, 1) if elapsed else 0.0,
+        "elapsed_s": round(elapsed, 1),
+        "ledger_check": {"ok": ledger.violation_count == 0, "violations": ledger.violation_count,
+                         "settlements": ledger.settlements, "commits": ledger.commits, "aborts": ledger.aborts},
+        "chaos_kills": kills,
+    }
+    summary["report"] = str(write_report(s, cips, corr, summary, report_dir))
+    return summary
+
+
+def write_report(s: Settings, cips: CipsSimulator, corr: CorrespondentSimulator, summary: dict[str, Any],
+                 report_dir: Path) -> Path:
+    """A PNG with completions per second and latency over time, beside the summary JSON."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    points = [(cips.seen.final_at[u], (cips.seen.final_at[u] - cips.seen.sent_at[u]) * 1000)
+              for u in cips.seen.final_at if u in cips.seen.sent_at]
+    points += [(corr.final_at[u], (corr.final_at[u] - corr.sent_at[u]) * 1000) for u in corr.final_at
+               if u in corr.sent_at]
+    png = report_dir / f"{s.app_id}-report.png"
+    (report_dir / f"{s.app_id}-summary.json").write_text(json.dumps(summary, indent=2))
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(9, 6), sharex=True)
+    if points:
+        start = min(t for t, _ in points)
+        per_second: Counter[int] = Counter(int(t - start) for t, _ in points)
+        xs = sorted(per_second)
+        ax1.bar(xs, [per_second[x] for x in xs], width=1.0, color="#2b6cb0")
+        ax2.scatter([t - start for t, _ in points], [ms for _, ms in points], s=3, color="#c05621")
+    ax1.set_ylabel("final statuses / s")
+    ax1.set_title(f"corridor demo: {summary['payments']} payments, {summary['settled']} settled, "
+                  f"p50 {summary['latency_ms']['p50']} ms, p99 {summary['latency_ms']['p99']} ms")
+    ax2.set_ylabel("end-to-end latency (ms)")
+    ax2.set_xlabel("seconds since first status")
+    fig.tight_layout()
+    fig.savefig(png, dpi=100)
+    plt.close(fig)
+    return png
