@@ -61,6 +61,12 @@ class CipsTraffic:
         bank = to or rng.choice(self.correspondents)
         payee = foreign_customer(bank, rng)
         kind = kind or ("pacs.009" if rng.random() < self.s.sim.pacs009_share and not tiny else "pacs.008")
+        value = amount or cny_amount(rng, tiny=tiny)
+        limit = self.s.screening.wallet_tiers.get(payer.wallet_tier or 0)
+        if amount is None and limit is not None and limit.per_payment is not None and value > limit.per_payment \
+                and rng.random() > self.s.sim.wallet_over_limit_p:
+            # Wallet holders mostly pay within their category's limit; a few try more.
+            value = (limit.per_payment * Decimal(rng.randint(5, 90)) / 100).quantize(Decimal("0.01"))
         uetr = str(uuid.UUID(int=rng.getrandbits(128), version=4))
         now = datetime.now(UTC)
         msg_id = f"CIPS{now:%Y%m%d}{payer.bank.cips_id}{self.counter:07d}"[:35]
@@ -73,7 +79,7 @@ class CipsTraffic:
                           msg_def_id=f"{kind}.001.08", biz_svc=CIPS_BIZ_SVC, created=now),
             msg_id=msg_id, created=now, instr_id=f"I{payer.bank.cips_id}{self.counter:09d}",
             end_to_end_id=f"E2E{now:%Y%m%d}{self.counter:08d}", uetr=uetr,
-            settlement_amount=amount or cny_amount(rng, tiny=tiny), currency="CNY", settlement_date=now.date(),
+            settlement_amount=value, currency="CNY", settlement_date=now.date(),
             settlement_method="CLRG", clearing_system="CIPS",
             charge_bearer="SHAR" if kind == "pacs.008" else None,
             purpose=rng.choice(CIPS_PURPOSES) if not tiny else "CCSH",

@@ -12,6 +12,7 @@ from typing import Any
 import faust
 
 from router.config import Settings
+from router.faust_consumer import use_read_committed
 from router.topics import topic_name
 
 
@@ -47,6 +48,7 @@ def _credentials(s: Settings) -> Any:
 
 def build_app(settings: Settings, *, stages: tuple[str, ...] = ("ingest",)) -> faust.App:
     k = settings.kafka
+    use_read_committed(k.fetch_max_wait_ms)
     datadir = (settings.data_dir / settings.app_id).resolve()
     datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(

@@ -4,4 +4,6 @@ and ``run(args) -> dict`` (the numbers, printed as JSON and as a table)."""
 BENCHES: dict[str, str] = {
     "fx": "router.bench.fx",
     "iso": "router.bench.iso",
+    "screening": "router.bench.screening",
+    "settlement": "router.bench.settlement",
 }

@@ -52,14 +52,25 @@ def forward_legs(
     first_leg = "cny" if p.currency == "CNY" else "foreign"
     second_leg = "foreign" if first_leg == "cny" else "cny"
     if fx_provider is None or currency_out == p.currency:
-        return (Leg(leg=first_leg, debit_account=account(src, p.currency), credit_account=account(dst, p.currency),
-                    currency=p.currency, amount=p.settlement_amount),)
-    return (
+        return _interbank(Leg(leg=first_leg, debit_account=account(src, p.currency),
+                              credit_account=account(dst, p.currency), currency=p.currency,
+                              amount=p.settlement_amount) if src != dst else None)
+    return _interbank(
         Leg(leg=first_leg, debit_account=account(src, p.currency), credit_account=account(fx_provider, p.currency),
-            currency=p.currency, amount=p.settlement_amount),
+            currency=p.currency, amount=p.settlement_amount) if src != fx_provider else None,
         Leg(leg=second_leg, debit_account=account(fx_provider, currency_out),
-            credit_account=account(dst, currency_out), currency=currency_out, amount=amount_out),
+            credit_account=account(dst, currency_out), currency=currency_out, amount=amount_out)
+        if fx_provider != dst else None,
     )
+
+
+def _interbank(*legs: Leg | None) -> tuple[Leg, ...]:
+    """The legs that move money between institutions. When the payer (or payee) is itself the FX
+    provider, that currency leg is a book transfer inside one bank and not settled here."""
+    kept = tuple(leg for leg in legs if leg is not None)
+    if not kept:
+        raise ValueError("nothing to settle between different institutions")
+    return kept
 
 
 def reverse_legs(
@@ -74,11 +85,13 @@ def reverse_legs(
     back_leg = "cny" if currency_back == "CNY" else "foreign"
     home_leg = "foreign" if back_leg == "cny" else "cny"
     if fx_provider is None or currency_back == p.currency:
-        return (Leg(leg=back_leg, debit_account=account(dst, currency_back),
-                    credit_account=account(src, currency_back), currency=currency_back, amount=amount_back),)
-    return (
+        return _interbank(Leg(leg=back_leg, debit_account=account(dst, currency_back),
+                              credit_account=account(src, currency_back), currency=currency_back,
+                              amount=amount_back) if src != dst else None)
+    return _interbank(
         Leg(leg=back_leg, debit_account=account(dst, currency_back),
-            credit_account=account(fx_provider, currency_back), currency=currency_back, amount=amount_back),
+            credit_account=account(fx_provider, currency_back), currency=currency_back, amount=amount_back)
+        if dst != fx_provider else None,
         Leg(leg=home_leg, debit_account=account(fx_provider, p.currency), credit_account=account(src, p.currency),
-            currency=p.currency, amount=amount_to_sender),
+            currency=p.currency, amount=amount_to_sender) if fx_provider != src else None,
     )

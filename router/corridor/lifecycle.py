@@ -174,9 +174,9 @@ def on_screening_decision(state: PaymentState | None, decision: dict[str, object
         return Step(None, reject=Reject(NARRATIVE, "decision for an unknown payment", "corridor"))
     if state.phase is not Phase.HELD:
         return Step(state)  # already decided (redelivery or a second analyst)
-    who = str(decision.get("who") or decision.get("analyst") or "analyst")
+    who = str(decision.get("analyst") or "analyst")
     reason = str(decision.get("reason") or "")
-    if str(decision.get("decision", "")).lower() in ("release", "released", "clear"):
+    if decision.get("action") == "release":
         s = hop(state, Stage.RELEASED, now, by=who, text=reason)
         return _price(s, ports, now, [])
     code = str(decision.get("reason_code") or REGULATORY)

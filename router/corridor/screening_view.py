@@ -49,10 +49,23 @@ def _agent(a: Agent | None, directory: Directory) -> SAgent:
     return SAgent(bic=bic, country=country)
 
 
+def _institution(a: Agent, directory: Directory) -> SParty:
+    """In an FI transfer (pacs.009) the originator and beneficiary are the banks themselves,
+    identified by BIC, name and address from the participant directory."""
+    view = _agent(a, directory)
+    known = directory.by_bic(view.bic) if view.bic else None
+    return SParty(name=a.name or (known.name if known else None), country=view.country, account=view.bic,
+                  address=" ".join(x for x in ((known.town if known else None), view.country) if x) or None)
+
+
 def screening_request(p: Payment, directory: Directory) -> ScreeningRequest:
-    debtor = _party(p.debtor, p.debtor_account, directory)
+    if p.kind == "pacs.009":
+        debtor, creditor = _institution(p.debtor_agent, directory), _institution(p.creditor_agent, directory)
+    else:
+        debtor = _party(p.debtor, p.debtor_account, directory)
+        creditor = _party(p.creditor, p.creditor_account, directory)
     return ScreeningRequest(
-        uetr=p.uetr, debtor=debtor, creditor=_party(p.creditor, p.creditor_account, directory),
+        uetr=p.uetr, debtor=debtor, creditor=creditor,
         debtor_agent=_agent(p.debtor_agent, directory), creditor_agent=_agent(p.creditor_agent, directory),
         intermediaries=tuple(_agent(a, directory) for a in p.intermediary_agents),
         amount=p.settlement_amount, currency=p.currency,

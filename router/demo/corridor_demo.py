@@ -45,7 +45,7 @@ def demo_balances(directory: Directory, *, thin: str = "JDHBCNSH") -> dict[str, 
     currencies = sorted({c for bank in directory.correspondents for c in bank.currencies[:1]} | {"USD", "EUR"})
     for p in directory.participants:
         bic8 = p.bic[:8]
-        amount = Decimal("20000.00") if bic8 == thin else Decimal("500000000.00")
+        amount = Decimal("1000000.00") if bic8 == thin else Decimal("500000000.00")
         out[f"{bic8}/CNY"] = AccountOpening(currency="CNY", amount=amount, owner=bic8)
     for provider in FX_PROVIDERS:
         for ccy in currencies:

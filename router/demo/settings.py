@@ -24,6 +24,8 @@ class SimSettings(BaseModel):
     cips_cancel_p: Probability = Field(default=0.005, ge=0, le=1)
     # Share of payments to a party on the demo sanctions list (to exercise holds and rejects).
     sanctioned_p: Probability = Field(default=0.003, ge=0, le=1)
+    # Share of e-CNY wallet payments above the wallet category's per-payment limit (AM02).
+    wallet_over_limit_p: Probability = Field(default=0.02, ge=0, le=1)
     pacs009_share: Probability = Field(default=0.05, ge=0, le=1)
     # Payments per second of the steady profile.
     rate_per_s: float = Field(default=200.0, gt=0)

@@ -1,19 +1,20 @@
 """Builders: canonical model -> ISO 20022 XML (AppHdr + Document in an envelope).
 
 One builder per outbound message. Each writes exactly what the model holds, in schema order,
-with lxml ``SubElement`` (no template language, nothing parsed). Which profile the content
-follows is decided by translation before building; ``profile`` only labels the envelope.
-Every builder returns the UTF-8 bytes of a corridor envelope, or of a SWIFT envelope when
-``wrapper="swift"``.
+into a light node tree that serialises itself (every text escaped, nothing parsed). That is
+about three times faster than lxml ``SubElement`` + ``tostring`` on the per-message path; every
+builder's output is checked against its profile and the official XSD in the tests. Which
+profile the content follows is decided by translation before building; ``profile`` only labels
+the envelope. Every builder returns UTF-8 bytes of a corridor envelope, a SWIFT envelope
+(``wrapper="swift"``) or a bare Document (``wrapper="none"``).
 """
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Literal
-
-from lxml import etree
 
 from router.iso20022.model import (
     Account,
@@ -37,8 +38,65 @@ from router.iso20022.registry import CORRIDOR_ENVELOPE_NS, HEAD_NS, ISO_PREFIX, 
 Wrapper = Literal["corridor", "swift", "none"]
 CIPS_SCHEME = "CIPS"
 ECNY_SCHEME = "ECNY"
-_El = etree._Element
-_SubElement = etree.SubElement
+_XML_DECL = "<?xml version='1.0' encoding='UTF-8'?>\n"
+_NOT_XML_CHAR = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+class _El:
+    """An element under construction: local name, text, attributes, children."""
+
+    __slots__ = ("attrs", "children", "tag", "text")
+
+    def __init__(self, tag: str, text: str | None = None, attrs: dict[str, str] | None = None) -> None:
+        self.tag = tag
+        self.text = text
+        self.attrs = attrs
+        self.children: list[_El] = []
+
+    def __len__(self) -> int:
+        return len(self.children)
+
+    def __getitem__(self, i: int) -> _El:
+        return self.children[i]
+
+
+def _escape(text: str) -> str:
+    if _NOT_XML_CHAR.search(text):
+        raise ValueError(f"text {text[:40]!r} holds characters XML cannot carry")
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    if "<" in text:
+        text = text.replace("<", "&lt;")
+    if ">" in text:
+        text = text.replace(">", "&gt;")
+    if "\r" in text:
+        text = text.replace("\r", "&#13;")
+    return text
+
+
+def _attr(value: str) -> str:
+    return _escape(value).replace('"', "&quot;").replace("\n", "&#10;").replace("\t", "&#9;")
+
+
+def _serialise(el: _El, out: list[str]) -> None:
+    head = el.tag
+    if el.attrs:
+        head += "".join(f' {k}="{_attr(v)}"' for k, v in el.attrs.items())
+    if el.children:
+        out.append(f"<{head}>")
+        for c in el.children:
+            _serialise(c, out)
+        out.append(f"</{el.tag}>")
+    elif el.text is not None:
+        out.append(f"<{head}>{_escape(el.text)}</{el.tag}>")
+    else:
+        out.append(f"<{head}/>")
+
+
+def _tostring(root: _El) -> bytes:
+    out = [_XML_DECL]
+    _serialise(root, out)
+    return "".join(out).encode("utf-8")
 
 
 def iso_datetime(dt: datetime) -> str:
@@ -48,26 +106,21 @@ def iso_datetime(dt: datetime) -> str:
 
 
 class _W:
-    """Writes elements of one namespace; ``x`` skips empty values so callers stay flat."""
+    """Writes elements (in the default namespace of their root); ``x`` skips empty values."""
 
-    __slots__ = ("ns",)
-
-    def __init__(self, namespace: str) -> None:
-        self.ns = "{" + namespace + "}"
+    __slots__ = ()
 
     def e(self, parent: _El, name: str, text: str | None = None) -> _El:
-        el = _SubElement(parent, self.ns + name)
-        if text is not None:
-            el.text = text
+        el = _El(name, text)
+        parent.children.append(el)
         return el
 
     def x(self, parent: _El, name: str, text: str | None) -> None:
         if text:
-            _SubElement(parent, self.ns + name).text = text
+            parent.children.append(_El(name, text))
 
     def amt(self, parent: _El, name: str, amount: Decimal, ccy: str) -> None:
-        el = _SubElement(parent, self.ns + name, Ccy=ccy)
-        el.text = wire(amount, ccy)
+        parent.children.append(_El(name, wire(amount, ccy), {"Ccy": ccy}))
 
     def address(self, parent: _El, a: PostalAddress | None) -> None:
         if a is None:
@@ -111,9 +164,9 @@ class _W:
         if p.bic:
             self.e(self.e(self.e(el, "Id"), "OrgId"), "AnyBIC", p.bic)
 
-    def account(self, parent: _El, name: str, a: Account | None) -> None:
+    def account(self, parent: _El, name: str, a: Account | None) -> _El | None:
         if a is None:
-            return
+            return None
         acct = self.e(parent, name)
         ident = self.e(acct, "Id")
         if a.kind == "iban":
@@ -126,6 +179,7 @@ class _W:
                 self.e(self.e(o, "SchmeNm"), "Prtry", scheme)
         if a.currency:
             self.e(acct, "Ccy", a.currency)
+        return acct
 
     def orig_group(self, parent: _El, o: OriginalRef, name: str = "OrgnlGrpInf") -> None:
         g = self.e(parent, name)
@@ -134,8 +188,8 @@ class _W:
 
 
 def _head(h: Header) -> _El:
-    w = _W(HEAD_NS)
-    root = etree.Element(w.ns + "AppHdr", nsmap={None: HEAD_NS})  # type: ignore[dict-item]
+    w = _W()
+    root = _El("AppHdr", attrs={"xmlns": HEAD_NS})
     w.agent(w.e(root, "Fr"), "FIId", h.sender)
     w.agent(w.e(root, "To"), "FIId", h.receiver)
     w.e(root, "BizMsgIdr", h.biz_msg_id)
@@ -147,23 +201,19 @@ def _head(h: Header) -> _El:
 
 def _document(msg_def_id: str) -> tuple[_W, _El]:
     ns = ISO_PREFIX + msg_def_id
-    w = _W(ns)
-    return w, etree.Element(w.ns + "Document", nsmap={None: ns})  # type: ignore[dict-item]
+    return _W(), _El("Document", attrs={"xmlns": ns})
 
 
 def envelope(header: Header | None, document: _El, profile: Profile, wrapper: Wrapper = "corridor") -> bytes:
     """Serialise header + document in the chosen wrapper (corridor envelope by default)."""
     if wrapper == "none" or header is None:
-        return etree.tostring(document, xml_declaration=True, encoding="UTF-8")
+        return _tostring(document)
     if wrapper == "swift":
-        root = etree.Element(f"{{{SWIFT_ENVELOPE_NS}}}Envelope",
-                             nsmap={None: SWIFT_ENVELOPE_NS})  # type: ignore[dict-item]
+        root = _El("Envelope", attrs={"xmlns": SWIFT_ENVELOPE_NS})
     else:
-        root = etree.Element(f"{{{CORRIDOR_ENVELOPE_NS}}}Envelope",
-                             nsmap={None: CORRIDOR_ENVELOPE_NS}, profile=profile)  # type: ignore[dict-item]
-    root.append(_head(header))
-    root.append(document)
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+        root = _El("Envelope", attrs={"xmlns": CORRIDOR_ENVELOPE_NS, "profile": profile})
+    root.children += (_head(header), document)
+    return _tostring(root)
 
 
 def _settlement(w: _W, parent: _El, method: str, clearing_system: str | None) -> None:
@@ -408,8 +458,8 @@ def build_camt054(n: Notification, profile: Profile, wrapper: Wrapper = "corrido
     w.e(g, "CreDtTm", iso_datetime(n.created))
     nt = w.e(root, "Ntfctn")
     w.e(nt, "Id", n.notification_id)
-    w.account(nt, "Acct", n.account)
-    acct = nt[-1]
+    acct = w.account(nt, "Acct", n.account)
+    assert acct is not None
     w.agent(acct, "Svcr", n.account_owner)
     e = w.e(nt, "Ntry")
     w.amt(e, "Amt", n.amount, n.currency)

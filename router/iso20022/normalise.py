@@ -38,6 +38,7 @@ from router.iso20022.registry import Identified
 from router.outcome import FORMAT_ERROR, Ok, Outcome, Reject
 
 _El = etree._Element
+_ELEMENTS = etree.Element  # iterdescendants filter: elements only, no comments or PIs
 STAGE_SCHEMA = "schema"
 STAGE_EXTRACT = "extract"
 STAGE_RULES = "rules"
@@ -51,26 +52,33 @@ Node = dict[str, Any]
 
 
 def _tree(el: _El) -> Node:
-    out: Node = {}
-    for c in el:
-        tag = c.tag
-        if not isinstance(tag, str):
-            continue
-        name = tag[tag.rfind("}") + 1:]
-        if len(c):
-            v: Any = _tree(c)
+    tag = el.tag
+    assert isinstance(tag, str)
+    # Every element of a message shares its root's namespace: cut "{namespace}" by length.
+    cut = tag.rfind("}") + 1
+    top: Node = {}
+    # One C-level pass in document order; each element's dict is found through its parent
+    # (lxml hands back the same proxy while it is referenced, here as a key of ``nodes``).
+    nodes: dict[_El, Node] = {el: top}
+    for e in el.iterdescendants(_ELEMENTS):
+        name = e.tag[cut:]
+        parent = nodes[e.getparent()]  # type: ignore[index]
+        if len(e):
+            v: Any = {}
+            nodes[e] = v
         else:
-            text = (c.text or "").strip()
-            ccy = c.get("Ccy")
-            v = (text, ccy) if ccy is not None else text
-        prev = out.get(name)
+            text = e.text
+            v = text.strip() if text else ""
+            if name[-3:] == "Amt":
+                v = (v, e.get("Ccy") or "")
+        prev = parent.get(name)
         if prev is None:
-            out[name] = v
-        elif isinstance(prev, list):
+            parent[name] = v
+        elif type(prev) is list:
             prev.append(v)
         else:
-            out[name] = [prev, v]
-    return out
+            parent[name] = [prev, v]
+    return top
 
 
 @lru_cache(maxsize=4096)
@@ -91,16 +99,29 @@ def _walk(node: Node | None, path: str) -> Any:
     return cur
 
 
+def _one(v: Any) -> Any:
+    return v[0] if type(v) is list else v
+
+
+def _s(v: Any) -> str | None:
+    """The text of a tree value (first of a repeated element; an amount's number), or None."""
+    if type(v) is list:
+        v = v[0]
+    if type(v) is tuple:
+        v = v[0]
+    return v or None if type(v) is str else None
+
+
 class _R:
     """Reads a message tree: ``t`` is the text at a relative path, or None."""
 
     __slots__ = ()
 
     def f(self, node: Node | None, path: str) -> Node | None:
-        v = _walk(node, path)
-        if isinstance(v, list):
+        v = _walk(node, path) if "/" in path else node.get(path) if node else None
+        if type(v) is list:
             v = v[0]
-        return v if isinstance(v, dict) else None
+        return v if type(v) is dict else None
 
     def all(self, node: Node | None, path: str) -> list[str]:
         v = _walk(node, path)
@@ -108,12 +129,7 @@ class _R:
         return [x if isinstance(x, str) else x[0] if isinstance(x, tuple) else "" for x in items]
 
     def t(self, node: Node | None, path: str) -> str | None:
-        v = _walk(node, path)
-        if isinstance(v, list):
-            v = v[0]
-        if isinstance(v, tuple):
-            v = v[0]
-        return v or None if isinstance(v, str) else None
+        return _s(_walk(node, path) if "/" in path else node.get(path) if node else None)
 
     def req(self, node: Node | None, path: str) -> str:
         v = self.t(node, path)
@@ -139,29 +155,33 @@ class _R:
         return datetime.fromisoformat(self.req(el, path))
 
     def address(self, el: Node | None) -> PostalAddress | None:
-        a = self.f(el, "PstlAdr")
-        if a is None:
+        a = _one(el.get("PstlAdr")) if el else None
+        if not isinstance(a, dict):
             return None
+        g = a.get
+        lines = g("AdrLine")
         return PostalAddress(
-            street=self.t(a, "StrtNm"), building_number=self.t(a, "BldgNb"), building_name=self.t(a, "BldgNm"),
-            post_code=self.t(a, "PstCd"), town=self.t(a, "TwnNm"), district=self.t(a, "DstrctNm"),
-            country_subdivision=self.t(a, "CtrySubDvsn"), country=self.t(a, "Ctry"),
-            lines=tuple(self.all(a, "AdrLine")),
+            street=_s(g("StrtNm")), building_number=_s(g("BldgNb")), building_name=_s(g("BldgNm")),
+            post_code=_s(g("PstCd")), town=_s(g("TwnNm")), district=_s(g("DstrctNm")),
+            country_subdivision=_s(g("CtrySubDvsn")), country=_s(g("Ctry")),
+            lines=() if lines is None else tuple(lines) if isinstance(lines, list) else (lines,),
         )
 
     def agent(self, el: Node | None, path: str | None = None) -> Agent | None:
         node = self.f(el, path) if path else el
-        if node is None:
+        fi = _one(node.get("FinInstnId")) if node else None
+        if not isinstance(fi, dict):
             return None
-        fi = self.f(node, "FinInstnId")
-        if fi is None:
-            return None
-        system = self.t(fi, "ClrSysMmbId/ClrSysId/Cd") or self.t(fi, "ClrSysMmbId/ClrSysId/Prtry")
-        member = self.t(fi, "ClrSysMmbId/MmbId")
+        bic, name = _s(fi.get("BICFI")), _s(fi.get("Nm"))
+        mmb = _one(fi.get("ClrSysMmbId"))
+        if not isinstance(mmb, dict):
+            return Agent(bic=bic, name=name, address=self.address(fi))
+        system = self.t(mmb, "ClrSysId/Cd") or self.t(mmb, "ClrSysId/Prtry")
+        member = _s(mmb.get("MmbId"))
         is_cips = system == "CIPS"
-        return Agent(bic=self.t(fi, "BICFI"), cips_id=member if is_cips else None,
-                       member_id=None if is_cips else member, clearing_system=None if is_cips else system,
-                       name=self.t(fi, "Nm"), address=self.address(fi))
+        return Agent(bic=bic, cips_id=member if is_cips else None,
+                     member_id=None if is_cips else member, clearing_system=None if is_cips else system,
+                     name=name, address=self.address(fi))
 
     def party(self, el: Node | None, path: str) -> Party | None:
         node = self.f(el, path)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 from schwifty import IBAN
 from schwifty.exceptions import SchwiftyException
@@ -31,7 +32,7 @@ from router.iso20022.model import (
 )
 from router.iso20022.money import minor_units
 from router.iso20022.schemas import Issue
-from router.iso20022.transliterate import is_finx
+from router.iso20022.transliterate import is_finx, is_finx_extended
 
 UUID4 = re.compile(r"^[a-f0-9]{8}-[a-f0-9]{4}-4[a-f0-9]{3}-[89ab][a-f0-9]{3}-[a-f0-9]{12}$")
 BIC = re.compile(r"^[A-Z]{4}[A-Z]{2}[A-Z2-9][A-NP-Z0-9]([A-Z0-9]{3})?$")
@@ -102,9 +103,11 @@ def finx_id(value: str | None, path: str, max_len: int | None = None) -> list[Is
 
 
 def finx_text(value: str | None, path: str) -> list[Issue]:
-    if value is None or is_finx(value):
+    """Names, addresses, remittance: the CBPR+ extended FIN-X set (identifiers use the strict one)."""
+    if value is None or is_finx_extended(value):
         return []
-    return [Issue(path, f"{value!r} has characters outside the FIN-X set (transliterate)", code=CODE_CHARSET)]
+    return [Issue(path, f"{value!r} has characters outside the CBPR+ character set (transliterate)",
+                  code=CODE_CHARSET)]
 
 
 def address(a: PostalAddress | None, path: str, *, structured: bool, code: str, profile: Profile) -> list[Issue]:
@@ -157,14 +160,26 @@ def party(p: Party | None, path: str, profile: Profile, code: str) -> list[Issue
     return out
 
 
+@lru_cache(maxsize=65536)
+def iban_error(iban: str) -> str | None:
+    """Why ``iban`` is not a valid IBAN (country format and checksum, by schwifty), or None.
+
+    Cached: the same beneficiaries recur, and schwifty's check costs tens of microseconds.
+    """
+    try:
+        IBAN(iban)
+    except SchwiftyException as exc:
+        return str(exc)
+    return None
+
+
 def account(a: Account | None, path: str) -> list[Issue]:
     if a is None:
         return []
     if a.kind == "iban":
-        try:
-            IBAN(a.id)
-        except SchwiftyException as exc:
-            return [Issue(path + "/Id/IBAN", f"invalid IBAN: {exc}", code=CODE_ACCOUNT)]
+        err = iban_error(a.id)
+        if err is not None:
+            return [Issue(path + "/Id/IBAN", f"invalid IBAN: {err}", code=CODE_ACCOUNT)]
     if a.kind == "ecny" and not WALLET_ID.match(a.id):
         return [Issue(path + "/Id/Othr/Id", f"{a.id!r} is not an e-CNY wallet id (16 digits)", code=CODE_ACCOUNT)]
     if a.currency and minor_units(a.currency) is None:

@@ -9,8 +9,8 @@ so that a replayed message translates to the same bytes.
 
 from __future__ import annotations
 
-import base64
 import hashlib
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -39,6 +39,7 @@ CBPR_BIZ_SVC = "swift.cbprplus.02"
 CIPS_BIZ_SVC = "cips.xb.01"
 CIPS_CLEARING = "CIPS"
 MAX_INSTR_ID = 16
+_NOT_ALNUM = re.compile(r"[^0-9A-Za-z]")
 
 # CIPS business-type purpose codes (proprietary, simulated) <-> ISO 20022 ExternalPurpose1Code.
 CIPS_TO_ISO_PURPOSE: dict[str, str] = {
@@ -79,16 +80,15 @@ class _Untranslatable(Exception):
 
 
 def derived_id(prefix: str, *parts: str, length: int = 32) -> str:
-    """A deterministic FIN-X identifier: prefix + base32 of a SHA-256 over ``parts``."""
-    digest = hashlib.sha256("\x1f".join(parts).encode()).digest()
-    return (prefix + base64.b32encode(digest).decode().rstrip("="))[:length]
+    """A deterministic FIN-X identifier: prefix + upper-case hex of a SHA-256 over ``parts``."""
+    return (prefix + hashlib.sha256("\x1f".join(parts).encode()).hexdigest().upper())[:length]
 
 
 def short_instr_id(instr_id: str) -> str:
     """InstrId within 16 FIN-X characters: kept if it already fits, else 7 kept + '-' + 8 hash."""
     if len(instr_id) <= MAX_INSTR_ID and tl.is_finx(instr_id) and "/" not in instr_id:
         return instr_id
-    head = "".join(c for c in instr_id if c.isascii() and c.isalnum())[:7]
+    head = _NOT_ALNUM.sub("", instr_id)[:7]
     return f"{head}-{derived_id('', instr_id, length=8)}" if head else derived_id("I", instr_id, length=16)
 
 

@@ -15,6 +15,8 @@ from pypinyin import Style, lazy_pinyin
 from pypinyin.seg.mmseg import seg
 
 FINX = re.compile(r"^[0-9A-Za-z/\-?:().,'+ ]*$")
+# CBPR+ allows a wider set in names, addresses and remittance text than in identifiers.
+FINX_EXTENDED = re.compile(r"^[0-9A-Za-z/\-?:().,'+ !#$%&*=^_`{|}~\";<>@\[\\\]]*$")
 _NOT_FINX = re.compile(r"[^0-9A-Za-z/\-?:().,'+ ]")
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _SPACES = re.compile(r"\s+")
@@ -89,3 +91,7 @@ def name(value: str, limit: int = 140) -> str:
 
 def is_finx(value: str) -> bool:
     return FINX.match(value) is not None
+
+
+def is_finx_extended(value: str) -> bool:
+    return FINX_EXTENDED.match(value) is not None

@@ -9,12 +9,12 @@ from datetime import datetime
 
 from router.config import Settings
 from router.corridor.ports import Verdict
-from router.corridor.screening_adapter import ScreeningPort
 from router.fx.quote import Quote, QuoteFormatError, parse_quote
 from router.iso20022.directory import Directory, load_directory
 from router.iso20022.model import CanonicalMessage, Payment, Side
 from router.iso20022.translate import to_cbpr, to_cips
 from router.outcome import Reject
+from router.pipeline.screening_port import ScreeningPort
 
 log = logging.getLogger(__name__)
 

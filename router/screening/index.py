@@ -21,14 +21,14 @@ variants a full scan would find:
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from itertools import chain
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import chain, pairwise
+from typing import Literal
 
 import numpy as np
-import numpy.typing as npt
-from rapidfuzz.process import cdist
 from rapidfuzz.distance import Indel, JaroWinkler
+from rapidfuzz.process import cdist
 
 from router.screening.model import ListEntry
 from router.screening.normalise import split_scripts, tokens
@@ -72,7 +72,7 @@ def token_keys(token: str) -> list[str]:
 @dataclass(frozen=True, slots=True)
 class IndexedName:
     entry: int  # index into the entries of the index's lists
-    field: str  # "name" or "alias"
+    field: Literal["name", "alias"]
     text: str  # as published
     tokens: tuple[str, ...]
     sorted_text: str
@@ -171,7 +171,9 @@ class NameIndex:
         names: list[IndexedName] = []
         for i, e in enumerate(self.entries):
             seen: set[str] = set()
-            for field, raw in [("name", e.name), *(("alias", a) for a in e.aliases)]:
+            named: list[tuple[Literal["name", "alias"], str]] = [("name", e.name)]
+            named += [("alias", a) for a in e.aliases]
+            for field, raw in named:
                 for text in split_scripts(raw):
                     toks = tokens(text)
                     if not toks:
@@ -194,20 +196,20 @@ class NameIndex:
         token_df: dict[str, int] = defaultdict(int)
         splits: dict[str, tuple[str, str]] = {}
         for n_id, n in enumerate(self.names):
-            toks = sorted({t for t in n.tokens if len(t) >= 2})
-            for t in toks:
+            distinct = sorted({t for t in n.tokens if len(t) >= 2})
+            for t in distinct:
                 token_df[t] += 1
-            if len(toks) == 1:
-                singles[toks[0]].append(n_id)
-            for i, a in enumerate(toks):
-                for b in toks[i + 1:]:
+            if len(distinct) == 1:
+                singles[distinct[0]].append(n_id)
+            for i, a in enumerate(distinct):
+                for b in distinct[i + 1:]:
                     pairs[f"{a} {b}"].append(n_id)
             for c in {n.compact, n.written, n.rotated}:
                 concat[c].append(n_id)
             # Adjacent pairs, both orders, published and payment order: "mirjanamarkovic" is
             # the two tokens of "MARKOVIC, Mirjana" run together.
             for order in (n.tokens, n.rotated_tokens):
-                for a, b in zip(order, order[1:], strict=False):
+                for a, b in pairwise(order):
                     if len(a) >= 2 and len(b) >= 2:
                         splits.setdefault(a + b, (a, b))
                         splits.setdefault(b + a, (b, a))
@@ -271,9 +273,11 @@ class NameIndex:
         slots: list[set[str]] = []
         exact: list[int] = []
         # "Constan tine": two fragments that form a list token stand for that token alone.
-        joined = {i for i, (a, b) in enumerate(zip(toks, toks[1:], strict=False))
-                  if a not in known and a + b in known}
-        consumed = joined | {i + 1 for i in joined}
+        consumed: set[int] = set()
+        if not all(t in known for t in toks):
+            for i, (a, b) in enumerate(pairwise(toks)):
+                if a not in known and a + b in known:
+                    consumed.update((i, i + 1))
         for pos, t in enumerate(toks):
             if len(t) < 2 or (pos in consumed and t not in known):
                 continue
@@ -288,12 +292,12 @@ class NameIndex:
             alts = self.near(t)
             if alts:
                 slots.append(alts)
-        for a, b in zip(toks, toks[1:], strict=False):
+        for a, b in pairwise(toks):
             if a + b in known:
                 slots.append({a + b})
         return slots, exact
 
-    def candidates(self, toks: Sequence[str]) -> tuple[list[int], set[int]]:
+    def candidates(self, toks: Sequence[str], forms: Iterable[str] = ()) -> tuple[list[int], set[int]]:
         """Ids of the list names worth scoring against a query, most promising first, and the
         ids that matched as a whole run-together name (their quick score says little).
 
@@ -304,7 +308,7 @@ class NameIndex:
         """
         posts: list[tuple[int, ...]] = []
         merged: set[int] = set()
-        for c in {"".join(toks), "".join(sorted(toks))}:
+        for c in set(forms) or {"".join(toks), "".join(sorted(toks))}:
             post = self._concat.get(c)
             if post:
                 merged.update(post)
@@ -322,6 +326,10 @@ class NameIndex:
             return [], merged
         if len(posts) == 1:
             return list(posts[0][:TOP_CANDIDATES]), merged
+        ids = list(dict.fromkeys(chain.from_iterable(posts)))
+        if len(ids) <= TOP_CANDIDATES:
+            return ids, merged
+        # Too many: keep the names that share the most query-token pairs.
         counts = Counter(chain.from_iterable(posts))
         return [n for n, _ in counts.most_common(TOP_CANDIDATES)], merged
 
@@ -361,7 +369,7 @@ class NameIndex:
         q = query_form(name)
         if q is None:
             return []
-        ids, merged = self.candidates(q[3])
+        ids, merged = self.candidates(q[3], (q[1], q[2]))
         if not ids:
             return []
         names = self.names
@@ -375,7 +383,6 @@ class NameIndex:
             sim = Indel.normalized_similarity
             quick = [max(sim(q[0], n.sorted_text), sim(q[1], n.compact)) for n in cand]
         hits: list[NameHit] = []
-        n_q = len(q[3])
         # The token alignment (dropped middle names) and Jaro-Winkler only for the few most
         # promising candidates: by quick score and by blocking rank.
         floor = min_score - 0.3
@@ -404,15 +411,9 @@ class NameIndex:
 
 
 def bic_index(entries: Iterable[ListEntry]) -> dict[str, list[tuple[int, str]]]:
-    """BIC11 and BIC8 -> (entry index, listed BIC)."""
+    """BIC8 (institution) -> (entry index, BIC as listed)."""
     out: dict[str, list[tuple[int, str]]] = defaultdict(list)
     for i, e in enumerate(entries):
         for b in e.bics:
-            b = b.upper()
-            out[b].append((i, b))
-            if len(b) == 11 and b.endswith("XXX"):
-                out[b[:8]].append((i, b))
-            elif len(b) == 8:
-                out[b + "XXX"].append((i, b))
-            out["8:" + b[:8]].append((i, b))
+            out[b.strip().upper()[:8]].append((i, b.strip().upper()))
     return dict(out)

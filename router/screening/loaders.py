@@ -50,7 +50,7 @@ def _parse_xml(raw: bytes) -> etree._Element:
         root = etree.fromstring(raw, _parser())
     except etree.XMLSyntaxError as exc:
         raise ListFormatError(f"not well-formed XML: {exc}") from exc
-    if root.getroottree().docinfo.doctype:
+    if root.getroottree().docinfo.doctype:  # type: ignore[union-attr]
         raise ListFormatError("DOCTYPE declarations are not allowed in list files")
     return root
 
@@ -200,7 +200,8 @@ def load_ofac_xml(path: Path, raw: bytes | None = None) -> SanctionsList:
             aliases=aliases, bics=tuple(dict.fromkeys(b for b in bics if b)), countries=tuple(dict.fromkeys(countries)),
             programs=tuple(p.text.strip() for p in e.iterfind("o:programList/o:program", ns) if p.text),
         ))
-    source = "OFAC-SDN" if "sdn" in path.name.lower() and "consolidated" not in path.name.lower() else "OFAC-CONSOLIDATED"
+    lower = path.name.lower()
+    source = "OFAC-SDN" if "sdn" in lower and "consolidated" not in lower else "OFAC-CONSOLIDATED"
     version = ListVersion(source=source, published=published, published_from="list" if published else "unknown",
                           entries=len(entries), sha256=hashlib.sha256(raw).hexdigest(), path=str(path))
     return SanctionsList(version, tuple(entries))
@@ -253,9 +254,9 @@ def detect_format(path: Path, head: bytes) -> str:
         if b"<CONSOLIDATED_LIST" in head:
             return "un-xml"
         raise ListFormatError(f"{path}: XML, but neither an OFAC sdnList nor a UN CONSOLIDATED_LIST")
+    if re.match(rb"^\d+,\d+,", start) or path.stem.lower() in ("add", "alt", "sdn_comments"):
+        raise ListFormatError(f"{path}: an OFAC add/alt/comments file; pass the sdn.csv of the set")
     if re.match(rb'^\d+,"', start):
-        if path.stem.lower() in ("add", "alt", "sdn_comments"):
-            raise ListFormatError(f"{path}: an OFAC {path.stem}.csv sibling; pass the sdn.csv of the set")
         return "ofac-csv"
     raise ListFormatError(f"{path}: unrecognised list format")
 

@@ -1,7 +1,7 @@
 """Name normalisation and transliteration: the one place that decides how names compare.
 
 A name becomes lower-case ASCII tokens: diacritics stripped, punctuation to spaces, honorifics
-and legal-form noise dropped. Chinese-script names become pinyin written the way pinyin names
+and legal forms ("Co., Ltd.", "S.A.", 有限公司) dropped. Chinese-script names become pinyin written the way pinyin names
 appear on lists and in CBPR+ messages: surname, then the given name as ONE token
 ("李方伟" -> "li fangwei"). Joining the given name matters: one token per syllable
 ("li fang wei") matched 2-4 of 8 list names in our trials, surname + given matched 8 of 8.
@@ -19,9 +19,48 @@ HONORIFICS = frozenset({
     "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame", "lord", "lady", "sheikh", "shaikh",
     "sheik", "haji", "hajji", "hadji", "mullah", "maulana", "maulvi", "imam", "general", "gen", "col",
     "colonel", "capt", "captain", "major", "lt", "sgt", "rev", "hon", "jr", "sr", "herr", "frau",
-    "monsieur", "madame", "mme", "senor", "sra", "sr", "don", "dona", "xiansheng", "nushi",
+    "monsieur", "madame", "mme", "senor", "sra", "don", "dona", "xiansheng", "nushi",
 })
 
+# Legal forms say nothing about who a company is; "Golden Lotus Shipping" is the name.
+LEGAL_FORMS = frozenset({
+    "ltd", "limited", "llc", "lp", "llp", "plc", "inc", "incorporated", "corp", "corporation", "co", "company",
+    "sa", "sarl", "sas", "srl", "spa", "ag", "gmbh", "bv", "nv", "oy", "ab", "kft", "zao", "ooo", "oao",
+    "pjsc", "jsc", "ojsc", "cjsc", "fze", "fzco", "fzc", "fzllc", "pte", "pvt", "sdn", "bhd", "cv", "sae",
+})
+# Legal forms run into the name ("TEXTILECOMPANY", "LLCKOKSOKHIMTRANS"): cut when what is left
+# is still a plausible word.
+_GLUED_LEGAL = re.compile(r"^(?:llc|ooo|ltd|jsc|pjsc|oao|zao)(?=[a-z]{4})|(?<=[a-z]{4})(?:company|corporation|limited|"
+                          r"incorporated|gmbh|llc|ltd|corp|sarl|fze)$")
+_GLUED_PREFIXES = ("llc", "ooo", "ltd", "jsc", "pjsc", "oao", "zao")
+_GLUED_SUFFIXES = ("company", "corporation", "limited", "incorporated", "gmbh", "llc", "ltd", "corp", "sarl", "fze")
+_DOTTED = re.compile(r"\b(\w)\.(?=\w\.)")
+_LONG_LEGAL = ("company", "corporation", "limited", "incorporated", "liability", "societe", "sociedad", "gesellschaft")
+# One typo away from a long legal form ("COMPAYN", "LIMITEmD") is still a legal form: every
+# spelling one edit away, precomputed (a few thousand strings), so the check is one lookup.
+_ALPHABET = "abcdefghijklmnopqrstuvwxyz"
+
+
+def _one_edit(word: str) -> set[str]:
+    out = {word}
+    for i in range(len(word) + 1):
+        out.update(word[:i] + c + word[i:] for c in _ALPHABET)
+        if i < len(word):
+            out.add(word[:i] + word[i + 1:])
+            out.update(word[:i] + c + word[i + 1:] for c in _ALPHABET)
+        if i < len(word) - 1:
+            out.add(word[:i] + word[i + 1] + word[i] + word[i + 2:])
+    return out
+
+
+_LEGAL_NEAR = frozenset(LEGAL_FORMS | set().union(*(_one_edit(f) for f in _LONG_LEGAL)))
+
+
+def _is_legal_form(t: str) -> bool:
+    return t in _LEGAL_NEAR
+
+
+_CJK_LEGAL = re.compile(r"(有限责任公司|有限責任公司|股份有限公司|有限公司|集团公司|集團公司|公司)$")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u00b7\u30fb]+")
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
@@ -30,7 +69,7 @@ _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 COMPOUND_SURNAMES = frozenset({
     "欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "尉迟", "公孙", "慕容", "长孙", "宇文", "司徒", "夏侯",
     "轩辕", "令狐", "钟离", "端木", "独孤", "南宫", "西门", "万俟", "闻人", "澹台", "公冶", "太史", "申屠",
-    "歐陽", "司徒", "諸葛", "東方", "長孫", "鍾離", "獨孤",
+    "歐陽", "諸葛", "東方", "長孫", "鍾離", "獨孤",
 })
 # Characters whose reading as a surname differs from their most common reading.
 SURNAME_READINGS = {
@@ -64,11 +103,13 @@ def cjk_to_pinyin(text: str, *, person: bool = True) -> str:
         given = run[len(surname):]
         sur = SURNAME_READINGS.get(surname) or "".join(_syllables(surname))
         return f"{sur} {''.join(_syllables(given))}".strip()
-    return " ".join("".join(_syllables(r)) for r in runs)
+    return " ".join("".join(_syllables(_CJK_LEGAL.sub("", r) or r)) for r in runs)
 
 
 def fold(text: str) -> str:
     """Lower-case ASCII with diacritics removed (é -> e, ß -> ss, ø -> o)."""
+    if text.isascii():
+        return text.lower()
     text = text.replace("ß", "ss").replace("ø", "o").replace("Ø", "O").replace("ł", "l").replace("Ł", "L")
     text = text.replace("đ", "d").replace("Đ", "D").replace("æ", "ae").replace("Æ", "AE").replace("ı", "i")
     decomposed = unicodedata.normalize("NFKD", text)
@@ -85,9 +126,21 @@ def tokens(name: str) -> tuple[str, ...]:
         else:
             name = cjk_to_pinyin(name)
     # OFAC writes persons "SURNAME, Given"; order is handled by sorting, so the comma just splits.
-    raw = _NON_ALNUM.sub(" ", fold(name).replace("'", "").replace("`", "").replace("’", "")).split()
-    out = tuple(t for t in raw if t not in HONORIFICS)
+    text = fold(name)
+    if "'" in text or "`" in text or "’" in text:
+        text = text.replace("'", "").replace("`", "").replace("’", "")
+    if "." in text:
+        # "S.A." and "Co." are one token each, not stray initials.
+        text = _DOTTED.sub(r"\1", text)
+    raw = _NON_ALNUM.sub(" ", text).split()
+    out = tuple(_unglue(t) for t in raw if t not in HONORIFICS and not _is_legal_form(t))
     return out or tuple(raw)
+
+
+def _unglue(t: str) -> str:
+    if len(t) >= 7 and (t.startswith(_GLUED_PREFIXES) or t.endswith(_GLUED_SUFFIXES)):
+        return _GLUED_LEGAL.sub("", t)
+    return t
 
 
 def normalise(name: str) -> str:

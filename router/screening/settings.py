@@ -48,7 +48,7 @@ class ScreeningSettings(BaseModel):
 
     # Name-match scores are 0..1. At or above hold_score a payment waits for an analyst; at or
     # above reject_score the match is treated as certain and the payment is refused outright.
-    hold_score: float = Field(default=0.86, gt=0, le=1)
+    hold_score: float = Field(default=0.88, gt=0, le=1)
     reject_score: float = Field(default=0.98, gt=0, le=1.01)
 
     # Explicit list files (any supported format) and/or a directory whose list files are all

@@ -21,7 +21,7 @@ from router.screening.index import NameIndex
 from router.screening.model import ListEntry
 from router.screening.normalise import cjk_to_pinyin, has_cjk, tokens
 
-FIRST_NAMES = (
+_FIRST = (
     "james john robert michael william david richard joseph thomas charles christopher daniel matthew anthony "
     "mark donald steven paul andrew joshua kenneth kevin brian george timothy ronald edward jason jeffrey ryan "
     "mary patricia jennifer linda elizabeth barbara susan jessica sarah karen lisa nancy betty margaret sandra "
@@ -32,8 +32,9 @@ FIRST_NAMES = (
     "ana sofia olga irina natalia svetlana dmitri sergei andrei pavel ivan nikolai kenji hiroshi yuki akiko "
     "haruto sakura minjun seoyeon jiwoo raj priya amit sunita vikram anita arjun deepa wei fang jing lei "
     "ming hua jun ling xiaoming yan hong bo tao emma olivia noah liam lucas mateo chloe lea louis hugo"
-).split()
-LAST_NAMES = (
+)
+FIRST_NAMES = tuple(_FIRST.split())
+_LAST = (
     "smith johnson williams brown jones miller davis wilson anderson taylor thomas moore jackson martin "
     "thompson white harris clark lewis robinson walker young allen king wright scott hill green adams baker "
     "nelson carter mitchell roberts turner phillips campbell parker evans edwards collins stewart morris "
@@ -47,7 +48,8 @@ LAST_NAMES = (
     "liu chen yang huang zhao wu zhou xu sun ma zhu hu guo he gao lin luo zheng liang xie song tang "
     "nielsen jensen hansen andersen larsen johansson karlsson nilsson eriksson virtanen korhonen nowak "
     "kowalski wisniewski novak horvat kovacs nagy toth szabo papadopoulos oconnor murphy kelly walsh"
-).split()
+)
+LAST_NAMES = tuple(_LAST.split())
 # Common Chinese surnames and given-name characters for clean Chinese-script names.
 CN_SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁任沈姚卢"
 CN_GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华文斌宇浩凯健俊帆帅旭宁晨琳雪梅兰红玉婷飞鹏辉"

@@ -213,62 +213,69 @@ class SettlementProcessor:
             return
         assert self.consumer is not None
         owned = {tp.partition for tp in self.consumer.assignment()}
-        for p in sorted(self.pending & owned):
-            self.tasks[p] = await self._init_task(p)
+        parts = sorted(self.pending & owned)
         self.pending.clear()
+        # Producers first: initialising partition p's transactional id fences its previous owner
+        # and settles that owner's open transaction, so the changelog is final when we read it.
+        producers = {p: await self._producer(p) for p in parts}
+        t0 = time.monotonic()
+        states = await self._restore(parts)
+        for p in parts:
+            expected: dict[TopicPartition, int] = {}
+            for name in INPUTS:
+                tp = TopicPartition(self.physical[name], p)
+                committed = await self.consumer.committed(tp)
+                if committed is None:
+                    committed = (await self.consumer.beginning_offsets([tp]))[tp]
+                expected[tp] = committed
+                self.consumer.seek(tp, committed)
+            self.tasks[p] = Task(p, producers[p], states[p], expected)
+            log.info("partition %d: restored %d settlements, %d account records", p,
+                     len(states[p].settlements), len(states[p].accounts))
+        log.info("restored partitions %s in %.2f s", parts, time.monotonic() - t0)
         print(f"settlement worker ready partitions={sorted(self.tasks)} instance={self.instance}", flush=True)
         self.ready.set()
 
-    async def _init_task(self, p: int) -> Task:
-        assert self.consumer is not None
-        k = self.settings.kafka
+    async def _producer(self, p: int) -> AIOKafkaProducer:
         producer = AIOKafkaProducer(
-            **client_options(k), transactional_id=f"{self.settings.app_id}.settlement.{p}",
-            enable_idempotence=True, acks="all", linger_ms=5, max_batch_size=256 * 1024,
+            **client_options(self.settings.kafka), transactional_id=f"{self.settings.app_id}.settlement.{p}",
+            enable_idempotence=True, acks="all", linger_ms=5, max_batch_size=256 * 1024, retry_backoff_ms=10,
             transaction_timeout_ms=self.s.transaction_timeout_ms,
         )
         await producer.start()  # init_transactions: fences the previous owner, aborts its open txn
-        state = await self._restore(p)
-        expected: dict[TopicPartition, int] = {}
-        for name in INPUTS:
-            tp = TopicPartition(self.physical[name], p)
-            committed = await self.consumer.committed(tp)
-            if committed is None:
-                committed = (await self.consumer.beginning_offsets([tp]))[tp]
-            expected[tp] = committed
-            self.consumer.seek(tp, committed)
-        log.info("partition %d: restored %d settlements, %d account records", p, len(state.settlements),
-                 len(state.accounts))
-        return Task(p, producer, state, expected)
+        return producer
 
-    async def _restore(self, p: int) -> PartitionState:
+    async def _restore(self, parts: list[int]) -> dict[int, PartitionState]:
+        """Read partitions ``parts`` of both changelogs to their end; decode only the last value
+        per key (the changelog holds every version until compaction catches up)."""
         assert self.restorer is not None
-        state = PartitionState()
-        tps = [TopicPartition(self.physical[name], p) for name in CHANGELOGS]
-        self.restorer.assign(tps)
-        await self.restorer.seek_to_beginning(*tps)
-        ends = await self.restorer.end_offsets(tps)
-        remaining = {tp for tp in tps if ends[tp] > 0}
-        for tp in list(remaining):
-            if await self.restorer.position(tp) >= ends[tp]:
-                remaining.discard(tp)
-        while remaining:
-            batch = await self.restorer.getmany(*remaining, timeout_ms=500, max_records=10000)
-            for tp, records in batch.items():
-                for r in records:
-                    if r.key is None:
-                        continue
-                    key = r.key.decode()
-                    if tp.topic == self.physical["settlement.coordinator.state"]:
-                        state.restore_settlement(
-                            key, None if r.value is None else SettlementState.model_validate_json(r.value))
-                    else:
-                        state.restore_account(key, None if r.value is None else decode_account_value(key, r.value))
-            for tp in list(remaining):
-                if await self.restorer.position(tp) >= ends[tp]:
-                    remaining.discard(tp)
-        self.restorer.unsubscribe()
-        return state
+        coord_topic = self.physical["settlement.coordinator.state"]
+        tps = [TopicPartition(self.physical[name], p) for name in CHANGELOGS for p in parts]
+        latest: dict[TopicPartition, dict[bytes, bytes | None]] = {tp: {} for tp in tps}
+        if tps:
+            self.restorer.assign(tps)
+            await self.restorer.seek_to_beginning(*tps)
+            ends = await self.restorer.end_offsets(tps)
+            remaining = {tp for tp in tps if await self.restorer.position(tp) < ends[tp]}
+            while remaining:
+                batch = await self.restorer.getmany(*remaining, timeout_ms=500, max_records=50000)
+                for tp, records in batch.items():
+                    last = latest[tp]
+                    for r in records:
+                        if r.key is not None:
+                            last[r.key] = r.value
+                remaining = {tp for tp in remaining if await self.restorer.position(tp) < ends[tp]}
+            self.restorer.unsubscribe()
+        states = {p: PartitionState() for p in parts}
+        for tp, values in latest.items():
+            state = states[tp.partition]
+            for raw_key, value in values.items():
+                key = raw_key.decode()
+                if tp.topic == coord_topic:
+                    state.restore_settlement(key, None if value is None else SettlementState.model_validate_json(value))
+                else:
+                    state.restore_account(key, None if value is None else decode_account_value(key, value))
+        return states
 
     # --- processing ---
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -39,7 +40,7 @@ def test_validate_reports_usage_rule_with_path_and_line(tmp_path: Path, capsys: 
     # Schema-valid CBPR+, but InstrId longer than 16 characters breaks a CBPR+ usage rule.
     raw = (GOLDEN / "pacs008_cips_to_cbpr.out.xml").read_text()
     f = tmp_path / "long_instr.xml"
-    f.write_text(raw.replace("<InstrId>CIPS202-ZUY4NRTF</InstrId>", "<InstrId>CIPS20261102ICBC0001</InstrId>"))
+    f.write_text(re.sub(r"<InstrId>[^<]*</InstrId>", "<InstrId>CIPS20261102ICBC0001</InstrId>", raw))
     assert main(["validate", "--profile", "cbpr", str(f)]) == 1
     line = capsys.readouterr().out.strip()
     assert line.startswith(f"{f}: invalid: /Document/FIToFICstmrCdtTrf/CdtTrfTxInf/PmtId/InstrId (line ")

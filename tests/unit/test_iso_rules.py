@@ -134,3 +134,10 @@ def test_status_report_rules_check_original_uetr() -> None:
     bad = s.model_copy(update={"original": s.original.model_copy(update={"uetr": "nope"})})
     assert "/Document/FIToFIPmtStsRpt/TxInfAndSts/OrgnlUETR" in _paths(rules.check(bad, "cbpr"))
     assert rules.check(s, "cbpr") == []
+
+
+def test_cbpr_names_may_use_the_extended_set_but_identifiers_may_not() -> None:
+    p = ex.cbpr_pacs008()
+    amp = p.model_copy(update={"creditor": p.creditor.model_copy(update={"name": "SMITH & SONS (UK) LTD"})})  # type: ignore[union-attr]
+    assert rules.check(amp, "cbpr") == []
+    assert f"{TX}/PmtId/EndToEndId" in _paths(rules.check(p.model_copy(update={"end_to_end_id": "A&B"}), "cbpr"))

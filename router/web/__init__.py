@@ -1,0 +1,1 @@
+"""The compliance review web page: held cases, analyst login, release / reject decisions."""

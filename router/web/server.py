@@ -1,0 +1,71 @@
+"""Run the review page: case feed + decision sink + uvicorn, standalone or inside another process.
+
+``ReviewServer.start()`` / ``stop()`` run everything as tasks on the caller's event loop, so
+the worker process can embed the page; ``serve()`` is the standalone entry point.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import uvicorn
+
+from router.config import Settings
+from router.web.app import build_review_app
+from router.web.casebook import CaseBook
+from router.web.kafka_io import CaseFeed, KafkaDecisionSink
+
+log = logging.getLogger(__name__)
+
+
+class ReviewServer:
+    def __init__(self, settings: Settings, *, host: str | None = None, port: int | None = None) -> None:
+        self.settings = settings
+        self.book = CaseBook()
+        self.feed = CaseFeed(settings, self.book)
+        self.sink = KafkaDecisionSink(settings)
+        app = build_review_app(settings.web, self.book, self.sink, ready=self.feed.ready.is_set)
+        config = uvicorn.Config(app, host=host or settings.web.host, port=port or settings.web.port,
+                                log_level="warning", access_log=False, lifespan="off")
+        self.server = uvicorn.Server(config)
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        web = self.settings.web
+        secret = web.session_secret.get_secret_value()
+        if web.reviewer_password.get_secret_value() == "change-me" or "dev-only" in secret:
+            log.warning("review page uses the default password or session secret: set ROUTER_WEB__REVIEWER_PASSWORD "
+                        "and ROUTER_WEB__SESSION_SECRET before exposing it")
+        await self.sink.start()
+        await self.feed.start()
+        self._task = asyncio.create_task(self.server.serve(), name="review-http")
+        while not self.server.started:
+            if self._task.done():
+                await self._task  # re-raises the bind error
+                raise RuntimeError("review server stopped during start-up")
+            await asyncio.sleep(0.05)
+        cfg = self.server.config
+        log.info("review page on http://%s:%s/", cfg.host, cfg.port)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self.server.should_exit = True
+            await self._task
+            self._task = None
+        await self.feed.stop()
+        await self.sink.stop()
+
+    async def run_forever(self) -> None:
+        await self.start()
+        try:
+            assert self._task is not None
+            await self._task
+        finally:
+            self._task = None
+            await self.feed.stop()
+            await self.sink.stop()
+
+
+def serve(settings: Settings, *, host: str | None = None, port: int | None = None) -> None:
+    asyncio.run(ReviewServer(settings, host=host, port=port).run_forever())
