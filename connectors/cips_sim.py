@@ -19,7 +19,14 @@ from typing import Literal
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from connectors.population import CIPS_PURPOSES, chinese_customer, cny_amount, foreign_customer
+from connectors.population import (
+    CIPS_PURPOSES,
+    SANCTIONED_CREDITORS,
+    SANCTIONED_DEBTORS,
+    chinese_customer,
+    cny_amount,
+    foreign_customer,
+)
 from router.config import Settings
 from router.ingest import ingest
 from router.iso20022.build import build_message
@@ -100,7 +107,11 @@ class CipsTraffic:
         for i in range(n):
             surge = n / 3 <= i < 2 * n / 3
             r = rate * (10 if surge and profile != "steady" else 1)
-            p, tier = self.payment(tiny=surge and profile == "red-packets")
+            hit = self.rng.random() < self.s.sim.sanctioned_p
+            p, tier = self.payment(
+                tiny=surge and profile == "red-packets",
+                creditor_name=self.rng.choice(SANCTIONED_CREDITORS) if hit and self.rng.random() < 0.5 else None,
+                debtor_name=self.rng.choice(SANCTIONED_DEBTORS) if hit and self.rng.random() < 0.5 else None)
             yield Planned(p, t, tier)
             t += 1.0 / r
 

@@ -50,6 +50,9 @@ FOREIGN: dict[str, tuple[list[str], list[str], list[str], list[str]]] = {
 IBAN_COUNTRIES = {"DE": ("37040044", 10), "GB": ("NWBK601613", 8), "AE": ("033", 16), "SA": ("80", 18)}
 # e-CNY wallet categories: 4 = anonymous (phone number only) ... 1 = full KYC in person.
 WALLET_TIERS = (1, 2, 3, 4)
+# Parties on the shipped (fictional) demo sanctions list, as payers and payees would write them.
+SANCTIONED_CREDITORS = ("HARROWGATE MARITIME HOLDINGS LTD", "Banco Ficticio del Norte")
+SANCTIONED_DEBTORS = ("赵伟明", "林晓红")
 CIPS_PURPOSES = ("CGOD", "CSVC", "CSAL", "CINV", "CTRD", "CCSH")
 
 

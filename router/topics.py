@@ -45,9 +45,10 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec("settlement.events", "settlement id", "leg results and commit/abort decisions"),
     TopicSpec("settlement.requests", "settlement id (UETR)", "PvP settlement requests (JSON SettlementRequest)"),
     TopicSpec("settlement.outcomes", "UETR", "settlement outcomes: COMMIT/ABORT/DUPLICATE/PENDING (JSON)"),
-    TopicSpec("settlement.coordinator.state", "settlement id", "PvP coordinator changelog", compacted=True),
+    TopicSpec("settlement.coordinator.state", "settlement id", "PvP coordinator changelog", compacted=True,
+              config={"segment.ms": str(3600 * 1000)}),  # roll hourly so compaction keeps restores short
     TopicSpec("settlement.accounts.state", "acct|id, entry|..., msgid|...", "account processor changelog",
-              compacted=True),
+              compacted=True, config={"segment.ms": str(3600 * 1000)}),
     TopicSpec("payments.status", "UETR", "payment tracker state", compacted=True),
     TopicSpec("payments.retry", "UETR", "timer ticks for payments waiting (e.g. for a fresh FX quote)",
               retention_ms=DAY_MS),

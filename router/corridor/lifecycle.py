@@ -288,7 +288,13 @@ def _on_reverse_settlement(state: PaymentState, outcome: SettlementOutcome, port
         s = hop(state, Stage.QUEUED, now, reason=outcome.reason, text="reverse settlement aborted", extra="rev-abort")
         return _with_status(s.model_copy(update={"phase": Phase.DELIVERED, "reversal": None}), [])
     sends = replies.notifications(ports, state.payment, outcome, now)
-    if rev.kind == "return":
+    if rev.kind == "return" and state.cancel is not None:
+        # The receiving side agreed to a forwarded cancellation and returned the funds.
+        s = hop(state, Stage.CANCELLED, now, reason=state.cancel.reason_code, amount=rev.amount_to_sender,
+                currency=rev.currency_to_sender, text="cancelled after settlement; funds returned")
+        sends.append(replies.return_to_sender(ports, state, now))
+        s = s.model_copy(update={"phase": Phase.CANCELLED, "reason": state.cancel.reason_code})
+    elif rev.kind == "return":
         s = hop(state, Stage.RETURNED, now, reason=rev.reason, amount=rev.amount_to_sender,
                 currency=rev.currency_to_sender)
         sends.append(replies.return_to_sender(ports, state, now))

@@ -47,6 +47,8 @@ MAX_BLOCK_GRAMS = 3
 MAX_HITS = 5
 # Upper bound on candidates refined because their quick score is close to the threshold.
 MAX_REFINE = 8
+# Only list tokens this rare are suspected of being another token's typo.
+WIDEN_DF = 3
 _VOWELS = str.maketrans("", "", "aeiouyhw")
 
 
@@ -318,8 +320,12 @@ class NameIndex:
         if not posts:
             # Nothing with the tokens as written: one of them may be a typo that happens to be
             # another list token. Widen one token at a time (one typo per name is the norm).
+            df = self.token_df
             for i in exact:
-                wide = self._edit_neighbours(next(iter(slots[i])))
+                token = next(iter(slots[i]))
+                if df[token] > WIDEN_DF:
+                    continue  # a common spelling ("John") is meant as written, not a typo
+                wide = self._edit_neighbours(token)
                 if wide:
                     self._collect([*slots[:i], set(wide), *slots[i + 1:]], posts, i)
         if not posts:

@@ -71,17 +71,15 @@ class Journey(BaseModel):
         return None
 
 
-_TERMINAL_ORDER = (Stage.RETURNED, Stage.CANCELLED, Stage.REJECTED)
-
-
 def derive_outcome(hops: tuple[Hop, ...]) -> tuple[Outcome, str | None]:
-    """What the payment amounts to now. A return or cancellation after settlement wins over
-    the settlement; a rejection is final; a hold not yet released counts as held."""
+    """What the payment amounts to now. A cancellation or return after settlement wins over the
+    settlement (a return answering a cancellation request counts as cancelled); a rejection is
+    final; a hold not yet released counts as held."""
     stages = {h.stage for h in hops}
-    if Stage.RETURNED in stages:
-        return Outcome.RETURNED, _reason(hops, Stage.RETURNED)
     if Stage.CANCELLED in stages:
         return Outcome.CANCELLED, _reason(hops, Stage.CANCELLED)
+    if Stage.RETURNED in stages:
+        return Outcome.RETURNED, _reason(hops, Stage.RETURNED)
     if Stage.REJECTED in stages:
         return Outcome.REJECTED, _reason(hops, Stage.REJECTED)
     if Stage.SETTLED in stages:

@@ -279,3 +279,19 @@ def test_every_message_the_corridor_emits_is_valid_against_the_official_schemas(
         assert validate_schemas(ident.value.identified, "base", iso_xsd_dir) == [], s.value.decode()[:2000]
     assert {"pacs.008.001.08", "pacs.002.001.10", "pacs.004.001.09", "camt.054.001.08", "camt.056.001.08",
             "camt.029.001.09"} <= kinds
+
+
+def test_cancellation_after_settlement_ends_cancelled_when_the_receiver_returns_the_funds() -> None:
+    ports = FakePorts(quote_list=eur_quotes())
+    done = settle(lifecycle.on_payment(None, outbound(), "cips", ports, NOW), ports)
+    cxl = CancellationRequest(assignment_id="CXL1", created=NOW, assigner=Agent(cips_id="C1021000012"),
+                              assignee=Agent(bic="ROUTCNSHXXX"), original=original_ref(outbound()),
+                              reason_code="DUPL")
+    forwarded = lifecycle.on_cancellation(done.state, cxl, "cips", ports, NOW)
+    assert forwarded.state is not None
+    ret = Return(msg_id="NRDBR2", created=NOW, original=original_ref(outbound()), rtr_id="NRDBR2",
+                 returned_amount=Decimal("1000.00"), currency="EUR", reason_code="CUST")
+    final = settle(lifecycle.on_return(forwarded.state, ret, "corr", ports, NOW), ports, sid=f"{outbound().uetr}.R")
+    assert final.state is not None and final.state.phase is Phase.CANCELLED
+    assert final.state.journey.outcome is Outcome.CANCELLED
+    assert any(b"pacs.004" in s.value for s in sent(final, "cips.out"))
