@@ -21,7 +21,7 @@ from router.iso20022.parser import parse_xml
 from router.iso20022.registry import Identified, identify
 from router.iso20022.replies import Reply, reply_for
 from router.iso20022.rules import check
-from router.iso20022.schemas import validate_schemas
+from router.iso20022.schemas import validate_schemas, with_lines
 from router.outcome import FORMAT_ERROR, Ok, Outcome, Reject
 
 _UETR = etree.XPath("(.//*[local-name()='UETR' or local-name()='OrgnlUETR'])[1]/text()")
@@ -70,6 +70,7 @@ class Normalised:
 class Refused:
     reject: Reject
     reply: Reply
+    uetr: str | None = None  # when the refused message was readable enough to have one
 
 
 def ingest_message(
@@ -85,13 +86,16 @@ def ingest_message(
     issues = validate_schemas(ident, profile)
     if issues:
         rej = Reject(FORMAT_ERROR, "; ".join(str(i) for i in issues[:5]), STAGE_SCHEMA)
-        return Refused(rej, reply_for(rej, profile, router_bic=router_bic, identified=ident, now=now))
+        return Refused(rej, reply_for(rej, profile, router_bic=router_bic, identified=ident, now=now), ing.uetr)
     model = extract(ident)
     if isinstance(model, Reject):
-        return Refused(model, reply_for(model, profile, router_bic=router_bic, identified=ident, now=now))
+        return Refused(model, reply_for(model, profile, router_bic=router_bic, identified=ident, now=now),
+                       ing.uetr)
     broken = check(model.value, profile)
     if broken:
-        rej = Reject(broken[0].code, "; ".join(str(i) for i in broken[:5]), STAGE_RULES)
+        located = with_lines(ident, broken[:5])
+        rej = Reject(broken[0].code, "; ".join(str(i) for i in located), STAGE_RULES)
         pay = model.value if isinstance(model.value, Payment) else None
-        return Refused(rej, reply_for(rej, profile, router_bic=router_bic, identified=ident, payment=pay, now=now))
+        reply = reply_for(rej, profile, router_bic=router_bic, identified=ident, payment=pay, now=now)
+        return Refused(rej, reply, ing.uetr)
     return Ok(Normalised(ing, model.value, side))

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from router.iso20022.parser import parse_xml
 from router.iso20022.registry import Identified, identify
-from router.iso20022.schemas import Issue
 from router.outcome import Ok, Outcome, Reject
 
 # Large enough for any real business message, small enough that junk is refused before parsing.
@@ -35,10 +34,7 @@ def _load(path: Path) -> Outcome[Identified]:
             raw = fh.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         return Reject("FF01", f"cannot read: {exc.strerror or exc}", "read")
-    parsed = parse_xml(raw, max_bytes=MAX_FILE_BYTES)
-    if isinstance(parsed, Reject):
-        return parsed
-    return identify(parsed.value)
+    return _identify_bytes(raw)
 
 
 def _one_line(text: str) -> str:
@@ -49,7 +45,7 @@ def validate_file(path: Path, profile: str, xsd_dir: Path | None) -> tuple[bool,
     """``(valid, line)`` for one file, as ``router validate`` prints it."""
     from router.iso20022.normalise import extract
     from router.iso20022.rules import check
-    from router.iso20022.schemas import validate_schemas
+    from router.iso20022.schemas import validate_schemas, with_lines
 
     try:
         found = _load(path)
@@ -62,7 +58,7 @@ def validate_file(path: Path, profile: str, xsd_dir: Path | None) -> tuple[bool,
             if isinstance(model, Reject):
                 return False, f"{path}: invalid: /Document: {_one_line(model.text)}"
             issues = check(model.value, profile)  # type: ignore[arg-type]
-            issues = [_with_line(ident, i) for i in issues]
+            issues = with_lines(ident, issues)
         if issues:
             detail = "; ".join(_one_line(str(i)) for i in issues)
             return False, f"{path}: invalid: {detail}"
@@ -71,24 +67,6 @@ def validate_file(path: Path, profile: str, xsd_dir: Path | None) -> tuple[bool,
         raise
     except Exception as exc:  # hostile input must never produce a traceback
         return False, f"{path}: invalid: /: {type(exc).__name__}: {_one_line(str(exc))}"
-
-
-def _with_line(ident: Identified, issue: Issue) -> Issue:
-    from dataclasses import replace
-
-    root = ident.header if issue.path.startswith("/AppHdr") else ident.document
-    if root is None or ident.message is None:
-        return issue
-    ns = ident.message.namespace if root is ident.document else root.nsmap.get(None, "")
-    parts = [p.split("[")[0] for p in issue.path.strip("/").split("/")[1:]]
-    node = root
-    for p in parts:
-        nxt = node.find(f"{{{ns}}}{p}")
-        if nxt is None:
-            break
-        node = nxt
-    line = node.sourceline
-    return replace(issue, line=line if isinstance(line, int) else None)
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -139,11 +117,46 @@ def _translate(args: argparse.Namespace) -> int:
     if isinstance(out, Reject):
         print(f"router: {args.file}: cannot translate: {_one_line(out.text)}", file=sys.stderr)
         return 1
-    sys.stdout.buffer.write(build_message(out.value.message, args.to))
+    try:
+        raw = build_message(out.value.message, args.to)
+    except ValueError as exc:
+        print(f"router: {args.file}: cannot translate: {_one_line(str(exc))}", file=sys.stderr)
+        return 1
+    # Never print an envelope the receiving side would refuse: check it as ingest would.
+    problems = _output_problems(raw, args.to)
+    if problems:
+        print(f"router: {args.file}: cannot translate: the {args.to} message would be invalid: {problems}",
+              file=sys.stderr)
+        return 1
+    sys.stdout.buffer.write(raw)
     sys.stdout.buffer.write(b"\n")
     for c in out.value.changes:
         print(f"changed {c.field}: {c.before!r} -> {c.after!r} ({c.why})", file=sys.stderr)
     return 0
+
+
+def _output_problems(raw: bytes, profile: str) -> str:
+    from router.iso20022.normalise import extract
+    from router.iso20022.rules import check
+    from router.iso20022.schemas import validate_schemas
+
+    found = _identify_bytes(raw)
+    if isinstance(found, Reject):
+        return found.text
+    issues = validate_schemas(found.value, profile)  # type: ignore[arg-type]
+    if not issues:
+        model = extract(found.value)
+        if isinstance(model, Reject):
+            return model.text
+        issues = check(model.value, profile)  # type: ignore[arg-type]
+    return "; ".join(_one_line(str(i)) for i in issues[:5])
+
+
+def _identify_bytes(raw: bytes) -> Outcome[Identified]:
+    parsed = parse_xml(raw, max_bytes=MAX_FILE_BYTES)
+    if isinstance(parsed, Reject):
+        return parsed
+    return identify(parsed.value)
 
 
 def _inspect(args: argparse.Namespace) -> int:

@@ -104,7 +104,8 @@ def _fund(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    from router.settlement.processor import Fenced, SettlementProcessor
+    from router.cli import CliError
+    from router.settlement.processor import Fenced, SettlementProcessor, TopologyError
 
     s = get_settings()
     logging.basicConfig(level=s.log_level.upper().replace("WARN", "WARNING"), stream=sys.stderr,
@@ -122,6 +123,8 @@ def _worker(args: argparse.Namespace) -> int:
         except Fenced as exc:
             print(f"router: fenced by a newer owner, stopping: {exc}", file=sys.stderr)
             return 3
+        except TopologyError as exc:
+            raise CliError(str(exc)) from exc
         print(f"settlement worker stopped {json.dumps(proc.stats)}", flush=True)
         return 0
 

@@ -108,8 +108,11 @@ class StatusBoard:
             await consumer.stop()
 
     def outcome(self, uetr: str) -> str:
+        """The payment's outcome, "in-flight" while money is still moving (a reverse PvP too)."""
         snap = self.latest.get(uetr)
-        return snap["outcome"] if snap else "in-flight"
+        if snap is None or snap.get("phase") == "reversing":
+            return "in-flight"
+        return str(snap["outcome"])
 
 
 class Processes:
@@ -223,7 +226,7 @@ def summarise(s: Settings, board: StatusBoard, cips: CipsSimulator, corr: Corres
     volumes: dict[str, Decimal] = defaultdict(Decimal)
     for u in uetrs:
         snap = board.latest.get(u)
-        outcome = snap["outcome"] if snap else "in-flight"
+        outcome = board.outcome(u)
         counts[outcome] += 1
         if outcome == "rejected" and snap:
             rejected[snap.get("reason") or "NARR"] += 1

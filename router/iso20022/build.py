@@ -51,17 +51,11 @@ class _El:
         self.tag = tag
         self.text = text
         self.attrs = attrs
-        self.children: list[_El] = []
-
-    def __len__(self) -> int:
-        return len(self.children)
-
-    def __getitem__(self, i: int) -> _El:
-        return self.children[i]
+        self.children: list[_El | str] = []  # str: a leaf already rendered
 
 
 def _escape(text: str) -> str:
-    if _NOT_XML_CHAR.search(text):
+    if not text.isprintable() and _NOT_XML_CHAR.search(text):
         raise ValueError(f"text {text[:40]!r} holds characters XML cannot carry")
     if "&" in text:
         text = text.replace("&", "&amp;")
@@ -85,7 +79,10 @@ def _serialise(el: _El, out: list[str]) -> None:
     if el.children:
         out.append(f"<{head}>")
         for c in el.children:
-            _serialise(c, out)
+            if type(c) is str:
+                out.append(c)
+            else:
+                _serialise(c, out)  # type: ignore[arg-type]
         out.append(f"</{el.tag}>")
     elif el.text is not None:
         out.append(f"<{head}>{_escape(el.text)}</{el.tag}>")
@@ -110,17 +107,22 @@ class _W:
 
     __slots__ = ()
 
-    def e(self, parent: _El, name: str, text: str | None = None) -> _El:
-        el = _El(name, text)
+    def e(self, parent: _El, name: str) -> _El:
+        el = _El(name)
         parent.children.append(el)
         return el
 
+    def v(self, parent: _El, name: str, text: str) -> None:
+        # Leaves are rendered at once: most of a message is leaves, and a string is cheaper
+        # than a node to keep and to serialise.
+        parent.children.append(f"<{name}>{_escape(text)}</{name}>")
+
     def x(self, parent: _El, name: str, text: str | None) -> None:
         if text:
-            parent.children.append(_El(name, text))
+            parent.children.append(f"<{name}>{_escape(text)}</{name}>")
 
     def amt(self, parent: _El, name: str, amount: Decimal, ccy: str) -> None:
-        parent.children.append(_El(name, wire(amount, ccy), {"Ccy": ccy}))
+        parent.children.append(f'<{name} Ccy="{_attr(ccy)}">{wire(amount, ccy)}</{name}>')
 
     def address(self, parent: _El, a: PostalAddress | None) -> None:
         if a is None:
@@ -135,7 +137,7 @@ class _W:
         self.x(p, "CtrySubDvsn", a.country_subdivision)
         self.x(p, "Ctry", a.country)
         for line in a.lines[:7]:
-            self.e(p, "AdrLine", line)
+            self.v(p, "AdrLine", line)
 
     def agent(self, parent: _El, name: str, a: Agent | None) -> None:
         if a is None:
@@ -148,10 +150,10 @@ class _W:
             if system:
                 sid = self.e(m, "ClrSysId")
                 if system == CIPS_SCHEME or len(system) > 5:
-                    self.e(sid, "Prtry", system)
+                    self.v(sid, "Prtry", system)
                 else:
-                    self.e(sid, "Cd", system)
-            self.e(m, "MmbId", member)
+                    self.v(sid, "Cd", system)
+            self.v(m, "MmbId", member)
         self.x(fi, "Nm", a.name)
         self.address(fi, a.address)
 
@@ -162,7 +164,7 @@ class _W:
         self.x(el, "Nm", p.name)
         self.address(el, p.address)
         if p.bic:
-            self.e(self.e(self.e(el, "Id"), "OrgId"), "AnyBIC", p.bic)
+            self.v(self.e(self.e(el, "Id"), "OrgId"), "AnyBIC", p.bic)
 
     def account(self, parent: _El, name: str, a: Account | None) -> _El | None:
         if a is None:
@@ -170,21 +172,21 @@ class _W:
         acct = self.e(parent, name)
         ident = self.e(acct, "Id")
         if a.kind == "iban":
-            self.e(ident, "IBAN", a.id)
+            self.v(ident, "IBAN", a.id)
         else:
             o = self.e(ident, "Othr")
-            self.e(o, "Id", a.id)
+            self.v(o, "Id", a.id)
             scheme = a.scheme or (ECNY_SCHEME if a.kind == "ecny" else None)
             if scheme:
-                self.e(self.e(o, "SchmeNm"), "Prtry", scheme)
+                self.v(self.e(o, "SchmeNm"), "Prtry", scheme)
         if a.currency:
-            self.e(acct, "Ccy", a.currency)
+            self.v(acct, "Ccy", a.currency)
         return acct
 
     def orig_group(self, parent: _El, o: OriginalRef, name: str = "OrgnlGrpInf") -> None:
         g = self.e(parent, name)
-        self.e(g, "OrgnlMsgId", o.msg_id)
-        self.e(g, "OrgnlMsgNmId", o.msg_def_id)
+        self.v(g, "OrgnlMsgId", o.msg_id)
+        self.v(g, "OrgnlMsgNmId", o.msg_def_id)
 
 
 def _head(h: Header) -> _El:
@@ -192,10 +194,10 @@ def _head(h: Header) -> _El:
     root = _El("AppHdr", attrs={"xmlns": HEAD_NS})
     w.agent(w.e(root, "Fr"), "FIId", h.sender)
     w.agent(w.e(root, "To"), "FIId", h.receiver)
-    w.e(root, "BizMsgIdr", h.biz_msg_id)
-    w.e(root, "MsgDefIdr", h.msg_def_id)
+    w.v(root, "BizMsgIdr", h.biz_msg_id)
+    w.v(root, "MsgDefIdr", h.msg_def_id)
     w.x(root, "BizSvc", h.biz_svc)
-    w.e(root, "CreDt", iso_datetime(h.created))
+    w.v(root, "CreDt", iso_datetime(h.created))
     return root
 
 
@@ -218,9 +220,9 @@ def envelope(header: Header | None, document: _El, profile: Profile, wrapper: Wr
 
 def _settlement(w: _W, parent: _El, method: str, clearing_system: str | None) -> None:
     s = w.e(parent, "SttlmInf")
-    w.e(s, "SttlmMtd", method)
+    w.v(s, "SttlmMtd", method)
     if clearing_system and method == "CLRG":
-        w.e(w.e(s, "ClrSys"), "Prtry", clearing_system)
+        w.v(w.e(s, "ClrSys"), "Prtry", clearing_system)
 
 
 def _agent_chain(w: _W, tx: _El, p: Payment) -> None:
@@ -233,27 +235,27 @@ def _agent_chain(w: _W, tx: _El, p: Payment) -> None:
 def _pmt_id(w: _W, tx: _El, p: Payment) -> None:
     pid = w.e(tx, "PmtId")
     w.x(pid, "InstrId", p.instr_id)
-    w.e(pid, "EndToEndId", p.end_to_end_id)
+    w.v(pid, "EndToEndId", p.end_to_end_id)
     w.x(pid, "TxId", p.tx_id)
-    w.e(pid, "UETR", p.uetr)
+    w.v(pid, "UETR", p.uetr)
 
 
 def _group_header(w: _W, root: _El, p: Payment) -> None:
     g = w.e(root, "GrpHdr")
-    w.e(g, "MsgId", p.msg_id)
-    w.e(g, "CreDtTm", iso_datetime(p.created))
-    w.e(g, "NbOfTxs", "1")
+    w.v(g, "MsgId", p.msg_id)
+    w.v(g, "CreDtTm", iso_datetime(p.created))
+    w.v(g, "NbOfTxs", "1")
     _settlement(w, g, p.settlement_method, p.clearing_system)
 
 
 def _purpose_and_remittance(w: _W, tx: _El, p: Payment, profile: Profile) -> None:
     if p.purpose:
         # CIPS business types are proprietary codes; CBPR+ carries ISO ExternalPurpose1Code.
-        w.e(w.e(tx, "Purp"), "Prtry" if profile == "cips" else "Cd", p.purpose)
+        w.v(w.e(tx, "Purp"), "Prtry" if profile == "cips" else "Cd", p.purpose)
     if p.remittance:
         r = w.e(tx, "RmtInf")
         for line in p.remittance:
-            w.e(r, "Ustrd", line)
+            w.v(r, "Ustrd", line)
 
 
 def build_pacs008(p: Payment, profile: Profile, wrapper: Wrapper = "corridor") -> bytes:
@@ -263,15 +265,15 @@ def build_pacs008(p: Payment, profile: Profile, wrapper: Wrapper = "corridor") -
     tx = w.e(root, "CdtTrfTxInf")
     _pmt_id(w, tx, p)
     if p.category_purpose:
-        w.e(w.e(w.e(tx, "PmtTpInf"), "CtgyPurp"), "Cd", p.category_purpose)
+        w.v(w.e(w.e(tx, "PmtTpInf"), "CtgyPurp"), "Cd", p.category_purpose)
     w.amt(tx, "IntrBkSttlmAmt", p.settlement_amount, p.currency)
     if p.settlement_date:
-        w.e(tx, "IntrBkSttlmDt", p.settlement_date.isoformat())
+        w.v(tx, "IntrBkSttlmDt", p.settlement_date.isoformat())
     if p.instructed_amount is not None and p.instructed_currency:
         w.amt(tx, "InstdAmt", p.instructed_amount, p.instructed_currency)
     if p.exchange_rate is not None:
-        w.e(tx, "XchgRate", format(p.exchange_rate, "f"))
-    w.e(tx, "ChrgBr", p.charge_bearer or "SHAR")
+        w.v(tx, "XchgRate", format(p.exchange_rate, "f"))
+    w.v(tx, "ChrgBr", p.charge_bearer or "SHAR")
     _agent_chain(w, tx, p)
     w.party(tx, "Dbtr", p.debtor or Party())
     w.account(tx, "DbtrAcct", p.debtor_account)
@@ -291,7 +293,7 @@ def build_pacs009(p: Payment, profile: Profile, wrapper: Wrapper = "corridor") -
     _pmt_id(w, tx, p)
     w.amt(tx, "IntrBkSttlmAmt", p.settlement_amount, p.currency)
     if p.settlement_date:
-        w.e(tx, "IntrBkSttlmDt", p.settlement_date.isoformat())
+        w.v(tx, "IntrBkSttlmDt", p.settlement_date.isoformat())
     _agent_chain(w, tx, p)
     w.agent(tx, "Dbtr", p.debtor_agent)
     w.account(tx, "DbtrAcct", p.debtor_account)
@@ -339,25 +341,25 @@ def build_pacs002(
     w, doc = _document("pacs.002.001.10")
     root = w.e(doc, "FIToFIPmtStsRpt")
     g = w.e(root, "GrpHdr")
-    w.e(g, "MsgId", r.msg_id)
-    w.e(g, "CreDtTm", iso_datetime(r.created))
+    w.v(g, "MsgId", r.msg_id)
+    w.v(g, "CreDtTm", iso_datetime(r.created))
     tx = w.e(root, "TxInfAndSts")
     w.orig_group(tx, r.original)
     _orig_refs(w, tx, r.original)
-    w.e(tx, "TxSts", r.status)
+    w.v(tx, "TxSts", r.status)
     if r.reason_code or r.reason_text:
         si = w.e(tx, "StsRsnInf")
         if r.reason_code:
-            w.e(w.e(si, "Rsn"), "Cd", r.reason_code)
+            w.v(w.e(si, "Rsn"), "Cd", r.reason_code)
         if r.reason_text:
-            w.e(si, "AddtlInf", r.reason_text[:105])
+            w.v(si, "AddtlInf", r.reason_text[:105])
     w.agent(tx, "InstgAgt", r.instructing_agent)
     w.agent(tx, "InstdAgt", r.instructed_agent)
     if r.original.amount is not None and r.original.currency:
         ref = w.e(tx, "OrgnlTxRef")
         w.amt(ref, "IntrBkSttlmAmt", r.original.amount, r.original.currency)
         if r.original.settlement_date:
-            w.e(ref, "IntrBkSttlmDt", r.original.settlement_date.isoformat())
+            w.v(ref, "IntrBkSttlmDt", r.original.settlement_date.isoformat())
     return envelope(r.header, doc, profile, wrapper)
 
 
@@ -365,43 +367,43 @@ def build_pacs004(r: Return, profile: Profile, wrapper: Wrapper = "corridor") ->
     w, doc = _document("pacs.004.001.09")
     root = w.e(doc, "PmtRtr")
     g = w.e(root, "GrpHdr")
-    w.e(g, "MsgId", r.msg_id)
-    w.e(g, "CreDtTm", iso_datetime(r.created))
-    w.e(g, "NbOfTxs", "1")
+    w.v(g, "MsgId", r.msg_id)
+    w.v(g, "CreDtTm", iso_datetime(r.created))
+    w.v(g, "NbOfTxs", "1")
     _settlement(w, g, r.settlement_method, CIPS_SCHEME if r.settlement_method == "CLRG" else None)
     tx = w.e(root, "TxInf")
-    w.e(tx, "RtrId", r.rtr_id)
+    w.v(tx, "RtrId", r.rtr_id)
     w.orig_group(tx, r.original)
     _orig_refs(w, tx, r.original)
     if r.original.amount is not None and r.original.currency:
         w.amt(tx, "OrgnlIntrBkSttlmAmt", r.original.amount, r.original.currency)
     if r.original.settlement_date:
-        w.e(tx, "OrgnlIntrBkSttlmDt", r.original.settlement_date.isoformat())
+        w.v(tx, "OrgnlIntrBkSttlmDt", r.original.settlement_date.isoformat())
     w.amt(tx, "RtrdIntrBkSttlmAmt", r.returned_amount, r.currency)
     if r.settlement_date:
-        w.e(tx, "IntrBkSttlmDt", r.settlement_date.isoformat())
+        w.v(tx, "IntrBkSttlmDt", r.settlement_date.isoformat())
     w.x(tx, "ChrgBr", r.charge_bearer)
     w.agent(tx, "InstgAgt", r.instructing_agent)
     w.agent(tx, "InstdAgt", r.instructed_agent)
     ri = w.e(tx, "RtrRsnInf")
-    w.e(w.e(ri, "Rsn"), "Cd", r.reason_code)
+    w.v(w.e(ri, "Rsn"), "Cd", r.reason_code)
     if r.reason_text:
-        w.e(ri, "AddtlInf", r.reason_text[:105])
+        w.v(ri, "AddtlInf", r.reason_text[:105])
     return envelope(r.header, doc, profile, wrapper)
 
 
 def _assignment(w: _W, root: _El, ident: str, assigner: Agent, assignee: Agent, created: datetime) -> None:
     a = w.e(root, "Assgnmt")
-    w.e(a, "Id", ident)
+    w.v(a, "Id", ident)
     w.agent(w.e(a, "Assgnr"), "Agt", assigner)
     w.agent(w.e(a, "Assgne"), "Agt", assignee)
-    w.e(a, "CreDtTm", iso_datetime(created))
+    w.v(a, "CreDtTm", iso_datetime(created))
 
 
 def _case(w: _W, parent: _El, name: str, case_id: str | None, creator: Agent) -> None:
     if case_id:
         c = w.e(parent, name)
-        w.e(c, "Id", case_id)
+        w.v(c, "Id", case_id)
         w.agent(w.e(c, "Cretr"), "Agt", creator)
 
 
@@ -417,11 +419,11 @@ def build_camt056(c: CancellationRequest, profile: Profile, wrapper: Wrapper = "
     if c.original.amount is not None and c.original.currency:
         w.amt(tx, "OrgnlIntrBkSttlmAmt", c.original.amount, c.original.currency)
     if c.original.settlement_date:
-        w.e(tx, "OrgnlIntrBkSttlmDt", c.original.settlement_date.isoformat())
+        w.v(tx, "OrgnlIntrBkSttlmDt", c.original.settlement_date.isoformat())
     cr = w.e(tx, "CxlRsnInf")
-    w.e(w.e(cr, "Rsn"), "Cd", c.reason_code)
+    w.v(w.e(cr, "Rsn"), "Cd", c.reason_code)
     if c.reason_text:
-        w.e(cr, "AddtlInf", c.reason_text[:105])
+        w.v(cr, "AddtlInf", c.reason_text[:105])
     return envelope(c.header, doc, profile, wrapper)
 
 
@@ -433,20 +435,20 @@ def build_camt029(r: Resolution, profile: Profile, wrapper: Wrapper = "corridor"
     root = w.e(doc, "RsltnOfInvstgtn")
     _assignment(w, root, r.assignment_id, r.assigner, r.assignee, r.created)
     _case(w, root, "RslvdCase", r.case_id, r.assignee)
-    w.e(w.e(root, "Sts"), "Conf", r.status)
+    w.v(w.e(root, "Sts"), "Conf", r.status)
     tx = w.e(w.e(root, "CxlDtls"), "TxInfAndSts")
     w.orig_group(tx, r.original)
     w.x(tx, "OrgnlInstrId", r.original.instr_id)
     w.x(tx, "OrgnlEndToEndId", r.original.end_to_end_id)
     w.x(tx, "OrgnlTxId", r.original.tx_id)
     w.x(tx, "OrgnlUETR", r.original.uetr)
-    w.e(tx, "TxCxlSts", _TX_CXL_STATUS[r.status])
+    w.v(tx, "TxCxlSts", _TX_CXL_STATUS[r.status])
     if r.reason_code:
-        w.e(w.e(w.e(tx, "CxlStsRsnInf"), "Rsn"), "Cd", r.reason_code)
+        w.v(w.e(w.e(tx, "CxlStsRsnInf"), "Rsn"), "Cd", r.reason_code)
     if r.original.amount is not None and r.original.currency:
         w.amt(tx, "OrgnlIntrBkSttlmAmt", r.original.amount, r.original.currency)
     if r.original.settlement_date:
-        w.e(tx, "OrgnlIntrBkSttlmDt", r.original.settlement_date.isoformat())
+        w.v(tx, "OrgnlIntrBkSttlmDt", r.original.settlement_date.isoformat())
     return envelope(r.header, doc, profile, wrapper)
 
 
@@ -454,23 +456,23 @@ def build_camt054(n: Notification, profile: Profile, wrapper: Wrapper = "corrido
     w, doc = _document("camt.054.001.08")
     root = w.e(doc, "BkToCstmrDbtCdtNtfctn")
     g = w.e(root, "GrpHdr")
-    w.e(g, "MsgId", n.msg_id)
-    w.e(g, "CreDtTm", iso_datetime(n.created))
+    w.v(g, "MsgId", n.msg_id)
+    w.v(g, "CreDtTm", iso_datetime(n.created))
     nt = w.e(root, "Ntfctn")
-    w.e(nt, "Id", n.notification_id)
+    w.v(nt, "Id", n.notification_id)
     acct = w.account(nt, "Acct", n.account)
     assert acct is not None
     w.agent(acct, "Svcr", n.account_owner)
     e = w.e(nt, "Ntry")
     w.amt(e, "Amt", n.amount, n.currency)
-    w.e(e, "CdtDbtInd", n.credit_debit)
-    w.e(w.e(e, "Sts"), "Cd", "BOOK")
-    w.e(w.e(e, "BookgDt"), "Dt", n.booking_date.isoformat())
+    w.v(e, "CdtDbtInd", n.credit_debit)
+    w.v(w.e(e, "Sts"), "Cd", "BOOK")
+    w.v(w.e(e, "BookgDt"), "Dt", n.booking_date.isoformat())
     dom = w.e(w.e(e, "BkTxCd"), "Domn")
-    w.e(dom, "Cd", "PMNT")
+    w.v(dom, "Cd", "PMNT")
     fam = w.e(dom, "Fmly")
-    w.e(fam, "Cd", "RCDT" if n.credit_debit == "CRDT" else "ICDT")
-    w.e(fam, "SubFmlyCd", "XBCT")
+    w.v(fam, "Cd", "RCDT" if n.credit_debit == "CRDT" else "ICDT")
+    w.v(fam, "SubFmlyCd", "XBCT")
     if n.uetr or n.end_to_end_id or n.instr_id:
         refs = w.e(w.e(w.e(e, "NtryDtls"), "TxDtls"), "Refs")
         w.x(refs, "InstrId", n.instr_id)
@@ -495,10 +497,10 @@ def build_admi002(
                       created=created or datetime.now(UTC), location=location, description=description)
     w, doc = _document("admi.002.001.01")
     root = w.e(doc, "admi.002.001.01")
-    w.e(w.e(root, "RltdRef"), "Ref", r.reference)
+    w.v(w.e(root, "RltdRef"), "Ref", r.reference)
     rsn = w.e(root, "Rsn")
-    w.e(rsn, "RjctgPtyRsn", r.reason)
-    w.e(rsn, "RjctnDtTm", iso_datetime(r.created))
+    w.v(rsn, "RjctgPtyRsn", r.reason)
+    w.v(rsn, "RjctnDtTm", iso_datetime(r.created))
     w.x(rsn, "ErrLctn", (r.location or "")[:350] or None)
     w.x(rsn, "RsnDesc", (r.description or "")[:350] or None)
     return envelope(r.header, doc, profile, wrapper)

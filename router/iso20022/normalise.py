@@ -421,7 +421,7 @@ def normalise(ident: Identified, side: Side) -> Outcome[CanonicalMessage]:
     unreadable content: admi.002) or "rules" (usage rule broken: pacs.002 RJCT for payments).
     """
     from router.iso20022.rules import check
-    from router.iso20022.schemas import validate_schemas
+    from router.iso20022.schemas import validate_schemas, with_lines
 
     profile = PROFILE_OF_SIDE[side]
     issues = validate_schemas(ident, profile)
@@ -432,5 +432,5 @@ def normalise(ident: Identified, side: Side) -> Outcome[CanonicalMessage]:
         return found
     broken = check(found.value, profile)
     if broken:
-        return Reject(broken[0].code, "; ".join(str(i) for i in broken[:5]), STAGE_RULES)
+        return Reject(broken[0].code, "; ".join(str(i) for i in with_lines(ident, broken[:5])), STAGE_RULES)
     return found

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from decimal import Decimal
 from functools import lru_cache
 
 from schwifty import IBAN
@@ -70,8 +71,6 @@ def bic(value: str | None, path: str) -> list[Issue]:
 
 
 def currency_amount(amount: object, code: str | None, path: str) -> list[Issue]:
-    from decimal import Decimal
-
     if not code:
         return [Issue(path, "currency is missing", code=CODE_CURRENCY)]
     exp = minor_units(code)

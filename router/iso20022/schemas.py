@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -164,3 +164,27 @@ def validate_schemas(ident: Identified, profile: ValidationProfile, xsd_dir: Pat
 
 def is_head(el: etree._Element) -> bool:
     return etree.QName(el).namespace == HEAD_NS
+
+
+def with_lines(ident: Identified, issues: list[Issue]) -> list[Issue]:
+    """Give usage-rule issues (found on the model, so without a line) the line of their element.
+
+    Only called once a message has failed, so the cost of walking the tree does not matter.
+    """
+    out = []
+    for issue in issues:
+        root = ident.header if issue.path.startswith("/AppHdr") else ident.document
+        if issue.line is not None or root is None:
+            out.append(issue)
+            continue
+        node = root
+        for step in issue.path.strip("/").split("/")[1:]:
+            name, _, index = step.partition("[")
+            hits = [c for c in node if isinstance(c.tag, str) and etree.QName(c).localname == name]
+            pos = int(index.rstrip("]")) - 1 if index else 0
+            if len(hits) <= pos:
+                break
+            node = hits[pos]
+        line = node.sourceline
+        out.append(replace(issue, line=line if isinstance(line, int) else None))
+    return out

@@ -11,9 +11,9 @@ worker simply reads all of it.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
+import os
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +49,12 @@ SOURCES = ("router.accepted", "screening.decisions", "settlement.outcomes", "pay
 def _headers(msg: Any) -> dict[str, str]:
     items = msg.headers.items() if isinstance(msg.headers, dict) else (msg.headers or [])
     return {str(k): bytes(v or b"").decode("utf-8", "replace") for k, v in items}
+
+
+def _fail_fast(fut: Any) -> None:
+    if not fut.cancelled() and fut.exception() is not None:
+        log.critical("a corridor output could not be sent; stopping so it is reprocessed: %r", fut.exception())
+        os._exit(70)
 
 
 def handle(topic: str, value: bytes, headers: dict[str, str], state: PaymentState | None, ports: Ports,
@@ -101,12 +107,13 @@ def register(w: Wiring) -> None:
         return out_topics[name]
 
     async def emit(sends: tuple[Send, ...]) -> None:
-        # Wait for the broker's ack before the event counts as processed: at-least-once delivery of
-        # every output, and the idempotent ids downstream make the rare replay harmless.
-        futures = [await out(x.topic).send(key=x.key.encode(), value=x.value, headers=list(x.headers))
-                   for x in sends]
-        if futures:
-            await asyncio.gather(*futures)
+        # Sends are buffered, not awaited one by one: faust flushes the producer before it commits
+        # the consumed offsets, so an event counts as processed only once its outputs are on the
+        # broker. A send the broker finally refuses must not be skipped silently: the worker stops
+        # at once, before the next commit, and the event is processed again after the restart.
+        for x in sends:
+            fut = await out(x.topic).send(key=x.key.encode(), value=x.value, headers=list(x.headers))
+            fut.add_done_callback(_fail_fast)
 
     @app.agent(source, name="corridor")
     async def corridor(stream: Any) -> None:

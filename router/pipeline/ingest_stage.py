@@ -76,7 +76,9 @@ def register(w: Wiring) -> None:
                 ]
                 if reply.receiver is not None and reply.receiver.bic:
                     reply_headers.append((H_RECEIVER_BIC, reply.receiver.bic.encode()))
-                await replies[side].send(key=msg.key, value=reply.value, headers=reply_headers)
+                # cips.out / corr.out are keyed by UETR; unreadable input keeps its original key.
+                reply_key = result.uetr.encode() if result.uetr else msg.key
+                await replies[side].send(key=reply_key, value=reply.value, headers=reply_headers)
                 continue
             norm = result.value
             ing = norm.ingested

@@ -1,21 +1,27 @@
 """Blocking index and fuzzy scorer for list names.
 
-Comparing a screened name with every list name costs 1-4 ms against the SDN list; the goal
-is ~50 us. The index narrows the comparison to a few dozen candidates without losing the
+Comparing a screened name with every list name costs milliseconds against the SDN list; the
+goal is ~50 us. The index narrows the comparison to a handful of candidates without losing the
 variants a full scan would find:
 
-1. Vocabulary keys. Every distinct list token (and every concatenation of two adjacent tokens,
-   which catches "Al Qaida" / "Alqaida" spacing) is indexed under itself, its one-character
-   deletions (any single typo, insertion or transposition meets a shared deletion key: the
-   SymSpell idea) and a consonant skeleton (Mohammed / Muhammad / Mohamad all give "mhmd").
-   A query token looks up the same keys and finds every vocabulary token near it.
-2. Postings. Each vocabulary token points to the list names that contain it. Candidates are
-   ranked by the IDF weight of the query tokens they share, so "Mohammed" barely counts and
-   a rare surname counts a lot; tokens shared by thousands of names are not used to block
-   (they cannot narrow anything) unless nothing rarer exists.
-3. Scoring. The best candidates are scored with rapidfuzz: token-sorted Indel ratio (token
-   order), the same on space-free strings (spacing), and a token alignment that tolerates
-   dropped middle names. The score is the best of the three, 0..1.
+1. Token pairs. Every list name is indexed under each pair of its tokens ("fangwei li"). A
+   screened name looks up its own token pairs: two shared tokens are specific even when each
+   token alone is common ("Mohammed Ali" holds thousands of names per token, a few per pair).
+   Swapped tokens and dropped middle names keep pairs intact; a typo breaks only the pairs of
+   one token.
+2. Near tokens. A screened token the list does not know (a typo, another transliteration) is
+   replaced by the list tokens one edit away, found through shared one-character deletions
+   (the SymSpell idea: any single substitution, insertion, deletion or transposition meets a
+   shared deletion key), or failing that a shared consonant skeleton (Mohammed / Muhammad).
+   Rare list tokens are also widened when nothing else matched (a typo that happens to be
+   another list word).
+3. Spacing. Whole names without spaces, and every adjacent pair of tokens run together (both
+   orders, published and payment order), are indexed, so "MirjanaMARKOVIC" and "Constan tine"
+   still meet their entries. One-word names are indexed alone for short queries.
+4. Scoring. Candidates are scored with rapidfuzz: Indel ratio of the token-sorted names
+   (token order), of the space-free names (spacing), in written order (Chinese
+   surname-first vs payment order), a token alignment that tolerates dropped middle names,
+   and Jaro-Winkler for one-word names. The score is the best of these, 0..1.
 """
 
 from __future__ import annotations
@@ -37,18 +43,14 @@ from router.screening.normalise import split_scripts, tokens
 PAIR_CAP = 48
 # Candidates scored per query after blocking.
 TOP_CANDIDATES = 24
-# Candidates that get the (slower) token alignment, chosen by blocking coverage.
-ALIGN_CANDIDATES = 4
-# Share of a query's IDF weight a candidate must cover to be considered at all.
-MIN_COVERAGE = 0.34
-# Blocking uses at most this many of the query's rarest tokens.
-MAX_BLOCK_GRAMS = 3
 # Hits reported per screened name (the best ones; explanations stay readable).
 MAX_HITS = 5
 # Upper bound on candidates refined because their quick score is close to the threshold.
 MAX_REFINE = 8
 # Only list tokens this rare are suspected of being another token's typo.
 WIDEN_DF = 3
+# Candidates whose quick score is this close below the threshold get the full score.
+REFINE_BELOW = 0.25
 _VOWELS = str.maketrans("", "", "aeiouyhw")
 
 
@@ -249,16 +251,18 @@ class NameIndex:
         ``skeletons``, sharing its consonant skeleton (Mohammed / Muhammad)."""
         found: set[str] = set()
         get = self._keys.get
-        keys = token_keys(token)
-        for k in keys:
-            if k[0] != "#":
-                hit = get(k)
+        hit = get(token)
+        if hit:
+            found.update(hit)
+        if len(token) >= 4:
+            for i in range(len(token)):
+                hit = get(token[:i] + token[i + 1:])
                 if hit:
                     found.update(hit)
         # The skeleton reaches other transliterations; only needed when no spelling is one
         # edit away (a skeleton alone can match dozens of tokens).
-        if skeletons and not found and keys[-1][0] == "#":
-            found.update(get(keys[-1], ()))
+        if skeletons and not found and len(token) >= 3:
+            found.update(get("#" + skeleton(token), ()))
         return found
 
     def _edit_neighbours(self, token: str) -> tuple[str, ...]:
@@ -380,30 +384,33 @@ class NameIndex:
             return []
         names = self.names
         cand = [names[i] for i in ids]
+        sim = Indel.normalized_similarity
         if len(cand) > 8:
             quick = np.maximum(
-                cdist([q[0]], [n.sorted_text for n in cand], scorer=Indel.normalized_similarity)[0],
-                cdist([q[1]], [n.compact for n in cand], scorer=Indel.normalized_similarity)[0],
+                cdist([q[0]], [n.sorted_text for n in cand], scorer=sim)[0],
+                cdist([q[1]], [n.compact for n in cand], scorer=sim)[0],
             ).tolist()
         else:
-            sim = Indel.normalized_similarity
-            quick = [max(sim(q[0], n.sorted_text), sim(q[1], n.compact)) for n in cand]
+            q0, q1 = q[0], q[1]
+            quick = [max(sim(q0, n.sorted_text), sim(q1, n.compact)) for n in cand]
+        # Refining (written order, token alignment for dropped middle names, Jaro-Winkler) can
+        # only raise a score: worth it for the few near misses and for run-together names.
+        floor = min_score - REFINE_BELOW
+        near = [i for i, s in enumerate(quick) if floor <= s < min_score]
+        if len(near) > MAX_REFINE:
+            near = sorted(near, key=quick.__getitem__, reverse=True)[:MAX_REFINE]
+        refine = set(near)
+        if merged:
+            refine.update(i for i, n_id in enumerate(ids) if n_id in merged and quick[i] < 1.0)
         hits: list[NameHit] = []
-        # The token alignment (dropped middle names) and Jaro-Winkler only for the few most
-        # promising candidates: by quick score and by blocking rank.
-        floor = min_score - 0.3
-        by_quick = sorted(range(len(cand)), key=quick.__getitem__, reverse=True)
-        # Refining can only raise a score: worth it for the near misses and the top ranks.
-        refine = {i for i in by_quick[:ALIGN_CANDIDATES] if quick[i] < min_score}
-        refine.update(i for i, n_id in enumerate(ids) if n_id in merged)
-        refine.update(i for i in by_quick[:MAX_REFINE] if min_score - 0.15 <= quick[i] < min_score)
-        for rank, n in enumerate(cand):
-            s = quick[rank]
-            if s < 1.0 and rank in refine and (s >= floor or ids[rank] in merged):
+        for i, n in enumerate(cand):
+            s = quick[i]
+            if i in refine:
                 s = pair_score(q, n, s)
             if s >= min_score:
                 hits.append(NameHit(n, s))
-        hits.sort(key=lambda h: -h.score)
+        if len(hits) > 1:
+            hits.sort(key=lambda h: -h.score)
         return hits[:MAX_HITS]
 
     def full_scan(self, name: str, *, min_score: float) -> list[NameHit]:

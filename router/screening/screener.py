@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from router.screening.index import NameIndex, bic_index
+from router.screening.index import IndexedName, NameIndex, bic_index
 from router.screening.model import Field_, ListEntry, ListVersion, Match, Outcome, SanctionsList
 from router.screening.settings import ScreeningSettings
 
@@ -50,19 +50,21 @@ class Screener:
 
     def screen_name(self, name: str | None, *, party: str = "", original: str | None = None) -> list[Match]:
         """Name matches at or above the hold score, best per list entry, best first."""
-        best: dict[tuple[str, str], Match] = {}
+        # Best hit per list entry first (aliases of one entry collapse), explanations after.
+        best: dict[int, tuple[float, IndexedName, str]] = {}
+        threshold = self.settings.hold_score
         for value in (name, original):
             if not value or not value.strip():
                 continue
-            for hit in self.index.search(value, min_score=self.settings.hold_score):
+            for hit in self.index.search(value, min_score=threshold):
                 n = hit.name
-                m = self._match(n.entry, n.field, n.text, value, party, hit.score)
-                key = (m.list, m.entry)
-                if key not in best or best[key].score < m.score:
-                    best[key] = m
+                seen = best.get(n.entry)
+                if seen is None or seen[0] < hit.score:
+                    best[n.entry] = (hit.score, n, value)
             if value is name and original and original.strip() == (name or "").strip():
                 break
-        return sorted(best.values(), key=lambda m: -m.score)
+        ranked = sorted(best.values(), key=lambda b: -b[0]) if len(best) > 1 else best.values()
+        return [self._match(n.entry, n.field, n.text, value, party, score) for score, n, value in ranked]
 
     def screen_bic(self, bic: str | None, *, party: str = "") -> list[Match]:
         """Exact BIC (BIC8 = BIC8 + "XXX") scores 1; another branch of a listed BIC8 scores 0.95."""

@@ -21,28 +21,14 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from router.config import Settings
 from router.kafka_clients import client_options
-from router.settlement.model import OUTCOME, Leg, Outcome, SettlementRequest
+from router.settlement.legs import account_id, pvp_legs
+from router.settlement.model import OUTCOME, Outcome, SettlementRequest
 from router.settlement.settings import AccountOpening
 from router.topics import topic_name
 
 READY = "settlement worker ready"
-
-
-def account_id(owner: str, currency: str) -> str:
-    return f"{owner}/{currency}"
-
-
-def pvp_legs(*, debtor: str, creditor: str, fx_provider: str, cny_amount: Decimal, foreign_currency: str,
-             foreign_amount: Decimal) -> tuple[Leg, Leg]:
-    """The two legs of a CNY -> foreign payment: debtor pays the FX provider CNY, the FX provider
-    pays the creditor's correspondent in the foreign currency."""
-    return (
-        Leg(leg="cny", debit_account=account_id(debtor, "CNY"), credit_account=account_id(fx_provider, "CNY"),
-            currency="CNY", amount=cny_amount),
-        Leg(leg="foreign", debit_account=account_id(fx_provider, foreign_currency),
-            credit_account=account_id(creditor, foreign_currency), currency=foreign_currency,
-            amount=foreign_amount),
-    )
+__all__ = ["READY", "Corridor", "OutcomeCollector", "WorkerProc", "account_id", "corridor", "produce_requests",
+           "pvp_legs", "random_requests", "start_worker", "worker_env"]
 
 
 @dataclass(frozen=True)

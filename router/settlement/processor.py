@@ -38,6 +38,7 @@ from aiokafka.errors import (
     ProducerFenced,
     TransactionalIdAuthorizationFailed,
 )
+from aiokafka.partitioner import murmur2
 from aiokafka.structs import ConsumerRecord, TopicPartition
 from pydantic import ValidationError
 
@@ -80,6 +81,10 @@ STAGE = "settlement"
 
 class Fenced(Exception):
     """Another process now owns one of our partitions; this process must stop."""
+
+
+class TopologyError(Exception):
+    """The settlement topics are missing or disagree on partition counts."""
 
 
 async def partitions(consumer: AIOKafkaConsumer, topics: list[str]) -> dict[str, set[int]]:
@@ -137,6 +142,8 @@ class SettlementProcessor:
         self.restorer: AIOKafkaConsumer | None = None
         self.ready = asyncio.Event()
         self.stats = {"records": 0, "transactions": 0, "settlements": 0}
+        self._partition_counts: dict[str, int] = {}
+        self._partition_cache: dict[tuple[str, str], int] = {}
 
     # --- lifecycle ---
 
@@ -177,10 +184,14 @@ class SettlementProcessor:
 
     async def _check_partitions(self) -> None:
         assert self.consumer is not None
-        parts = await partitions(self.consumer, [self.physical[n] for n in (*INPUTS, *CHANGELOGS)])
+        parts = await partitions(self.consumer, list(self.physical.values()))
+        self._partition_counts = {topic: len(ps) for topic, ps in parts.items()}
         counts = {name: len(parts[self.physical[name]]) for name in (*INPUTS, *CHANGELOGS)}
+        for name in ("settlement.outcomes", "router.dlq"):
+            if not parts[self.physical[name]]:
+                raise TopologyError(f"topic {self.physical[name]} does not exist (run `router topics create`)")
         if len(set(counts.values())) != 1 or 0 in counts.values():
-            raise RuntimeError(f"settlement topics must exist with one partition count: {counts} "
+            raise TopologyError(f"settlement topics must exist with one partition count: {counts} "
                                "(run `router topics create`)")
 
     # --- rebalance ---
@@ -318,10 +329,7 @@ class SettlementProcessor:
         offsets = {tp: records[-1].offset + 1 for tp, records in parts}
         try:
             await task.producer.begin_transaction()
-            futures = [await task.producer.send(self.physical[o.topic], o.value, key=o.key.encode(),
-                                                partition=o.partition, headers=o.headers or None)
-                       for o in outputs]
-            await asyncio.gather(*futures)
+            await self._send_all(task.producer, outputs)
             if offsets:
                 await task.producer.send_offsets_to_transaction(offsets, self.group_id)
             await task.producer.commit_transaction()
@@ -336,15 +344,55 @@ class SettlementProcessor:
         self.stats["records"] += sum(len(r) for _, r in parts)
         self.stats["transactions"] += 1
 
+    async def _send_all(self, producer: AIOKafkaProducer, outputs: list[Output]) -> None:
+        """Send ``outputs`` as one record batch per partition (order kept within a partition):
+        per-record ``send`` calls cost more than the settlement logic itself."""
+        groups: dict[tuple[str, int], list[Output]] = defaultdict(list)
+        for o in outputs:
+            topic = self.physical[o.topic]
+            part = o.partition if o.partition is not None else self._partition_of(topic, o.key)
+            groups[(topic, part)].append(o)
+        futures = []
+        for (topic, part), outs in groups.items():
+            batch = producer.create_batch()
+            for o in outs:
+                key = o.key.encode()
+                if batch.append(key=key, value=o.value, timestamp=None, headers=o.headers) is not None:
+                    continue
+                if batch.record_count():
+                    futures.append(await producer.send_batch(batch, topic, partition=part))
+                batch = producer.create_batch()
+                if batch.append(key=key, value=o.value, timestamp=None, headers=o.headers) is None:
+                    # larger than a whole batch: let send() size a batch for it alone
+                    futures.append(await producer.send(topic, o.value, key=key, partition=part,
+                                                       headers=o.headers or None))
+                    batch = producer.create_batch()
+            if batch.record_count():
+                futures.append(await producer.send_batch(batch, topic, partition=part))
+        await asyncio.gather(*futures)
+
+    def _partition_of(self, topic: str, key: str) -> int:
+        """The Java client's (and aiokafka's default) murmur2 partition of ``key``."""
+        cached = self._partition_cache.get((topic, key))
+        if cached is not None:
+            return cached
+        count = self._partition_counts[topic]
+        part = int(murmur2(key.encode()) & 0x7FFFFFFF) % count
+        if len(self._partition_cache) > 200_000:
+            self._partition_cache.clear()
+        self._partition_cache[(topic, key)] = part
+        return part
+
     async def _rewind(self, task: Task) -> None:
-        """After a failed transaction: forget the task, re-initialise it from Kafka."""
+        """After a failed transaction: forget the task; the main loop re-initialises it from
+        Kafka (new producer aborts the open transaction, restore, seek to committed offsets).
+        Until then its partitions' records are skipped, and re-read after the seek."""
         self.tasks.pop(task.partition, None)
         try:
             await task.producer.stop()
         except Exception:
             log.exception("stopping producer of partition %d", task.partition)
         self.pending.add(task.partition)
-        await self._init_pending()
 
     def _one(self, staged: Staged, name: str, r: ConsumerRecord[bytes, bytes], now: float,
              outputs: list[Output]) -> None:

@@ -3,6 +3,7 @@ their original bytes and a reason, and the worker keeps consuming afterwards."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from pathlib import Path
 
@@ -10,15 +11,14 @@ import pytest
 
 from router.config import Settings
 from router.dlq import header_dict
+from router.iso20022 import examples as ex
+from router.iso20022.build import build_message
 from tests.support.kafka import consume, produce, start_worker
 
 pytestmark = pytest.mark.integration
 
 UETR = str(uuid.uuid4())
-VALID = f"""<?xml version="1.0" encoding="UTF-8"?>
-<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pacs.008.001.08"><FIToFICstmrCdtTrf><GrpHdr><MsgId>M1</MsgId>
-</GrpHdr><CdtTrfTxInf><PmtId><EndToEndId>E1</EndToEndId><UETR>{UETR}</UETR></PmtId></CdtTrfTxInf>
-</FIToFICstmrCdtTrf></Document>""".encode()
+VALID = build_message(ex.cips_pacs008(uetr=UETR), "cips")
 
 HOSTILE: dict[str, bytes] = {
     "malformed": b"<Document><FIToFICstmrCdtTrf></Document>",
@@ -60,6 +60,7 @@ async def test_ingest_routes_good_to_accepted_and_bad_to_dlq(topics: Settings, t
     hdr = header_dict(good.headers)
     assert hdr["iso.message"] == "pacs.008.001.08"
     assert hdr["router.source"] == "cips"
+    assert json.loads(good.value)["uetr"] == UETR, "router.accepted carries the canonical model as JSON"
 
     by_key = {r.key.decode(): r for r in dlq}
     assert set(by_key) == set(HOSTILE)

@@ -113,3 +113,15 @@ def test_inspect_unreadable_file_exits_1(tmp_path: Path, capsys: pytest.CaptureF
     f.write_text("<a/>")
     assert main(["inspect", str(f)]) == 1
     assert "unsupported root element" in capsys.readouterr().err
+
+
+def test_translate_refuses_when_the_result_would_be_invalid(tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    # Translation carries the creditor IBAN unchanged; a bad checksum would make the CBPR+
+    # message break a usage rule, so nothing is printed.
+    p = ex.cips_pacs008(creditor_iban="DE89370400440532013001")
+    f = tmp_path / "p.xml"
+    f.write_bytes(build_message(p, "cips"))
+    assert main(["translate", "--to", "cbpr", str(f)]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and "would be invalid" in err and "CdtrAcct/Id/IBAN" in err

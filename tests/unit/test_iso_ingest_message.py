@@ -110,3 +110,22 @@ def test_other_inbound_types_normalise(kind: str) -> None:
     out = ingest_message(build_message(m, "cbpr"), side="corr", max_bytes=MAX, router_bic=BIC)
     assert isinstance(out, Ok) and out.value.message == m
     assert parse_canonical(out.value.value) == m
+
+
+def test_refusal_carries_the_uetr_when_readable() -> None:
+    bad = ex.cbpr_pacs008().model_copy(update={"instr_id": "NRDB-INSTRUCTION-00017"})
+    out = ingest_message(build_message(bad, "cbpr"), side="corr", max_bytes=MAX, router_bic=BIC)
+    assert isinstance(out, Refused) and out.uetr == bad.uetr
+    junk = ingest_message(b"<Document", side="corr", max_bytes=MAX, router_bic=BIC)
+    assert isinstance(junk, Refused) and junk.uetr is None
+
+
+def test_rule_reject_names_element_path_and_line() -> None:
+    from lxml import etree
+
+    bad = ex.cbpr_pacs008().model_copy(update={"instr_id": "NRDB-INSTRUCTION-00017"})
+    pretty = etree.tostring(etree.fromstring(build_message(bad, "cbpr")), pretty_print=True)
+    out = ingest_message(pretty, side="corr", max_bytes=MAX, router_bic=BIC)
+    assert isinstance(out, Refused)
+    line = next(i for i, text in enumerate(pretty.decode().splitlines(), 1) if "<InstrId>" in text)
+    assert f"/Document/FIToFICstmrCdtTrf/CdtTrfTxInf/PmtId/InstrId (line {line}):" in out.reject.text

@@ -142,3 +142,17 @@ def test_msgid_claim_first_settlement_wins() -> None:
     assert ev_again.type == "CLAIMED" and same == s1
     kept, ev2 = claim(s1, Claim(sender="BANK", msg_id="M1", settlement_id="u2"))
     assert (ev2.type, ev2.duplicate_of, ev2.reason, kept.settlement_id) == ("CLAIM_DUPLICATE", "u1", "AM05", "u1")
+
+
+def test_fx_provider_is_chosen_from_settings_by_currency() -> None:
+    from router.settlement.legs import fx_provider_for, pvp_legs
+    from router.settlement.settings import SettlementSettings
+
+    s = SettlementSettings(fx_providers=("FXA", "FXB"), opening_balances={
+        "FXA/CNY": AccountOpening(currency="CNY"), "FXA/USD": AccountOpening(currency="USD"),
+        "FXB/CNY": AccountOpening(currency="CNY"), "FXB/EUR": AccountOpening(currency="EUR")})
+    assert (fx_provider_for(s, "USD"), fx_provider_for(s, "EUR"), fx_provider_for(s, "GBP")) == ("FXA", "FXB", None)
+    cny, eur = pvp_legs(debtor="CN1", creditor="DE1", fx_provider="FXB", cny_amount=D("10.00"),
+                        foreign_currency="EUR", foreign_amount=D("1.30"))
+    assert (cny.debit_account, cny.credit_account, eur.debit_account, eur.credit_account) == (
+        "CN1/CNY", "FXB/CNY", "FXB/EUR", "DE1/EUR")
