@@ -80,7 +80,8 @@ def _run(args: argparse.Namespace) -> int:
         print(json.dumps(summary))
     accounted = (summary["settled"] + sum(summary["rejected"].values()) + summary["held"] + summary["returned"]
                  + summary["cancelled"])
-    return 0 if summary["ledger_check"]["ok"] and accounted == summary["payments"] else 1
+    ok = summary["ledger_check"]["ok"] and accounted == summary["payments"] and not summary["crashes"]
+    return 0 if ok else 1
 
 
 def _print(s: dict[str, object]) -> None:
@@ -100,6 +101,8 @@ def _print(s: dict[str, object]) -> None:
     print(f"throughput        {s['throughput_per_s']} payments/s over {s['elapsed_s']} s")
     verdict = "clean" if ledger["ok"] else f"{ledger['violations']} VIOLATIONS"
     print(f"ledger check      {verdict} ({ledger['commits']} commits, {ledger['aborts']} aborts)")
+    if s.get("crashes"):
+        print(f"CRASHED           {s['crashes']} (restarted; see the logs in the report directory)")
     if s.get("chaos_kills"):
         print(f"chaos             killed {s['chaos_kills']}")
     print(f"report            {s['report']}")

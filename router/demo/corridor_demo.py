@@ -140,6 +140,13 @@ class Processes:
             if marker:
                 proc.wait_for(marker, timeout)
 
+    def revive(self) -> list[str]:
+        """Restart router processes that died on their own (a supervisor's job); say which."""
+        dead = [name for name, proc in self.procs.items() if not proc.alive()]
+        for name in dead:
+            self.start(name)
+        return dead
+
     def stop_all(self) -> None:
         for proc in self.procs.values():
             proc.stop()
@@ -194,7 +201,9 @@ async def run(s: Settings, *, payments: int, profile: Profile, chaos: int, worke
     all_uetrs = list(cips.sent) + list(corr.inbound_sent)
     deadline = time.monotonic() + timeout_s
     last_print = 0.0
+    crashes: list[str] = []
     while time.monotonic() < deadline:
+        crashes += procs.revive()
         outcomes = Counter(board.outcome(u) for u in all_uetrs)
         finished = sum(n for k, n in outcomes.items() if k in TERMINAL)
         if progress and time.monotonic() - last_print > 1.0:
@@ -216,11 +225,12 @@ async def run(s: Settings, *, payments: int, profile: Profile, chaos: int, worke
     await cips.stop()
     await corr.stop()
     report = await check_ledger(s, wait_s=2.0)
-    return summarise(s, board, cips, corr, all_uetrs, elapsed, report, kills, report_dir)
+    return summarise(s, board, cips, corr, all_uetrs, elapsed, report, kills, crashes, report_dir)
 
 
 def summarise(s: Settings, board: StatusBoard, cips: CipsSimulator, corr: CorrespondentSimulator,
-              uetrs: list[str], elapsed: float, ledger: Any, kills: list[str], report_dir: Path) -> dict[str, Any]:
+              uetrs: list[str], elapsed: float, ledger: Any, kills: list[str], crashes: list[str],
+              report_dir: Path) -> dict[str, Any]:
     counts: Counter[str] = Counter()
     rejected: Counter[str] = Counter()
     volumes: dict[str, Decimal] = defaultdict(Decimal)
@@ -255,6 +265,8 @@ def summarise(s: Settings, board: StatusBoard, cips: CipsSimulator, corr: Corres
         "ledger_check": {"ok": ledger.violation_count == 0, "violations": ledger.violation_count,
                          "settlements": ledger.settlements, "commits": ledger.commits, "aborts": ledger.aborts},
         "chaos_kills": kills,
+        # Router processes that died by themselves and were restarted: should be empty.
+        "crashes": crashes,
     }
     summary["report"] = str(write_report(s, cips, corr, summary, report_dir))
     return summary

@@ -133,7 +133,12 @@ def tokens(name: str) -> tuple[str, ...]:
         # "S.A." and "Co." are one token each, not stray initials.
         text = _DOTTED.sub(r"\1", text)
     raw = _NON_ALNUM.sub(" ", text).split()
-    out = tuple(_unglue(t) for t in raw if t not in HONORIFICS and not _is_legal_form(t))
+    legal = [_is_legal_form(t) for t in raw]
+    # A legal form broken by a space ("COM PANY", "LIAB ILITY") is still a legal form.
+    for i in range(len(raw) - 1):
+        if not (legal[i] or legal[i + 1]) and _is_legal_form(raw[i] + raw[i + 1]) and len(raw[i] + raw[i + 1]) >= 5:
+            legal[i] = legal[i + 1] = True
+    out = tuple(_unglue(t) for t, is_legal in zip(raw, legal, strict=True) if not is_legal and t not in HONORIFICS)
     return out or tuple(raw)
 
 

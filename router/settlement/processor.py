@@ -170,7 +170,12 @@ class SettlementProcessor:
                 batch = await self.consumer.getmany(timeout_ms=int(self.s.tick_interval_s * 1000),
                                                     max_records=self.s.max_batch)
                 async with self.lock:
-                    await self._init_pending()
+                    fresh = await self._init_pending()
+                    if fresh:
+                        # Records fetched before a (re)initialisation may start past the committed
+                        # offset (after a failed transaction): the seek in _init_pending re-reads
+                        # them in order, so these copies must not be processed.
+                        batch = {tp: recs for tp, recs in batch.items() if tp.partition not in fresh}
                     if batch:
                         await self._process(batch)
                     now = self.clock()
@@ -219,9 +224,10 @@ class SettlementProcessor:
                 except Exception:  # a dead producer must not block the rebalance
                     log.exception("closing producer of partition %d", p)
 
-    async def _init_pending(self) -> None:
+    async def _init_pending(self) -> set[int]:
+        """Initialise the tasks of newly assigned (or rewound) partitions; returns them."""
         if not self.pending:
-            return
+            return set()
         assert self.consumer is not None
         owned = {tp.partition for tp in self.consumer.assignment()}
         parts = sorted(self.pending & owned)
@@ -246,6 +252,7 @@ class SettlementProcessor:
         log.info("restored partitions %s in %.2f s", parts, time.monotonic() - t0)
         print(f"settlement worker ready partitions={sorted(self.tasks)} instance={self.instance}", flush=True)
         self.ready.set()
+        return set(parts)
 
     async def _producer(self, p: int) -> AIOKafkaProducer:
         producer = AIOKafkaProducer(
@@ -342,6 +349,7 @@ class SettlementProcessor:
         staged.commit()
         task.expected.update(offsets)
         self.stats["records"] += sum(len(r) for _, r in parts)
+        self.stats["settlements"] += sum(1 for o in outputs if o.headers == [("type", b"DECISION")])
         self.stats["transactions"] += 1
 
     async def _send_all(self, producer: AIOKafkaProducer, outputs: list[Output]) -> None:
@@ -425,7 +433,6 @@ class SettlementProcessor:
                                   headers=[("type", cmd.type.encode())]))
         for dec in step.decisions:
             outputs.append(_event_output(dec))
-            self.stats["settlements"] += 1
         for out in step.outcomes:
             outputs.append(_outcome_output(out))
 

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -98,6 +99,22 @@ def deployment(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -
         asyncio.run(delete_topics_with_prefix(s.kafka, (s.kafka.topic_prefix, f"{s.app_id}-")))
 
 
+async def _wait_healthy(url: str, proc: RouterProcess, timeout: float = 40.0) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient() as client:
+        while time.monotonic() < deadline:
+            assert proc.alive(), proc.output()[-3000:]
+            try:
+                if (await client.get(url)).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.2)
+    raise TimeoutError(proc.output()[-3000:])
+
+
 async def send(s: Settings, side: str, message: CanonicalMessage, key: str) -> None:
     value = build_message(message, "cips") if side == "cips" else build_message(message, "cbpr", wrapper="swift")
     producer = AIOKafkaProducer(**client_options(s.kafka), acks="all")
@@ -161,7 +178,7 @@ def corr_banks(seed: int) -> CorrespondentBanks:
 
 async def test_cips_to_correspondent_happy_path(deployment: Deployment) -> None:
     s = deployment.settings
-    p, _ = traffic(1).payment(wallet=False, to=DIRECTORY.by_bic("NRDBDEFF"), amount=Decimal("7740.00"))
+    p, _ = traffic(1).payment(kind="pacs.008", wallet=False, to=DIRECTORY.by_bic("NRDBDEFF"), amount=Decimal("7740.00"))
     await send(s, "cips", p, p.uetr)
     delivered = await read(s, "corr.out", p.uetr, lambda xs: any(isinstance(x, Payment) for x in xs))
     payment = next(x for x in delivered if isinstance(x, Payment))
@@ -194,7 +211,7 @@ async def test_correspondent_to_cips_happy_path(deployment: Deployment) -> None:
 
 async def test_sanctions_hit_is_held_then_released_and_settles(deployment: Deployment) -> None:
     s = deployment.settings
-    p, _ = traffic(3).payment(wallet=False, to=DIRECTORY.by_bic("HDSNUS33"), creditor_name="Banco Ficticio del Norte",
+    p, _ = traffic(3).payment(kind="pacs.008", wallet=False, to=DIRECTORY.by_bic("HDSNUS33"), creditor_name="Banco Ficticio del Norte",
                               amount=Decimal("5000.00"))
     await send(s, "cips", p, p.uetr)
     held = await journey(s, p.uetr, "held")
@@ -218,7 +235,7 @@ async def test_sanctions_hit_is_held_then_released_and_settles(deployment: Deplo
 
 async def test_insufficient_liquidity_is_queued_then_rejected_am04(deployment: Deployment) -> None:
     s = deployment.settings
-    p, _ = traffic(4).payment(wallet=False, to=DIRECTORY.by_bic("NRDBDEFF"), amount=Decimal("1500000.00"))
+    p, _ = traffic(4).payment(kind="pacs.008", wallet=False, to=DIRECTORY.by_bic("NRDBDEFF"), amount=Decimal("1500000.00"))
     thin = DIRECTORY.by_bic(THIN)
     assert thin is not None and thin.cips_id
     from router.iso20022.model import Agent
@@ -236,7 +253,7 @@ async def test_insufficient_liquidity_is_queued_then_rejected_am04(deployment: D
 
 async def test_stale_fx_quote_waits_then_rejects(deployment: Deployment) -> None:
     s = deployment.settings
-    p, _ = traffic(5).payment(wallet=False, to=DIRECTORY.by_bic(STALE_BANK), amount=Decimal("1000.00"))
+    p, _ = traffic(5).payment(kind="pacs.008", wallet=False, to=DIRECTORY.by_bic(STALE_BANK), amount=Decimal("1000.00"))
     await send(s, "cips", p, p.uetr)
     back = await read(s, "cips.out", p.uetr, lambda xs: any(st == "RJCT" for st, _ in statuses(xs)))
     assert ("RJCT", "AB03") in statuses(back)
@@ -245,7 +262,7 @@ async def test_stale_fx_quote_waits_then_rejects(deployment: Deployment) -> None
 
 
 async def _settled_outbound(s: Settings, seed: int) -> tuple[Payment, Payment]:
-    p, _ = traffic(seed).payment(wallet=False, to=DIRECTORY.by_bic("HDSNUS33"), amount=Decimal("7100.00"))
+    p, _ = traffic(seed).payment(kind="pacs.008", wallet=False, to=DIRECTORY.by_bic("HDSNUS33"), amount=Decimal("7100.00"))
     await send(s, "cips", p, p.uetr)
     delivered = await read(s, "corr.out", p.uetr, lambda xs: any(isinstance(x, Payment) for x in xs))
     return p, next(x for x in delivered if isinstance(x, Payment))
@@ -275,7 +292,7 @@ async def test_return_runs_reverse_pvp_and_reaches_the_cips_sender(deployment: D
 async def test_cancellation_before_settlement(deployment: Deployment) -> None:
     s = deployment.settings
     t = traffic(8)
-    p, _ = t.payment(wallet=False, to=DIRECTORY.by_bic("HDSNUS33"), creditor_name="Banco Ficticio del Norte",
+    p, _ = t.payment(kind="pacs.008", wallet=False, to=DIRECTORY.by_bic("HDSNUS33"), creditor_name="Banco Ficticio del Norte",
                      amount=Decimal("3000.00"))
     await send(s, "cips", p, p.uetr)
     await journey(s, p.uetr, "held")
@@ -300,6 +317,62 @@ async def test_cancellation_after_settlement_is_forwarded_and_answered(deploymen
     await journey(s, p.uetr, "cancelled")
     back = await read(s, "cips.out", p.uetr, lambda xs: any(getattr(x, "kind", "") == "pacs.004" for x in xs))
     assert any(getattr(x, "kind", "") == "camt.029" for x in back)
+
+
+@pytest.mark.browser
+async def test_analyst_releases_a_held_payment_in_chromium_and_it_settles(deployment: Deployment,
+                                                                           tmp_path_factory: pytest.TempPathFactory
+                                                                           ) -> None:
+    """The review page, driven by headless Chromium: log in, see the held payment, release it;
+    the corridor resumes it and the payment settles."""
+    import shutil
+
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    if not await asyncio.to_thread(Path(chromium).exists):
+        pytest.skip("chromium is not installed (make browser, or apt-get install -y chromium)")
+    from playwright.async_api import async_playwright
+
+    s = deployment.settings
+    port = free_port()
+    review = spawn(s, tmp_path_factory.mktemp("review") / "review.log", "review-server", "--port", str(port))
+    try:
+        base = f"http://127.0.0.1:{port}"
+        await _wait_healthy(f"{base}/healthz", review)
+        p, _ = traffic(10).payment(kind="pacs.008", wallet=False, to=DIRECTORY.by_bic("NRDBDEFF"),
+                                   creditor_name="Banco Ficticio del Norte", amount=Decimal("4200.00"))
+        await send(s, "cips", p, p.uetr)
+        await journey(s, p.uetr, "held")
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=chromium, headless=True, args=[
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run"])
+            try:
+                page = await browser.new_page()
+                await page.goto(f"{base}/login")
+                await page.fill("#username", s.web.reviewer_username)
+                await page.fill("#password", s.web.reviewer_password.get_secret_value())
+                await page.click("#login")
+                await page.wait_for_url(f"{base}/cases")
+                case = page.locator(f'section.case[data-uetr="{p.uetr}"]')
+                for _ in range(100):  # the page's case feed may still be catching up
+                    if await case.count():
+                        break
+                    await page.wait_for_timeout(200)
+                    await page.reload()
+                assert await case.count() == 1
+                assert "900005" in await case.inner_text()  # the matched list entry is explained
+                await case.locator("textarea[name=reason]").fill("Not the listed bank: different country")
+                await case.locator("button[value=release]").click()
+                await page.wait_for_selector("p.flash")
+            finally:
+                await browser.close()
+        decisions = await read(s, "screening.decisions", p.uetr, lambda xs: bool(xs), raw=True)
+        assert decisions and decisions[0]["action"] == "release", decisions
+        snap = await journey(s, p.uetr, "settled")
+        released = next(h for h in snap["hops"] if h["stage"] == "released")
+        assert released["by"] == s.web.reviewer_username
+    finally:
+        review.stop()
 
 
 def test_zz_ledger_is_clean_after_every_path(deployment: Deployment) -> None:

@@ -1,0 +1,40 @@
+"""The velocity book over a plain mapping (a faust Table in the worker)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from router.screening.loaders import load_list
+from router.screening.model import Party, ScreeningRequest
+from router.screening.screener import Screener
+from router.screening.settings import DEFAULT_LIST, ScreeningSettings
+from router.screening.velocity import VelocityBook
+
+SCREENER = Screener([load_list(DEFAULT_LIST)], ScreeningSettings())
+T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+
+
+def usd(uetr: str, amount: str, debtor_id: str = "acct-1") -> ScreeningRequest:
+    return ScreeningRequest(uetr=uetr, debtor=Party(name="Hans Muller", account=debtor_id, country="DE"),
+                            creditor=Party(name="Anna Meyer", account="x", country="DE"), amount=Decimal(amount),
+                            currency="USD", debtor_id=debtor_id)
+
+
+def test_structuring_across_calls_per_debtor() -> None:
+    table: dict[str, str] = {}
+    book = VelocityBook(table)
+    outs = [book.screen(usd(f"u{i}", "9800"), SCREENER, T0 + timedelta(hours=i)).decision.outcome for i in range(3)]
+    assert outs == ["clear", "clear", "hold"]
+    assert set(table) == {"acct-1"} and len(book.history("acct-1")) == 3
+    # Another debtor has its own window; the first debtor's window slides past 24 h.
+    assert book.screen(usd("v1", "9800", "acct-2"), SCREENER, T0).decision.outcome == "clear"
+    later = book.screen(usd("u9", "9800"), SCREENER, T0 + timedelta(hours=27))
+    assert later.decision.outcome == "clear" and len(book.history("acct-1")) == 2
+
+
+def test_corrupt_value_starts_afresh() -> None:
+    book = VelocityBook({"acct-1": "{not json"})
+    assert book.history("acct-1") == ()
+    assert book.screen(usd("u1", "100"), SCREENER, T0).decision.outcome == "clear"
+    assert len(book.history("acct-1")) == 1
