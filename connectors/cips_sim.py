@@ -156,14 +156,21 @@ class Observed:
     inbound_delivered: set[str] = field(default_factory=set)
 
 
-async def read_messages(settings: Settings, topic: str, group: str) -> AsyncIterator[tuple[bytes, object]]:
-    """Records of ``topic`` as (key, canonical message); what cannot be read is skipped."""
+async def read_messages(settings: Settings, topic: str, group: str, *, skip: tuple[str, ...] = ("camt.054",),
+                        counts: dict[str, int] | None = None) -> AsyncIterator[tuple[bytes, object]]:
+    """Records of ``topic`` as (key, canonical message); what cannot be read is skipped, and so
+    (counted, not parsed) are message types in ``skip``, by their ``iso.message`` header."""
     consumer = AIOKafkaConsumer(topic_name(topic, settings.kafka.topic_prefix), **client_options(settings.kafka),
                                 group_id=group, auto_offset_reset="earliest", isolation_level="read_committed",
                                 fetch_max_wait_ms=50)
     await consumer.start()
     try:
         async for record in consumer:
+            kind = next((bytes(v).decode() for k, v in record.headers or () if k == "iso.message"), "")
+            if kind.startswith(skip):
+                if counts is not None:
+                    counts[kind[:8]] = counts.get(kind[:8], 0) + 1
+                continue
             result = ingest(record.value or b"", max_bytes=settings.ingest.max_message_bytes)
             if not isinstance(result, Ok):
                 continue
@@ -219,7 +226,7 @@ class CipsSimulator:
 
     async def listen(self, group: str) -> None:
         """Record every status the router sends back; acknowledge inbound payments."""
-        async for key, msg in read_messages(self.s, "cips.out", group):
+        async for key, msg in read_messages(self.s, "cips.out", group, counts=self.seen.received):
             kind = getattr(msg, "kind", "?")
             self.seen.received[kind] = self.seen.received.get(kind, 0) + 1
             if isinstance(msg, StatusReport) and msg.original.uetr in self.sent:

@@ -198,7 +198,7 @@ class CorrespondentSimulator:
             await asyncio.sleep(1.0 / rate)
 
     async def listen(self, group: str) -> None:
-        async for key, msg in read_messages(self.s, "corr.out", group):
+        async for key, msg in read_messages(self.s, "corr.out", group, counts=self.received):
             kind = getattr(msg, "kind", "?")
             self.received[kind] = self.received.get(kind, 0) + 1
             uetr = key.decode()

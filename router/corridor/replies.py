@@ -38,6 +38,11 @@ OUT_TOPIC: dict[Side, str] = {"cips": "cips.out", "corr": "corr.out"}
 PROFILE: dict[Side, Profile] = {"cips": "cips", "corr": "cbpr"}
 BIZ_SVC: dict[Side, str] = {"cips": CIPS_BIZ_SVC, "corr": CBPR_BIZ_SVC}
 RECEIVER_HEADER = "receiver-bic"
+MESSAGE_HEADER = "iso.message"  # lets a receiver skip what it does not read without parsing it
+
+
+def msg_def_id(message: CanonicalMessage) -> str:
+    return message.header.msg_def_id if message.header is not None else message.kind
 
 
 def derived_id(uetr: str, purpose: str, prefix: str = "RTR") -> str:
@@ -81,7 +86,8 @@ def _send(ports: Ports, side: Side, key: str, message: CanonicalMessage, to: Age
     receiver = out.header.receiver if out.header is not None else to
     value = build_message(out, PROFILE[side])
     return Send(OUT_TOPIC[side], key, value,
-                ((RECEIVER_HEADER, (receiver.bic or receiver.cips_id or to.bic or "").encode()),))
+                ((RECEIVER_HEADER, (receiver.bic or receiver.cips_id or to.bic or "").encode()),
+                 (MESSAGE_HEADER, msg_def_id(out).encode())))
 
 
 def original_ref(p: Payment, msg_id: str | None = None) -> OriginalRef:
@@ -145,7 +151,8 @@ def deliver(ports: Ports, p: Payment, side: Side) -> Delivery:
     assert isinstance(out, Payment)
     receiver = out.header.receiver if out.header is not None else out.creditor_agent
     rid = receiver.bic or receiver.cips_id or ""
-    send = Send(OUT_TOPIC[side], p.uetr, build_message(out, PROFILE[side]), ((RECEIVER_HEADER, rid.encode()),))
+    send = Send(OUT_TOPIC[side], p.uetr, build_message(out, PROFILE[side]),
+                ((RECEIVER_HEADER, rid.encode()), (MESSAGE_HEADER, msg_def_id(out).encode())))
     return Delivery(send, out.msg_id, rid)
 
 
