@@ -81,7 +81,7 @@ class CipsTraffic:
         debtor = payer.party if debtor_name is None else payer.party.model_copy(update={"name": debtor_name})
         creditor = payee.party if creditor_name is None else payee.party.model_copy(update={"name": creditor_name})
         p = Payment(
-            kind=kind,  # type: ignore[arg-type]
+            kind=kind,
             header=Header(sender=sender, receiver=Agent(bic=self.router), biz_msg_id=msg_id,
                           msg_def_id=f"{kind}.001.08", biz_svc=CIPS_BIZ_SVC, created=now),
             msg_id=msg_id, created=now, instr_id=f"I{payer.bank.cips_id}{self.counter:09d}",

@@ -14,7 +14,10 @@ from collections.abc import Sequence
 from pydantic import ValidationError
 
 # Modules under router.cli, in help order.
-COMMANDS: tuple[str, ...] = ("topics", "worker", "messages", "track", "demo", "bench", "fx", "ledger", "iso", "screen", "review")
+COMMANDS: tuple[str, ...] = (
+    "topics", "worker", "messages", "track", "demo", "bench", "fx", "ledger",
+    "iso", "screen", "review",
+)
 
 
 class CliError(Exception):

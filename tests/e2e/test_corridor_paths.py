@@ -211,7 +211,8 @@ async def test_correspondent_to_cips_happy_path(deployment: Deployment) -> None:
 
 async def test_sanctions_hit_is_held_then_released_and_settles(deployment: Deployment) -> None:
     s = deployment.settings
-    p, _ = traffic(3).payment(kind="pacs.008", wallet=False, to=DIRECTORY.by_bic("HDSNUS33"), creditor_name="Banco Ficticio del Norte",
+    p, _ = traffic(3).payment(kind="pacs.008", wallet=False,
+        to=DIRECTORY.by_bic("HDSNUS33"), creditor_name="Banco Ficticio del Norte",
                               amount=Decimal("5000.00"))
     await send(s, "cips", p, p.uetr)
     held = await journey(s, p.uetr, "held")
@@ -235,7 +236,8 @@ async def test_sanctions_hit_is_held_then_released_and_settles(deployment: Deplo
 
 async def test_insufficient_liquidity_is_queued_then_rejected_am04(deployment: Deployment) -> None:
     s = deployment.settings
-    p, _ = traffic(4).payment(kind="pacs.008", wallet=False, to=DIRECTORY.by_bic("NRDBDEFF"), amount=Decimal("1500000.00"))
+    p, _ = traffic(4).payment(kind="pacs.008", wallet=False,
+        to=DIRECTORY.by_bic("NRDBDEFF"), amount=Decimal("1500000.00"))
     thin = DIRECTORY.by_bic(THIN)
     assert thin is not None and thin.cips_id
     from router.iso20022.model import Agent
@@ -262,7 +264,8 @@ async def test_stale_fx_quote_waits_then_rejects(deployment: Deployment) -> None
 
 
 async def _settled_outbound(s: Settings, seed: int) -> tuple[Payment, Payment]:
-    p, _ = traffic(seed).payment(kind="pacs.008", wallet=False, to=DIRECTORY.by_bic("HDSNUS33"), amount=Decimal("7100.00"))
+    p, _ = traffic(seed).payment(kind="pacs.008", wallet=False,
+        to=DIRECTORY.by_bic("HDSNUS33"), amount=Decimal("7100.00"))
     await send(s, "cips", p, p.uetr)
     delivered = await read(s, "corr.out", p.uetr, lambda xs: any(isinstance(x, Payment) for x in xs))
     return p, next(x for x in delivered if isinstance(x, Payment))
@@ -292,7 +295,8 @@ async def test_return_runs_reverse_pvp_and_reaches_the_cips_sender(deployment: D
 async def test_cancellation_before_settlement(deployment: Deployment) -> None:
     s = deployment.settings
     t = traffic(8)
-    p, _ = t.payment(kind="pacs.008", wallet=False, to=DIRECTORY.by_bic("HDSNUS33"), creditor_name="Banco Ficticio del Norte",
+    p, _ = t.payment(kind="pacs.008", wallet=False,
+        to=DIRECTORY.by_bic("HDSNUS33"), creditor_name="Banco Ficticio del Norte",
                      amount=Decimal("3000.00"))
     await send(s, "cips", p, p.uetr)
     await journey(s, p.uetr, "held")

@@ -131,10 +131,12 @@ def test_hold_then_release_then_settle() -> None:
     assert held.state is not None and held.state.phase is Phase.HELD
     assert sent(held, "screening.cases") and not sent(held, "settlement.requests")
     assert isinstance(pending := parsed(sent(held, "cips.out")[0]), StatusReport) and pending.status == "PDNG"
-    released = lifecycle.on_screening_decision(held.state, {"action": "release", "analyst": "ana", "reason": "false positive"}, ports, NOW)
+    release = {"action": "release", "analyst": "ana", "reason": "false positive"}
+    released = lifecycle.on_screening_decision(held.state, release, ports, NOW)
     assert released.state is not None and released.state.phase is Phase.SETTLING
     assert released.state.journey.last(Stage.RELEASED).by == "ana"  # type: ignore[union-attr]
-    again = lifecycle.on_screening_decision(released.state, {"action": "reject", "analyst": "bo", "reason": "true match"}, ports, NOW)
+    reject = {"action": "reject", "analyst": "bo", "reason": "true match"}
+    again = lifecycle.on_screening_decision(released.state, reject, ports, NOW)
     assert again.sends == ()
 
 
