@@ -11,9 +11,9 @@ worker simply reads all of it.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-import os
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -49,12 +49,6 @@ SOURCES = ("router.accepted", "screening.decisions", "settlement.outcomes", "pay
 def _headers(msg: Any) -> dict[str, str]:
     items = msg.headers.items() if isinstance(msg.headers, dict) else (msg.headers or [])
     return {str(k): bytes(v or b"").decode("utf-8", "replace") for k, v in items}
-
-
-def _fail_fast(fut: Any) -> None:
-    if not fut.cancelled() and fut.exception() is not None:
-        log.critical("a corridor output could not be sent; stopping so it is reprocessed: %r", fut.exception())
-        os._exit(70)
 
 
 def handle(topic: str, value: bytes, headers: dict[str, str], state: PaymentState | None, ports: Ports,
@@ -107,13 +101,21 @@ def register(w: Wiring) -> None:
         return out_topics[name]
 
     async def emit(sends: tuple[Send, ...]) -> None:
-        # Sends are buffered, not awaited one by one: faust flushes the producer before it commits
-        # the consumed offsets, so an event counts as processed only once its outputs are on the
-        # broker. A send the broker finally refuses must not be skipped silently: the worker stops
-        # at once, before the next commit, and the event is processed again after the restart.
-        for x in sends:
-            fut = await out(x.topic).send(key=x.key.encode(), value=x.value, headers=list(x.headers))
-            fut.add_done_callback(_fail_fast)
+        """Send a step's outputs and wait until the broker has them all.
+
+        Outputs go out before the payment's new state is written to the table, and that order is
+        what keeps them from being lost: faust (at-least-once) writes the table's changelog and
+        the outputs through one producer without a transaction, so a worker killed in between
+        could otherwise leave the new state on the broker without the messages it implies. A
+        replay then finds the state already advanced and would send nothing. Written in this
+        order, a replay either finds the old state and sends the same messages again (their
+        ids are derived, so receivers drop the duplicates) or finds the new state, whose
+        messages are already on the broker.
+        """
+        futures = [await out(x.topic).send(key=x.key.encode(), value=x.value, headers=list(x.headers))
+                   for x in sends]
+        if futures:
+            await asyncio.gather(*futures)
 
     @app.agent(source, name="corridor")
     async def corridor(stream: Any) -> None:
@@ -133,13 +135,13 @@ def register(w: Wiring) -> None:
                 await out("router.dlq").send(key=msg.key, value=msg.value, headers=dlq_headers(
                     step.reject, topic=msg.topic, partition=msg.partition, offset=msg.offset,
                     original=[(k, v.encode()) for k, v in _headers(msg).items()]))
+            await emit(step.sends)
             if step.state is not None and step.state is not state:
                 table[key] = step.state.model_dump_json()
                 if step.state.phase is Phase.WAITING_FX and step.state.retry_at:
                     waiting[key] = step.state.retry_at
                 else:
                     waiting.pop(key, None)
-            await emit(step.sends)
 
     @app.timer(interval=1.0)
     async def retry_waiting() -> None:
