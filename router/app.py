@@ -46,7 +46,7 @@ def _credentials(s: Settings) -> Any:
     return ctx
 
 
-def build_app(settings: Settings, *, stages: tuple[str, ...] = ("ingest",)) -> faust.App:
+def build_app(settings: Settings, *, stages: tuple[str, ...] = ("fx",)) -> faust.App:
     k = settings.kafka
     use_read_committed(k.fetch_max_wait_ms)
     datadir = (settings.data_dir / settings.app_id).resolve()
@@ -71,10 +71,10 @@ def build_app(settings: Settings, *, stages: tuple[str, ...] = ("ingest",)) -> f
     )
     app.conf.table_standby_replicas = 0
     wiring = Wiring(app, settings)
-    from router.pipeline import STAGES
+    from router.pipeline import FAUST_STAGES
 
     for name in stages:
-        if name not in STAGES:
-            raise ValueError(f"unknown stage {name!r}; known: {', '.join(sorted(STAGES))}")
-        STAGES[name](wiring)
+        if name not in FAUST_STAGES:
+            raise ValueError(f"unknown faust stage {name!r}; known: {', '.join(sorted(FAUST_STAGES))}")
+        FAUST_STAGES[name](wiring)
     return app

@@ -1,25 +1,29 @@
-"""``router worker``: run the faust stages of the router in this process."""
+"""``router worker``: run router stages in this process.
+
+The payment path (``ingest``, ``corridor``) runs on Kafka transactions; the FX pricing service
+(``fx``) is a faust stage. One process runs either kind, not both.
+"""
 
 from __future__ import annotations
 
 import argparse
 
 from router.config import get_settings
-from router.pipeline import DEFAULT_STAGES, STAGES
+from router.pipeline import DEFAULT_STAGES, FAUST_STAGES, STAGES, TRANSACTIONAL_STAGES
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("worker", help="run router stages (faust worker)")
+    p = sub.add_parser("worker", help="run router stages (the payment pipeline by default)")
     p.add_argument("--stages", default=",".join(DEFAULT_STAGES),
                    help=f"comma-separated stages of {', '.join(STAGES)} (default: {','.join(DEFAULT_STAGES)})")
-    p.add_argument("--web-port", type=int, default=None, help="override the web port (0 = settings)")
+    p.add_argument("--web-port", type=int, default=None, help="override the web port")
     p.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    import faust
+    import asyncio
+    import logging
 
-    from router.app import build_app
     from router.cli import CliError
 
     s = get_settings()
@@ -29,6 +33,19 @@ def _run(args: argparse.Namespace) -> int:
         raise CliError(f"unknown stage(s) {', '.join(unknown)}; known: {', '.join(STAGES)}")
     if args.web_port is not None:
         s = s.model_copy(update={"web": s.web.model_copy(update={"port": args.web_port})})
+    if all(x in TRANSACTIONAL_STAGES for x in stages):
+        from router.pipeline.runner import run_pipeline
+
+        logging.basicConfig(level=s.log_level.upper().replace("WARN", "WARNING"),
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        return asyncio.run(run_pipeline(s, stages))
+    if not all(x in FAUST_STAGES for x in stages):
+        raise CliError(f"run the transactional stages ({', '.join(TRANSACTIONAL_STAGES)}) and the faust "
+                       f"stages ({', '.join(FAUST_STAGES)}) in separate worker processes")
+    import faust
+
+    from router.app import build_app
+
     app = build_app(s, stages=stages)
     worker = faust.Worker(app, loglevel=s.log_level, quiet=True)
     worker.execute_from_commandline()  # exits the process when the worker stops

@@ -1,6 +1,8 @@
-"""Faust stages: thin wiring from topics to the pure functions in the domain packages.
+"""Router stages: thin wiring from topics to the pure functions in the domain packages.
 
-Each stage module exposes ``register(wiring)``; ``STAGES`` names them for ``build_app``.
+The payment path (``ingest``, ``corridor``) runs on the transactional processor
+(``router.streams.processor``): outputs, state and consumed offsets commit together. The FX
+pricing service (``fx``) is a faust stage; ``FAUST_STAGES`` maps its name to ``register(wiring)``.
 """
 
 from __future__ import annotations
@@ -8,17 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from router.pipeline import corridor_stage, fx_stage, ingest_stage
+from router.pipeline import fx_stage
 
 if TYPE_CHECKING:
     from router.app import Wiring
 
-STAGES: dict[str, Callable[[Wiring], None]] = {
-    "ingest": ingest_stage.register,
+FAUST_STAGES: dict[str, Callable[[Wiring], None]] = {
     "fx": fx_stage.register,
-    "corridor": corridor_stage.register,
 }
-
+TRANSACTIONAL_STAGES: tuple[str, ...] = ("ingest", "corridor")
+STAGES: tuple[str, ...] = (*TRANSACTIONAL_STAGES, *FAUST_STAGES)
 # What `router worker` runs unless told otherwise: the payment pipeline. (The settlement core runs
-# in `router settle-worker`, plain aiokafka with Kafka transactions.)
-DEFAULT_STAGES: tuple[str, ...] = ("ingest", "corridor")
+# in `router settle-worker`.)
+DEFAULT_STAGES: tuple[str, ...] = TRANSACTIONAL_STAGES

@@ -1,26 +1,24 @@
 """Corridor stage: the per-payment orchestrator, wired to Kafka.
 
-One agent reads every event about a payment, all keyed by UETR and co-partitioned:
-``router.accepted`` (canonical messages from ingest), ``screening.decisions`` (analysts),
-``settlement.outcomes`` (PvP decisions) and ``payments.retry`` (timer ticks for payments waiting
-for a fresh FX quote). It keeps one ``PaymentState`` per UETR in a faust table, calls the pure
-handlers in ``router.corridor.lifecycle`` and sends what they return. FX quotes are read by a
-background task into memory on every worker: ``fx.rates`` is one compacted partition, so each
-worker simply reads all of it.
+It reads every event about a payment, all keyed by UETR and co-partitioned: ``router.accepted``
+(canonical messages from ingest), ``screening.decisions`` (analysts) and ``settlement.outcomes``
+(PvP decisions). It keeps one ``PaymentState`` per UETR, calls the pure handlers in
+``router.corridor.lifecycle`` and sends what they return, in one Kafka transaction with the state
+change and the consumed offsets. Payments waiting for a fresh FX quote are retried by the
+processor's timer. FX quotes are read into memory on every worker by a background task
+(``fx.rates`` is one compacted partition).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
 
 from pydantic import TypeAdapter, ValidationError
 
 from router.corridor import lifecycle
-from router.corridor.effects import Send
 from router.corridor.ports import Ports
 from router.corridor.state import PaymentState, Phase
 from router.dlq import dlq_headers
@@ -36,19 +34,11 @@ from router.iso20022.model import (
 from router.outcome import FORMAT_ERROR, NARRATIVE, Reject
 from router.pipeline.ingest_stage import H_SOURCE
 from router.settlement.model import OUTCOME
-from router.topics import topic_name
-
-if TYPE_CHECKING:
-    from router.app import Wiring
+from router.streams.processor import Out, Record, Store
 
 log = logging.getLogger(__name__)
 CANONICAL: TypeAdapter[CanonicalMessage] = TypeAdapter(CanonicalMessage)
-SOURCES = ("router.accepted", "screening.decisions", "settlement.outcomes", "payments.retry")
-
-
-def _headers(msg: Any) -> dict[str, str]:
-    items = msg.headers.items() if isinstance(msg.headers, dict) else (msg.headers or [])
-    return {str(k): bytes(v or b"").decode("utf-8", "replace") for k, v in items}
+SOURCES = ("router.accepted", "screening.decisions", "settlement.outcomes")
 
 
 def handle(topic: str, value: bytes, headers: dict[str, str], state: PaymentState | None, ports: Ports,
@@ -74,103 +64,70 @@ def handle(topic: str, value: bytes, headers: dict[str, str], state: PaymentStat
             return lifecycle.on_screening_decision(state, json.loads(value), ports, now)
         if topic == "settlement.outcomes":
             return lifecycle.on_settlement(state, OUTCOME.validate_json(value), ports, now)
-        if topic == "payments.retry":
-            return lifecycle.on_retry(state, ports, now)
     except (ValidationError, ValueError) as exc:
         return lifecycle.Step(state, reject=Reject(FORMAT_ERROR, f"undecodable {topic} record: {exc}"[:500],
                                                    "corridor"))
     return lifecycle.Step(state, reject=Reject(NARRATIVE, f"unexpected topic {topic}", "corridor"))
 
 
-def register(w: Wiring) -> None:
-    from router.pipeline.corridor_ports import RouterPorts
+class CorridorLogic:
+    """The per-payment orchestrator as transactional-processor logic: state per UETR in the
+    compacted ``corridor.state`` changelog, outputs and state committed in one transaction."""
 
-    app, s = w.app, w.settings
-    prefix = s.kafka.topic_prefix
-    ports = RouterPorts.create(s)
-    physical = {topic_name(t, prefix): t for t in SOURCES}
-    source = app.topic(*physical, key_serializer="raw", value_serializer="raw")
-    table = app.Table("corridor-payments", default=None, key_type=str, value_type=str, partitions=4)
-    out_topics: dict[str, Any] = {}
-    waiting: dict[str, datetime] = {}  # UETR -> retry_at, this worker's partitions only
-    scanned = {"done": False}
+    name: str = "corridor"
+    inputs: tuple[str, ...] = SOURCES
+    changelog: str | None = "corridor.state"
 
-    def out(name: str) -> Any:
-        if name not in out_topics:
-            out_topics[name] = w.topic(name)
-        return out_topics[name]
+    def __init__(self, ports: Ports, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.ports = ports
+        self.clock = clock
+        self.waiting: dict[int, dict[str, datetime]] = {}  # partition -> UETR -> retry_at
 
-    async def emit(sends: tuple[Send, ...]) -> None:
-        """Send a step's outputs and wait until the broker has them all.
+    def restored(self, store: Store) -> None:
+        index = self.waiting.setdefault(store.partition, {})
+        index.clear()
+        for key, raw in store.items():
+            state = PaymentState.model_validate_json(raw)
+            if state.phase is Phase.WAITING_FX and state.retry_at:
+                index[key] = state.retry_at
 
-        Outputs go out before the payment's new state is written to the table, and that order is
-        what keeps them from being lost: faust (at-least-once) writes the table's changelog and
-        the outputs through one producer without a transaction, so a worker killed in between
-        could otherwise leave the new state on the broker without the messages it implies. A
-        replay then finds the state already advanced and would send nothing. Written in this
-        order, a replay either finds the old state and sends the same messages again (their
-        ids are derived, so receivers drop the duplicates) or finds the new state, whose
-        messages are already on the broker.
-        """
-        futures = [await out(x.topic).send(key=x.key.encode(), value=x.value, headers=list(x.headers))
-                   for x in sends]
-        if futures:
-            await asyncio.gather(*futures)
+    def process(self, store: Store, topic: str, record: Record) -> list[Out]:
+        key = (record.key or b"").decode("utf-8", "replace")
+        raw = store.get(key) if key else None
+        state = PaymentState.model_validate_json(raw) if raw else None
+        headers = {str(k): bytes(v or b"").decode("utf-8", "replace") for k, v in record.headers or ()}
+        try:
+            step = handle(topic, record.value or b"", headers, state, self.ports, self.clock())
+        except Exception as exc:  # a bug must not stop the worker: keep the input, say why
+            log.exception("corridor failed on %s[%s]@%s", record.topic, record.partition, record.offset)
+            step = lifecycle.Step(state, reject=Reject(NARRATIVE, f"internal error: {type(exc).__name__}: {exc}",
+                                                       "corridor"))
+        return self._apply(store, key, state, step, record)
 
-    @app.agent(source, name="corridor")
-    async def corridor(stream: Any) -> None:
-        async for event in stream.events():
-            msg = event.message
-            logical = physical.get(msg.topic, msg.topic)
-            key = (msg.key or b"").decode("utf-8", "replace")
-            raw = table.get(key) if key else None
+    def tick(self, store: Store) -> list[Out]:
+        index = self.waiting.get(store.partition, {})
+        now = self.clock()
+        outputs: list[Out] = []
+        for key in [k for k, at in index.items() if at <= now]:
+            raw = store.get(key)
             state = PaymentState.model_validate_json(raw) if raw else None
-            try:
-                step = handle(logical, msg.value or b"", _headers(msg), state, ports, datetime.now(UTC))
-            except Exception as exc:  # a bug must not stop the worker: keep the input, say why
-                log.exception("corridor failed on %s[%s]@%s", msg.topic, msg.partition, msg.offset)
-                step = lifecycle.Step(state, reject=Reject(NARRATIVE, f"internal error: {type(exc).__name__}: {exc}",
-                                                           "corridor"))
-            if step.reject is not None:
-                await out("router.dlq").send(key=msg.key, value=msg.value, headers=dlq_headers(
-                    step.reject, topic=msg.topic, partition=msg.partition, offset=msg.offset,
-                    original=[(k, v.encode()) for k, v in _headers(msg).items()]))
-            await emit(step.sends)
-            if step.state is not None and step.state is not state:
-                table[key] = step.state.model_dump_json()
-                if step.state.phase is Phase.WAITING_FX and step.state.retry_at:
-                    waiting[key] = step.state.retry_at
-                else:
-                    waiting.pop(key, None)
+            outputs += self._apply(store, key, state, lifecycle.on_retry(state, self.ports, now), None)
+        return outputs
 
-    @app.timer(interval=1.0)
-    async def retry_waiting() -> None:
-        if not scanned["done"]:
-            # After a restart the in-memory index is empty: rebuild it once from the table.
-            for k, v in list(table.items()):
-                if v:
-                    st = PaymentState.model_validate_json(v)
-                    if st.phase is Phase.WAITING_FX and st.retry_at:
-                        waiting[k] = st.retry_at
-            scanned["done"] = True
-        now = datetime.now(UTC)
-        due = [k for k, at in waiting.items() if at <= now]
-        for k in due:
-            waiting.pop(k, None)
-            await out("payments.retry").send(key=k.encode(), value=b"{}")
-
-    @app.task
-    async def follow_quotes() -> None:
-        await ports.follow_quotes()
-
-    @app.page("/payments/{uetr}")
-    @app.table_route(table=table, match_info="uetr")
-    async def payment_view(web: Any, request: Any, uetr: str) -> Any:
-        """Where is payment UETR? The journey, answered by the worker that owns its partition."""
-        raw = table.get(uetr)
-        if not raw:
-            return web.json({"uetr": uetr, "error": "unknown payment"}, status=404)
-        state = PaymentState.model_validate_json(raw)
-        return web.json(json.loads(lifecycle.status_send(state).value))
-
-    _ = (corridor, retry_waiting, follow_quotes, payment_view)
+    def _apply(self, store: Store, key: str, state: PaymentState | None, step: lifecycle.Step,
+               record: Record | None) -> list[Out]:
+        outputs = [Out(x.topic, x.key.encode(), x.value, x.headers) for x in step.sends]
+        if step.reject is not None and record is not None:
+            outputs.append(Out("router.dlq", record.key, record.value or b"", tuple(dlq_headers(
+                step.reject, topic=record.topic, partition=record.partition, offset=record.offset,
+                original=[(str(k), bytes(v or b"")) for k, v in record.headers or ()]))))
+        index = self.waiting.setdefault(store.partition, {})
+        if step.state is not None and step.state is not state:
+            store.put(key, step.state.model_dump_json().encode())
+            if step.state.phase is Phase.WAITING_FX and step.state.retry_at:
+                index[key] = step.state.retry_at
+            else:
+                index.pop(key, None)
+        elif state is None or state.phase is not Phase.WAITING_FX:
+            index.pop(key, None)
+        return outputs

@@ -1,0 +1,1 @@
+"""Kafka stream processing the payment path runs on (transactional, keyed state)."""

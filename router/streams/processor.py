@@ -1,0 +1,328 @@
+"""A keyed, stateful stream processor on Kafka transactions (aiokafka), for the payment path.
+
+Why not faust for the stages that move money: under SIGKILL the faust at-least-once consumer
+was seen committing an offset whose record was never processed (one of 2,000 payments lost in a
+``router demo --chaos 5`` run; faust-streaming's open offset-commit bugs #606 and #312 describe
+the same class of fault), and faust's exactly-once mode hangs on this broker. This processor
+follows Kafka Streams' per-task exactly-once:
+
+* one consumer group reads the stage's co-partitioned inputs (range assignor), so partition p
+  of every input - a *task* - belongs to one process at a time;
+* each task has its own transactional producer, ``transactional_id = <app>.<stage>.<p>``: whoever
+  takes partition p over fences the previous owner and aborts its open transaction at once;
+* each batch of a task is one transaction: outputs, state changes (partition p of a compacted
+  changelog) and consumed offsets commit together or not at all; the in-memory state takes the
+  staged changes only after the commit;
+* on assignment a task restores its state from the changelog (read_committed), then resumes
+  from the committed offsets.
+
+The stage's logic is pure apart from the store it is handed: ``process`` and ``tick`` read and
+stage state and return the records to send.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Protocol, TypeAlias
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.coordinator.assignors.range import RangePartitionAssignor
+from aiokafka.errors import InvalidProducerEpoch, KafkaError, ProducerFenced, TransactionalIdAuthorizationFailed
+from aiokafka.structs import ConsumerRecord, TopicPartition
+
+from router.config import Settings
+from router.kafka_clients import client_options
+from router.topics import topic_name
+
+log = logging.getLogger(__name__)
+FATAL = (ProducerFenced, InvalidProducerEpoch, TransactionalIdAuthorizationFailed)
+Record: TypeAlias = "ConsumerRecord[bytes, bytes]"
+
+
+class Fenced(Exception):
+    """Another process owns this task now: this one must stop."""
+
+
+class TopologyError(Exception):
+    """The stage's topics are missing or not co-partitioned."""
+
+
+@dataclass(frozen=True, slots=True)
+class Out:
+    topic: str  # logical (declared) topic name
+    key: bytes | None
+    value: bytes | None
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+
+class Store:
+    """One task's state: committed values plus the changes staged by the running transaction."""
+
+    def __init__(self, partition: int) -> None:
+        self.partition = partition
+        self.values: dict[str, bytes] = {}
+        self.staged: dict[str, bytes | None] = {}
+
+    def get(self, key: str) -> bytes | None:
+        if key in self.staged:
+            return self.staged[key]
+        return self.values.get(key)
+
+    def put(self, key: str, value: bytes | None) -> None:
+        self.staged[key] = value
+
+    def items(self) -> Iterator[tuple[str, bytes]]:
+        for key in set(self.values) | set(self.staged):
+            value = self.get(key)
+            if value is not None:
+                yield key, value
+
+    def commit(self) -> None:
+        for key, value in self.staged.items():
+            if value is None:
+                self.values.pop(key, None)
+            else:
+                self.values[key] = value
+        self.staged.clear()
+
+    def rollback(self) -> None:
+        self.staged.clear()
+
+
+class Logic(Protocol):
+    name: str  # the stage's name: group id and transactional ids derive from it
+    inputs: tuple[str, ...]  # logical topics, all with the same partition count
+    changelog: str | None  # compacted logical topic holding the state, or None when stateless
+
+    def process(self, store: Store, topic: str, record: Record) -> list[Out]: ...
+
+    def tick(self, store: Store) -> list[Out]: ...
+
+    def restored(self, store: Store) -> None: ...
+
+
+@dataclass
+class Task:
+    partition: int
+    producer: AIOKafkaProducer
+    store: Store
+    expected: dict[TopicPartition, int] = field(default_factory=dict)
+
+
+class TransactionalProcessor:
+    def __init__(self, settings: Settings, logic: Logic, *, tick_interval_s: float = 0.25,
+                 max_batch: int = 500, on_ready: Callable[[list[int]], None] | None = None) -> None:
+        self.settings = settings
+        self.logic = logic
+        self.prefix = settings.kafka.topic_prefix
+        self.group_id = f"{settings.app_id}.{logic.name}"
+        self.tick_interval_s = tick_interval_s
+        self.max_batch = max_batch
+        self.on_ready = on_ready
+        self.tasks: dict[int, Task] = {}
+        self.pending: set[int] = set()
+        self.lock = asyncio.Lock()
+        self.consumer: AIOKafkaConsumer | None = None
+        self.restorer: AIOKafkaConsumer | None = None
+        self.stats = {"records": 0, "transactions": 0, "rewinds": 0}
+
+    def physical(self, logical: str) -> str:
+        return topic_name(logical, self.prefix)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        k = self.settings.kafka
+        self.consumer = AIOKafkaConsumer(
+            **client_options(k), group_id=self.group_id, enable_auto_commit=False,
+            isolation_level="read_committed", auto_offset_reset="earliest",
+            partition_assignment_strategy=(RangePartitionAssignor,),
+            session_timeout_ms=int(k.session_timeout_s * 1000), rebalance_timeout_ms=int(k.rebalance_timeout_s * 1000),
+            heartbeat_interval_ms=max(500, int(k.session_timeout_s * 1000) // 4),
+            fetch_max_wait_ms=k.fetch_max_wait_ms)
+        self.restorer = AIOKafkaConsumer(**client_options(k), group_id=None, enable_auto_commit=False,
+                                         isolation_level="read_committed", fetch_max_wait_ms=k.fetch_max_wait_ms)
+        await self.consumer.start()
+        await self.restorer.start()
+        try:
+            await self._check_topology()
+            self.consumer.subscribe([self.physical(t) for t in self.logic.inputs], listener=_Listener(self))
+            next_tick = 0.0
+            while not stop.is_set():
+                batch = await self.consumer.getmany(timeout_ms=int(self.tick_interval_s * 1000),
+                                                    max_records=self.max_batch)
+                async with self.lock:
+                    fresh = await self._init_pending()
+                    # Records fetched before a task was (re)initialised may start past its committed
+                    # offset; the seek in _init_pending re-reads them in order.
+                    batch = {tp: recs for tp, recs in batch.items() if tp.partition not in fresh}
+                    if batch:
+                        await self._process(batch)
+                    now = time.monotonic()
+                    if now >= next_tick:
+                        next_tick = now + self.tick_interval_s
+                        await asyncio.gather(*(self._transact(t, []) for t in list(self.tasks.values())))
+        finally:
+            for p in list(self.tasks):
+                await self._drop(p)
+            await self.consumer.stop()
+            await self.restorer.stop()
+
+    async def _check_topology(self) -> None:
+        assert self.consumer is not None
+        names = [*self.logic.inputs, *([self.logic.changelog] if self.logic.changelog else [])]
+        counts = {}
+        for name in names:
+            parts = self.consumer.partitions_for_topic(self.physical(name))
+            if not parts:
+                await self.consumer._client.force_metadata_update()
+                parts = self.consumer.partitions_for_topic(self.physical(name))
+            counts[name] = len(parts or ())
+        if 0 in counts.values() or len(set(counts.values())) != 1:
+            raise TopologyError(f"{self.logic.name}: topics must exist with one partition count: {counts} "
+                                "(run `router topics create`)")
+
+    # --- rebalance: work happens in the main loop, not inside the group coordinator's callback ---
+
+    async def on_revoked(self, revoked: set[TopicPartition]) -> None:
+        async with self.lock:
+            parts = {tp.partition for tp in revoked}
+            self.pending -= parts
+            for p in parts:
+                await self._drop(p)
+
+    def on_assigned(self, assigned: set[TopicPartition]) -> None:
+        self.pending |= {tp.partition for tp in assigned} - set(self.tasks)
+        if not assigned and self.on_ready is not None:
+            self.on_ready([])
+
+    async def _drop(self, p: int) -> None:
+        task = self.tasks.pop(p, None)
+        if task is not None:
+            try:
+                await task.producer.stop()
+            except Exception:  # a dead producer must not block the rebalance
+                log.exception("%s: closing producer of partition %d", self.logic.name, p)
+
+    async def _init_pending(self) -> set[int]:
+        if not self.pending:
+            return set()
+        assert self.consumer is not None
+        owned = {tp.partition for tp in self.consumer.assignment()}
+        parts = sorted(self.pending & owned)
+        self.pending.clear()
+        # The producer first: initialising partition p's transactional id fences the previous owner
+        # and ends its open transaction, so the changelog is final when it is read.
+        producers = {p: await self._producer(p) for p in parts}
+        stores = await self._restore(parts)
+        for p in parts:
+            task = Task(p, producers[p], stores[p])
+            for name in self.logic.inputs:
+                tp = TopicPartition(self.physical(name), p)
+                committed = await self.consumer.committed(tp)
+                if committed is None:
+                    committed = (await self.consumer.beginning_offsets([tp]))[tp]
+                task.expected[tp] = committed
+                self.consumer.seek(tp, committed)
+            self.logic.restored(task.store)
+            self.tasks[p] = task
+        log.info("%s: tasks %s ready (%d keys restored)", self.logic.name, parts,
+                 sum(len(stores[p].values) for p in parts))
+        if self.on_ready is not None:
+            self.on_ready(sorted(self.tasks))
+        return set(parts)
+
+    async def _producer(self, p: int) -> AIOKafkaProducer:
+        producer = AIOKafkaProducer(
+            **client_options(self.settings.kafka), transactional_id=f"{self.settings.app_id}.{self.logic.name}.{p}",
+            enable_idempotence=True, acks="all", linger_ms=2, transaction_timeout_ms=20000)
+        await producer.start()
+        return producer
+
+    async def _restore(self, parts: list[int]) -> dict[int, Store]:
+        stores = {p: Store(p) for p in parts}
+        if not self.logic.changelog or not parts:
+            return stores
+        assert self.restorer is not None
+        tps = [TopicPartition(self.physical(self.logic.changelog), p) for p in parts]
+        self.restorer.assign(tps)
+        await self.restorer.seek_to_beginning(*tps)
+        ends = await self.restorer.end_offsets(tps)
+        remaining = {tp for tp in tps if await self.restorer.position(tp) < ends[tp]}
+        while remaining:
+            batch = await self.restorer.getmany(*remaining, timeout_ms=500, max_records=50000)
+            for tp, records in batch.items():
+                values = stores[tp.partition].values
+                for r in records:
+                    if r.key is None:
+                        continue
+                    if r.value is None:
+                        values.pop(r.key.decode(), None)
+                    else:
+                        values[r.key.decode()] = r.value
+            remaining = {tp for tp in remaining if await self.restorer.position(tp) < ends[tp]}
+        self.restorer.unsubscribe()
+        return stores
+
+    async def _process(self, batch: dict[TopicPartition, list[Record]]) -> None:
+        by_task: dict[int, list[tuple[TopicPartition, list[Record]]]] = defaultdict(list)
+        for tp, records in batch.items():
+            task = self.tasks.get(tp.partition)
+            if task is None:
+                continue  # not ours (any more, or yet): its owner reads from the committed offset
+            fresh = [r for r in records if r.offset >= task.expected.get(tp, 0)]
+            if fresh:
+                by_task[tp.partition].append((tp, fresh))
+        await asyncio.gather(*(self._transact(self.tasks[p], parts) for p, parts in by_task.items()))
+
+    async def _transact(self, task: Task, parts: list[tuple[TopicPartition, list[Record]]]) -> None:
+        outputs: list[Out] = []
+        logical = {self.physical(t): t for t in self.logic.inputs}
+        for tp, records in parts:
+            for r in records:
+                outputs += self.logic.process(task.store, logical[tp.topic], r)
+        outputs += self.logic.tick(task.store)
+        if not parts and not outputs and not task.store.staged:
+            return
+        offsets = {tp: records[-1].offset + 1 for tp, records in parts}
+        producer = task.producer
+        try:
+            await producer.begin_transaction()
+            futures = [await producer.send(self.physical(o.topic), o.value, key=o.key, headers=list(o.headers))
+                       for o in outputs]
+            if self.logic.changelog:
+                changelog = self.physical(self.logic.changelog)
+                futures += [await producer.send(changelog, value, key=key.encode(), partition=task.partition)
+                            for key, value in task.store.staged.items()]
+            await asyncio.gather(*futures)
+            if offsets:
+                await producer.send_offsets_to_transaction(offsets, self.group_id)
+            await producer.commit_transaction()
+        except FATAL as exc:
+            raise Fenced(f"{self.logic.name} partition {task.partition}: {exc!r}") from exc
+        except KafkaError:
+            log.exception("%s partition %d: transaction failed; rewinding", self.logic.name, task.partition)
+            task.store.rollback()
+            self.stats["rewinds"] += 1
+            await self._drop(task.partition)
+            self.pending.add(task.partition)  # re-initialised from Kafka by the main loop
+            return
+        task.store.commit()
+        task.expected.update(offsets)
+        self.stats["records"] += sum(len(r) for _, r in parts)
+        self.stats["transactions"] += 1
+
+
+class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, proc: TransactionalProcessor) -> None:
+        self.proc = proc
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        await self.proc.on_revoked(revoked)
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        self.proc.on_assigned(assigned)
