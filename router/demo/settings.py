@@ -28,4 +28,4 @@ class SimSettings(BaseModel):
     wallet_over_limit_p: Probability = Field(default=0.02, ge=0, le=1)
     pacs009_share: Probability = Field(default=0.05, ge=0, le=1)
     # Payments per second of the steady profile.
-    rate_per_s: float = Field(default=60.0, gt=0)
+    rate_per_s: float = Field(default=25.0, gt=0)
