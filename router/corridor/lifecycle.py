@@ -25,7 +25,8 @@ from typing import Literal
 from router.corridor import legs as legs_
 from router.corridor import replies
 from router.corridor.effects import Send
-from router.corridor.ports import Ports
+from router.corridor.ports import Ports, Verdict
+from router.corridor.screening_view import screening_request
 from router.corridor.state import FINAL, PaymentState, Phase, Reversal
 from router.fx.pricing import Wait, price_payment
 from router.iso20022.model import CancellationRequest, Payment, Resolution, Return, Side, StatusReport
@@ -86,29 +87,40 @@ def on_payment(state: PaymentState | None, payment: Payment, source: Side, ports
                              purpose=f"dup:{payment.msg_id}")
         return Step(state, (dup,))
     direction = "outbound" if source == "cips" else "inbound"
-    fresh = PaymentState(uetr=payment.uetr, source=source, direction=direction, phase=Phase.RECEIVED,
+    fresh = PaymentState(uetr=payment.uetr, source=source, direction=direction, phase=Phase.SCREENING,
                          payment=payment, journey=record(None, Hop(
                              uetr=payment.uetr, stage=Stage.RECEIVED, at=now,
                              id=_hop_id(payment.uetr, Stage.RECEIVED), by=source,
                              detail={"msg_id": payment.msg_id, "amount": str(payment.settlement_amount),
                                      "currency": payment.currency})))
-    verdict = ports.screen(payment, source, now)
-    audit = tuple(Send("screening.audit", payment.uetr, json.dumps(a, default=str).encode()) for a in verdict.audit)
+    # Screening runs in its own stage, keyed by debtor, so that velocity rules see all of one
+    # debtor's payments whichever UETR partition they arrive on.
+    request = screening_request(payment, ports.directory)
+    ask = Send("screening.requests", request.velocity_key(), request.model_dump_json().encode(),
+               (("uetr", payment.uetr.encode()),))
+    return _with_status(fresh, [ask])
+
+
+def on_screening_result(state: PaymentState | None, verdict: Verdict, ports: Ports, now: datetime) -> Step:
+    """The screening stage's decision: reject, hold for an analyst, or go on to pricing."""
+    if state is None:
+        return Step(None, reject=Reject(NARRATIVE, "screening result for an unknown payment", "corridor"))
+    if state.phase is not Phase.SCREENING:
+        return Step(state)  # redelivery: already applied
+    payment, source = state.payment, state.source
     if verdict.outcome == "reject":
-        s = hop(fresh, Stage.REJECTED, now, reason=verdict.reason_code or REGULATORY, text=verdict.text)
-        s = s.model_copy(update={"phase": Phase.REJECTED, "reason": verdict.reason_code or REGULATORY})
-        rj = replies.status(ports, payment, source, "RJCT", verdict.reason_code or REGULATORY, now,
-                            text=verdict.text)
-        return _with_status(s, [*audit, rj])
+        code = verdict.reason_code or REGULATORY
+        s = hop(state, Stage.REJECTED, now, reason=code, text=verdict.text)
+        s = s.model_copy(update={"phase": Phase.REJECTED, "reason": code})
+        rj = replies.status(ports, payment, source, "RJCT", code, now, text=verdict.text)
+        return _with_status(s, [rj])
     if verdict.outcome == "hold":
-        s = hop(fresh, Stage.HELD, now, reason=verdict.reason_code or REGULATORY, text=verdict.text)
+        s = hop(state, Stage.HELD, now, reason=verdict.reason_code or REGULATORY, text=verdict.text)
         s = s.model_copy(update={"phase": Phase.HELD})
-        case = verdict.case or {"uetr": payment.uetr}
-        sends = [*audit, Send("screening.cases", payment.uetr, json.dumps(case, default=str).encode()),
-                 replies.status(ports, payment, source, "PDNG", None, now, text="held for compliance review")]
-        return _with_status(s, sends)
-    s = hop(fresh, Stage.SCREENED, now, outcome="clear")
-    return _price(s, ports, now, [*audit])
+        return _with_status(s, [replies.status(ports, payment, source, "PDNG", None, now,
+                                               text="held for compliance review")])
+    s = hop(state, Stage.SCREENED, now, outcome="clear")
+    return _price(s, ports, now, [])
 
 
 # --- pricing and settlement request --------------------------------------------------------
@@ -316,7 +328,7 @@ def on_cancellation(state: PaymentState | None, req: CancellationRequest, side: 
     if side != state.source or state.phase in FINAL or state.cancel is not None:
         return Step(state)
     s = hop(state.model_copy(update={"cancel": req}), Stage.CANCEL_REQUESTED, now, by=side, reason=req.reason_code)
-    if state.phase in (Phase.RECEIVED, Phase.HELD, Phase.WAITING_FX):
+    if state.phase in (Phase.RECEIVED, Phase.SCREENING, Phase.HELD, Phase.WAITING_FX):
         return _cancelled(s, ports, now, text="cancelled before settlement")
     if state.phase is Phase.SETTLING:
         return _with_status(s, [])  # decided when the settlement outcome arrives

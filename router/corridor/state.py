@@ -17,6 +17,7 @@ Direction = Literal["outbound", "inbound"]  # outbound: CIPS -> correspondent
 
 class Phase(StrEnum):
     RECEIVED = "received"
+    SCREENING = "screening"  # waiting for the screening stage's verdict
     HELD = "held"  # waiting for a compliance analyst
     WAITING_FX = "waiting-fx"  # no fresh quote yet
     SETTLING = "settling"  # settlement request sent, no decision yet

@@ -123,7 +123,7 @@ class Processes:
         self.dir = report_dir
         self.specs: list[tuple[str, tuple[str, ...], str]] = []
         for i in range(workers):
-            self.specs.append((f"worker-{i}", ("worker", "--stages", "ingest,corridor", "--web-port",
+            self.specs.append((f"worker-{i}", ("worker", "--stages", "ingest,screening,corridor", "--web-port",
                                                str(s.web.port + i)), "Ready"))
             self.specs.append((f"settle-{i}", ("settle-worker", "--instance", f"demo-{i}"), ""))
         self.procs: dict[str, RouterProcess] = {}

@@ -1,6 +1,6 @@
 """Router stages: thin wiring from topics to the pure functions in the domain packages.
 
-The payment path (``ingest``, ``corridor``) runs on the transactional processor
+The payment path (``ingest``, ``screening``, ``corridor``) runs on the transactional processor
 (``router.streams.processor``): outputs, state and consumed offsets commit together. The FX
 pricing service (``fx``) is a faust stage; ``FAUST_STAGES`` maps its name to ``register(wiring)``.
 """
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 FAUST_STAGES: dict[str, Callable[[Wiring], None]] = {
     "fx": fx_stage.register,
 }
-TRANSACTIONAL_STAGES: tuple[str, ...] = ("ingest", "corridor")
+TRANSACTIONAL_STAGES: tuple[str, ...] = ("ingest", "screening", "corridor")
 STAGES: tuple[str, ...] = (*TRANSACTIONAL_STAGES, *FAUST_STAGES)
 # What `router worker` runs unless told otherwise: the payment pipeline. (The settlement core runs
 # in `router settle-worker`.)

@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from router.config import Settings
-from router.corridor.ports import Verdict
 from router.fx.quote import Quote, QuoteFormatError, parse_quote
 from router.iso20022.directory import Directory, load_directory
-from router.iso20022.model import CanonicalMessage, Payment, Side
+from router.iso20022.model import CanonicalMessage, Side
 from router.iso20022.translate import to_cbpr, to_cips
 from router.outcome import Reject
-from router.pipeline.screening_port import ScreeningPort
 
 log = logging.getLogger(__name__)
 
@@ -23,16 +20,12 @@ log = logging.getLogger(__name__)
 class RouterPorts:
     settings: Settings
     directory: Directory
-    screening: ScreeningPort
     _quotes: dict[tuple[str, str], Quote] = field(default_factory=dict)
 
     @classmethod
     def create(cls, settings: Settings) -> RouterPorts:
         directory = load_directory()
-        return cls(settings, directory, ScreeningPort.create(settings, directory))
-
-    def screen(self, payment: Payment, source: Side, now: datetime) -> Verdict:
-        return self.screening.screen(payment, source, now)
+        return cls(settings, directory)
 
     def quotes(self) -> list[Quote]:
         return list(self._quotes.values())

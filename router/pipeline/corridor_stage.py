@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pydantic import TypeAdapter, ValidationError
 
 from router.corridor import lifecycle
-from router.corridor.ports import Ports
+from router.corridor.ports import Ports, Verdict
 from router.corridor.state import PaymentState, Phase
 from router.dlq import dlq_headers
 from router.iso20022.model import (
@@ -38,7 +38,7 @@ from router.streams.processor import Out, Record, Store
 
 log = logging.getLogger(__name__)
 CANONICAL: TypeAdapter[CanonicalMessage] = TypeAdapter(CanonicalMessage)
-SOURCES = ("router.accepted", "screening.decisions", "settlement.outcomes")
+SOURCES = ("router.accepted", "screening.results", "screening.decisions", "settlement.outcomes")
 
 
 def handle(topic: str, value: bytes, headers: dict[str, str], state: PaymentState | None, ports: Ports,
@@ -60,6 +60,10 @@ def handle(topic: str, value: bytes, headers: dict[str, str], state: PaymentStat
                 return lifecycle.on_resolution(state, message, side, ports, now)
             return lifecycle.Step(state, reject=Reject(NARRATIVE, f"{message.kind} is not routed by the corridor",
                                                        "corridor"))
+        if topic == "screening.results":
+            v = json.loads(value)
+            verdict = Verdict(outcome=v["outcome"], reason_code=v.get("reason_code"), text=v.get("reason") or "")
+            return lifecycle.on_screening_result(state, verdict, ports, now)
         if topic == "screening.decisions":
             return lifecycle.on_screening_decision(state, json.loads(value), ports, now)
         if topic == "settlement.outcomes":

@@ -75,6 +75,10 @@ async def run_pipeline(settings: Settings, stages: tuple[str, ...]) -> int:
     background: list[asyncio.Task[Any]] = []
     if "ingest" in stages:
         processors.append(TransactionalProcessor(settings, IngestLogic(settings), on_ready=announce("ingest")))
+    if "screening" in stages:
+        from router.pipeline.screening_stage import ScreeningLogic
+
+        processors.append(TransactionalProcessor(settings, ScreeningLogic(settings), on_ready=announce("screening")))
     if "corridor" in stages:
         ports = RouterPorts.create(settings)
         background.append(asyncio.create_task(ports.follow_quotes()))

@@ -38,9 +38,6 @@ class FakePorts:
     verdict: Verdict = field(default_factory=lambda: Verdict("clear"))
     quote_list: list[Quote] = field(default_factory=list)
 
-    def screen(self, payment: Payment, source: Side, now: datetime) -> Verdict:
-        return self.verdict
-
     def quotes(self) -> list[Quote]:
         return self.quote_list
 
@@ -53,6 +50,15 @@ class FakePorts:
     def currency_of(self, bic: str) -> str | None:
         found = self.directory.by_bic(bic)
         return found.currencies[0] if found and found.currencies and not found.cips_id else None
+
+
+def receive(payment: Payment, source: Side, ports: FakePorts, now: datetime = NOW) -> lifecycle.Step:
+    """A new payment: the corridor asks the screening stage, which answers with ``ports.verdict``."""
+    asked = lifecycle.on_payment(None, payment, source, ports, now)
+    assert asked.state is not None and asked.state.phase is Phase.SCREENING
+    request = next(x for x in asked.sends if x.topic == "screening.requests")
+    assert json.loads(request.value)["uetr"] == payment.uetr
+    return lifecycle.on_screening_result(asked.state, ports.verdict, ports, now)
 
 
 def eur_quotes(at: datetime = NOW) -> list[Quote]:
@@ -92,7 +98,7 @@ def settle(step: lifecycle.Step, ports: FakePorts, decision: str = "COMMIT", rea
 
 def test_outbound_happy_path_prices_settles_delivers_and_reports() -> None:
     ports = FakePorts(quote_list=eur_quotes())
-    step = lifecycle.on_payment(None, outbound(), "cips", ports, NOW)
+    step = receive(outbound(), "cips", ports)
     assert step.state is not None and step.state.phase is Phase.SETTLING
     req = SettlementRequest.model_validate_json(sent(step, "settlement.requests")[0].value)
     assert [leg.currency for leg in req.legs] == ["CNY", "EUR"]
@@ -115,7 +121,7 @@ def test_outbound_happy_path_prices_settles_delivers_and_reports() -> None:
 
 def test_redelivered_payment_changes_nothing_and_reused_uetr_is_a_duplicate() -> None:
     ports = FakePorts(quote_list=eur_quotes())
-    first = lifecycle.on_payment(None, outbound(), "cips", ports, NOW)
+    first = receive(outbound(), "cips", ports)
     again = lifecycle.on_payment(first.state, outbound(), "cips", ports, NOW)
     assert again.sends == () and again.state == first.state
     other = outbound().model_copy(update={"msg_id": "CIPS0000000999"})
@@ -126,10 +132,10 @@ def test_redelivered_payment_changes_nothing_and_reused_uetr_is_a_duplicate() ->
 
 
 def test_hold_then_release_then_settle() -> None:
-    ports = FakePorts(quote_list=eur_quotes(), verdict=Verdict("hold", "RR04", "name match", case={"uetr": "x"}))
-    held = lifecycle.on_payment(None, outbound(), "cips", ports, NOW)
+    ports = FakePorts(quote_list=eur_quotes(), verdict=Verdict("hold", "RR04", "name match"))
+    held = receive(outbound(), "cips", ports)
     assert held.state is not None and held.state.phase is Phase.HELD
-    assert sent(held, "screening.cases") and not sent(held, "settlement.requests")
+    assert not sent(held, "settlement.requests")
     assert isinstance(pending := parsed(sent(held, "cips.out")[0]), StatusReport) and pending.status == "PDNG"
     release = {"action": "release", "analyst": "ana", "reason": "false positive"}
     released = lifecycle.on_screening_decision(held.state, release, ports, NOW)
@@ -142,7 +148,7 @@ def test_hold_then_release_then_settle() -> None:
 
 def test_sanctions_reject_answers_rjct_and_never_settles() -> None:
     ports = FakePorts(quote_list=eur_quotes(), verdict=Verdict("reject", "RR04", "embargoed country"))
-    step = lifecycle.on_payment(None, outbound(), "cips", ports, NOW)
+    step = receive(outbound(), "cips", ports)
     assert step.state is not None and step.state.phase is Phase.REJECTED
     assert not sent(step, "settlement.requests")
     assert step.state.journey.outcome is Outcome.REJECTED
@@ -150,7 +156,7 @@ def test_sanctions_reject_answers_rjct_and_never_settles() -> None:
 
 def test_stale_fx_waits_then_rejects_when_no_quote_arrives() -> None:
     ports = FakePorts(quote_list=eur_quotes(NOW - timedelta(hours=2)))
-    step = lifecycle.on_payment(None, outbound(), "cips", ports, NOW)
+    step = receive(outbound(), "cips", ports)
     assert step.state is not None and step.state.phase is Phase.WAITING_FX
     later = NOW + ports.settings.fx.max_wait + timedelta(seconds=1)
     final = lifecycle.on_retry(step.state, ports, later)
@@ -161,7 +167,7 @@ def test_stale_fx_waits_then_rejects_when_no_quote_arrives() -> None:
 
 def test_stale_fx_then_fresh_quote_settles_with_the_lock() -> None:
     ports = FakePorts(quote_list=eur_quotes(NOW - timedelta(hours=2)))
-    step = lifecycle.on_payment(None, outbound(), "cips", ports, NOW)
+    step = receive(outbound(), "cips", ports)
     ports.quote_list = eur_quotes(NOW + timedelta(seconds=5))
     retried = lifecycle.on_retry(step.state, ports, NOW + timedelta(seconds=5))
     assert retried.state is not None and retried.state.phase is Phase.SETTLING and retried.state.lock is not None
@@ -169,7 +175,7 @@ def test_stale_fx_then_fresh_quote_settles_with_the_lock() -> None:
 
 def test_insufficient_liquidity_pending_then_abort_am04() -> None:
     ports = FakePorts(quote_list=eur_quotes())
-    step = lifecycle.on_payment(None, outbound(), "cips", ports, NOW)
+    step = receive(outbound(), "cips", ports)
     queued = settle(step, ports, "PENDING", "AM04")
     assert parsed(sent(queued, "cips.out")[0]).status == "PDNG"  # type: ignore[union-attr]
     aborted = settle(lifecycle.Step(queued.state, step.sends), ports, "ABORT", "AM04")
@@ -180,7 +186,7 @@ def test_insufficient_liquidity_pending_then_abort_am04() -> None:
 
 def test_correspondent_reject_after_settlement_reverses_at_the_current_rate() -> None:
     ports = FakePorts(quote_list=eur_quotes())
-    done = settle(lifecycle.on_payment(None, outbound(), "cips", ports, NOW), ports)
+    done = settle(receive(outbound(), "cips", ports), ports)
     assert done.state is not None
     rjct = StatusReport(msg_id="NRDB1", created=NOW, status="RJCT", reason_code="AC04",
                         original=original_ref(done.state.payment))
@@ -199,7 +205,7 @@ def test_correspondent_reject_after_settlement_reverses_at_the_current_rate() ->
 
 def test_return_runs_reverse_pvp_and_sends_pacs004_to_the_sender() -> None:
     ports = FakePorts(quote_list=eur_quotes())
-    done = settle(lifecycle.on_payment(None, outbound(), "cips", ports, NOW), ports)
+    done = settle(receive(outbound(), "cips", ports), ports)
     assert done.state is not None
     ret = Return(msg_id="NRDBR1", created=NOW, original=original_ref(done.state.payment), rtr_id="NRDBR1",
                  returned_amount=Decimal("1000.00"), currency="EUR", reason_code="AC04")
@@ -215,7 +221,7 @@ def test_return_runs_reverse_pvp_and_sends_pacs004_to_the_sender() -> None:
 def test_cancellation_before_and_after_settlement(phase_after: str) -> None:
     verdict = Verdict("hold", "RR04", "hit") if phase_after == "held" else Verdict("clear")
     ports = FakePorts(quote_list=eur_quotes(), verdict=verdict)
-    step = lifecycle.on_payment(None, outbound(), "cips", ports, NOW)
+    step = receive(outbound(), "cips", ports)
     if phase_after == "settled":
         step = settle(step, ports)
     cxl = CancellationRequest(assignment_id="CXL1", created=NOW, assigner=Agent(cips_id="C1021000012"),
@@ -237,7 +243,7 @@ def test_inbound_payment_is_paid_in_cny_to_the_chinese_participant() -> None:
     ports = FakePorts(quote_list=[Quote(pair="EUR/CNY", bid=Decimal("7.7000"), ask=Decimal("7.7400"), ts=NOW,
                                         provider="BKCHCNBJ")])
     p = cbpr_pacs008(amount=Decimal("100.00"), currency="EUR")
-    step = lifecycle.on_payment(None, p, "corr", ports, NOW)
+    step = receive(p, "corr", ports)
     req = SettlementRequest.model_validate_json(sent(step, "settlement.requests")[0].value)
     assert [(leg.debit_account, leg.credit_account) for leg in req.legs] == [
         ("NRDBDEFF/EUR", "BKCHCNBJ/EUR"), ("BKCHCNBJ/CNY", "ICBKCNBJ/CNY")]
@@ -254,10 +260,9 @@ def test_every_message_the_corridor_emits_is_valid_against_the_official_schemas(
 
     ports = FakePorts(quote_list=eur_quotes())
     emitted: list[Send] = []
-    held = lifecycle.on_payment(None, outbound(), "cips", FakePorts(quote_list=eur_quotes(), verdict=Verdict(
-        "hold", "RR04", "hit")), NOW)
+    held = receive(outbound(), "cips", FakePorts(quote_list=eur_quotes(), verdict=Verdict("hold", "RR04", "hit")))
     emitted += held.sends
-    done = settle(lifecycle.on_payment(None, outbound(), "cips", ports, NOW), ports)
+    done = settle(receive(outbound(), "cips", ports), ports)
     emitted += done.sends
     assert done.state is not None
     ret = Return(msg_id="NRDBR1", created=NOW, original=original_ref(done.state.payment), rtr_id="NRDBR1",
@@ -269,8 +274,7 @@ def test_every_message_the_corridor_emits_is_valid_against_the_official_schemas(
                               reason_code="DUPL")
     emitted += lifecycle.on_cancellation(done.state, cxl, "cips", ports, NOW).sends
     emitted += lifecycle.on_cancellation(held.state, cxl, "cips", ports, NOW).sends
-    inbound = settle(lifecycle.on_payment(None, cbpr_pacs008(amount=Decimal("100.00"), currency="EUR"), "corr",
-                                          ports, NOW), ports)
+    inbound = settle(receive(cbpr_pacs008(amount=Decimal("100.00"), currency="EUR"), "corr", ports), ports)
     emitted += inbound.sends
     xml = [s for s in emitted if s.topic in ("cips.out", "corr.out")]
     kinds = set()
@@ -285,7 +289,7 @@ def test_every_message_the_corridor_emits_is_valid_against_the_official_schemas(
 
 def test_cancellation_after_settlement_ends_cancelled_when_the_receiver_returns_the_funds() -> None:
     ports = FakePorts(quote_list=eur_quotes())
-    done = settle(lifecycle.on_payment(None, outbound(), "cips", ports, NOW), ports)
+    done = settle(receive(outbound(), "cips", ports), ports)
     cxl = CancellationRequest(assignment_id="CXL1", created=NOW, assigner=Agent(cips_id="C1021000012"),
                               assignee=Agent(bic="ROUTCNSHXXX"), original=original_ref(outbound()),
                               reason_code="DUPL")

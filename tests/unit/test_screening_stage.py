@@ -1,0 +1,82 @@
+"""The screening stage keyed by debtor: velocity rules see all of a debtor's payments, across
+UETRs and across a restart (the history is the stage's committed state)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from router.config import Settings
+from router.corridor.screening_view import screening_request
+from router.iso20022.directory import load_directory
+from router.iso20022.examples import cips_pacs008
+from router.pipeline.screening_stage import ScreeningLogic
+from router.streams.processor import Out, Store
+
+T0 = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
+
+
+@dataclass
+class FakeRecord:
+    value: bytes
+    key: bytes
+    topic: str = "screening.requests"
+    partition: int = 0
+    offset: int = 0
+    headers: list[tuple[str, bytes]] = field(default_factory=list)
+
+
+def request_bytes(amount: str, *, debtor_wallet: str | None = None, debtor_name: str = "李芳卫") -> tuple[bytes, bytes]:
+    p = cips_pacs008(uetr=str(uuid.uuid4()), amount=Decimal(amount), debtor_wallet=debtor_wallet,
+                     debtor_name=debtor_name)
+    req = screening_request(p, load_directory())
+    return req.model_dump_json().encode(), req.velocity_key().encode()
+
+
+def results(outs: list[Out]) -> list[dict[str, object]]:
+    return [json.loads(o.value or b"") for o in outs if o.topic == "screening.results"]
+
+
+def test_structuring_is_caught_across_uetrs_and_survives_a_restart() -> None:
+    s = Settings()
+    threshold = s.screening.structuring_thresholds["CNY"]
+    just_under = str((threshold * Decimal("0.95")).quantize(Decimal("0.01")))
+    clock = {"now": T0}
+    logic = ScreeningLogic(s, clock=lambda: clock["now"])
+    store = Store(0)
+    outcomes = []
+    for i in range(s.screening.structuring_count - 1):
+        clock["now"] = T0 + timedelta(minutes=i)
+        value, key = request_bytes(just_under)
+        outcomes += [r["outcome"] for r in results(logic.process(store, "screening.requests", FakeRecord(value, key)))]
+        store.commit()
+    assert outcomes == ["clear"] * (s.screening.structuring_count - 1)
+    # A new process (a restart) restores the committed history and keeps counting.
+    restarted = ScreeningLogic(s, clock=lambda: T0 + timedelta(hours=1))
+    value, key = request_bytes(just_under)
+    outs = restarted.process(store, "screening.requests", FakeRecord(value, key))
+    [verdict] = results(outs)
+    assert verdict["outcome"] == "hold" and "just under" in str(verdict["reason"])
+    assert any(o.topic == "screening.cases" for o in outs) and any(o.topic == "screening.audit" for o in outs)
+
+
+def test_a_clear_payment_is_audited_and_its_debtor_history_staged() -> None:
+    s = Settings()
+    logic = ScreeningLogic(s, clock=lambda: T0)
+    store = Store(0)
+    value, key = request_bytes("100.00", debtor_name="王伟")
+    outs = logic.process(store, "screening.requests", FakeRecord(value, key))
+    assert results(outs)[0]["outcome"] == "clear"
+    audit = json.loads(next(o.value for o in outs if o.topic == "screening.audit") or b"")
+    assert audit["kind"] == "automatic" and audit["list_versions"]
+    assert store.staged and list(store.staged) == [key.decode()]
+
+
+def test_an_undecodable_request_goes_to_the_dlq() -> None:
+    logic = ScreeningLogic(Settings(), clock=lambda: T0)
+    outs = logic.process(Store(0), "screening.requests", FakeRecord(b"{not json", b"k"))
+    assert [o.topic for o in outs] == ["router.dlq"]
+    assert dict(outs[0].headers)["dlq.reason.code"] == b"FF01"
