@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -194,6 +195,20 @@ async def test_cips_to_correspondent_happy_path(deployment: Deployment) -> None:
                       raw=True)
     assert stages(snap[-1])[:5] == ["received", "screened", "priced", "settled", "delivered"]
     assert snap[-1]["quote"]["currency_out"] == "EUR"
+    # "Where is payment UETR X?", asked over HTTP of the worker, and of the CLI.
+    import httpx
+
+    async with httpx.AsyncClient() as client:
+        answer = (await client.get(f"http://127.0.0.1:{s.web.port}/payments/{p.uetr}")).json()
+        missing = await client.get(f"http://127.0.0.1:{s.web.port}/payments/{uuid.uuid4()}")
+    assert answer["uetr"] == p.uetr and answer["outcome"] == "settled" and missing.status_code == 404
+    assert "acknowledged" in [h["stage"] for h in answer["hops"]]
+    from router.procs import settings_env
+
+    track = await asyncio.create_subprocess_exec(sys.executable, "-m", "router", "track", p.uetr,
+                                                 env=settings_env(s), stdout=asyncio.subprocess.PIPE)
+    out, _ = await track.communicate()
+    assert track.returncode == 0 and b"outcome: settled" in out and b"acknowledged" in out
 
 
 async def test_correspondent_to_cips_happy_path(deployment: Deployment) -> None:
