@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import random
+import socket
 import statistics
 import time
 from collections import Counter, defaultdict
@@ -36,6 +37,13 @@ from router.topics import topic_name
 
 FX_PROVIDERS = ("BKCHCNBJ", "ICBKCNBJ")  # Chinese market makers quoting the corridor currencies
 TERMINAL = {"settled", "rejected", "held", "returned", "cancelled"}
+
+
+def free_port() -> int:
+    """A free loopback port: several demos (or a demo beside a running router) must not collide."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def demo_balances(directory: Directory, *, thin: str = "JDHBCNSH") -> dict[str, AccountOpening]:
@@ -124,7 +132,7 @@ class Processes:
         self.specs: list[tuple[str, tuple[str, ...], str]] = []
         for i in range(workers):
             self.specs.append((f"worker-{i}", ("worker", "--stages", "ingest,screening,corridor", "--web-port",
-                                               str(s.web.port + i)), "Ready"))
+                                               str(free_port())), "Ready"))
             self.specs.append((f"settle-{i}", ("settle-worker", "--instance", f"demo-{i}"), ""))
         self.procs: dict[str, RouterProcess] = {}
 
