@@ -29,7 +29,10 @@ class CliError(Exception):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="router", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = argparse.ArgumentParser(
+        prog="router",
+        description="Cross-border settlement router: CIPS / e-CNY <-> SWIFT CBPR+ on Kafka. "
+                    "Settings come from ROUTER_* environment variables (see README).")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in COMMANDS:
