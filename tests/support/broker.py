@@ -12,7 +12,9 @@ import subprocess
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-KAFKA_IMAGE = os.environ.get("KAFKA_TEST_IMAGE", "apache/kafka:4.1.1")
+# testcontainers' KafkaContainer drives Confluent's image (its start script and readiness line);
+# cp-kafka 7.9 is Apache Kafka 3.9 in KRaft mode, transactions included.
+KAFKA_IMAGE = os.environ.get("KAFKA_TEST_IMAGE", "confluentinc/cp-kafka:7.9.0")
 
 
 def docker_answers() -> bool:
