@@ -11,8 +11,8 @@ KAFKA_PORT ?= 9092
 SHARED ?= $(abspath ../shared)
 PAYMENTS ?= 5000
 
-.PHONY: help install browser run demo test test-unit test-integration lint typecheck kafka-up kafka-down \
-        kafka-status topics worker bench clean
+.PHONY: help install browser run demo test test-unit lint typecheck kafka-up kafka-down \
+        kafka-status kafka-reset topics worker bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -36,6 +36,9 @@ kafka-up: ## start (or reuse) the local Apache Kafka broker on 127.0.0.1:$(KAFKA
 
 kafka-down: ## stop the local broker
 	@KAFKA_PORT=$(KAFKA_PORT) $(KAFKA) stop
+
+kafka-reset: ## stop the local broker and delete its data (demo runs keep their topics)
+	@KAFKA_PORT=$(KAFKA_PORT) $(KAFKA) reset
 
 kafka-status: ## is the local broker running?
 	@KAFKA_PORT=$(KAFKA_PORT) $(KAFKA) status

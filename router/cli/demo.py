@@ -75,6 +75,7 @@ def _run(args: argparse.Namespace) -> int:
     summary = asyncio.run(run(s, payments=args.payments, profile=args.profile, chaos=args.chaos,
                               workers=args.workers, report_dir=args.report_dir, timeout_s=args.timeout,
                               progress=not args.json))
+    summary["topic_prefix"] = s.kafka.topic_prefix
     _print(summary)
     if args.json:
         print(json.dumps(summary))
@@ -106,3 +107,5 @@ def _print(s: dict[str, object]) -> None:
     if s.get("chaos_kills"):
         print(f"chaos             killed {s['chaos_kills']}")
     print(f"report            {s['report']}")
+    print(f"look closer       ROUTER_KAFKA__TOPIC_PREFIX={s['topic_prefix']} router track <UETR> "
+          "(or router peek --topic payments.status)")
