@@ -67,6 +67,8 @@ class RouterProcess:
     proc: subprocess.Popen[bytes]
     log: Path
     args: tuple[str, ...]
+    # Where this process's output starts in a log shared with earlier runs (restarts append).
+    start: int = 0
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -74,10 +76,14 @@ class RouterProcess:
     def output(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
+    def own_output(self) -> str:
+        return self.log.read_bytes()[self.start:].decode(errors="replace") if self.log.exists() else ""
+
     def wait_for(self, marker: str, timeout: float) -> None:
+        """Wait for ``marker`` in what this process wrote (not in an earlier run's lines)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if marker in self.output():
+            if marker in self.own_output():
                 return
             if not self.alive():
                 raise RuntimeError(f"router {' '.join(self.args)} exited early:\n{self.output()[-4000:]}")
@@ -104,7 +110,8 @@ def spawn(settings: Settings, log: Path, *args: str, extra_env: dict[str, str] |
     log.parent.mkdir(parents=True, exist_ok=True)
     env = settings_env(settings)
     env.update(extra_env or {})
+    start = log.stat().st_size if log.exists() else 0
     with log.open("ab") as fh:
         proc = subprocess.Popen([sys.executable, "-m", "router", *args], env=env, stdout=fh,
                                 stderr=subprocess.STDOUT, start_new_session=True)
-    return RouterProcess(proc, log, tuple(args))
+    return RouterProcess(proc, log, tuple(args), start)

@@ -6,10 +6,7 @@ measures exactly the path the tests prove correct.
 
 from __future__ import annotations
 
-import os
 import random
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterable
@@ -21,14 +18,15 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from router.config import Settings
 from router.kafka_clients import client_options
+from router.procs import RouterProcess, spawn
 from router.settlement.legs import account_id, pvp_legs
 from router.settlement.model import OUTCOME, Outcome, SettlementRequest
 from router.settlement.settings import AccountOpening
 from router.topics import topic_name
 
 READY = "settlement worker ready"
-__all__ = ["READY", "Corridor", "OutcomeCollector", "WorkerProc", "account_id", "corridor", "produce_requests",
-           "pvp_legs", "random_requests", "start_worker", "worker_env"]
+__all__ = ["READY", "Corridor", "OutcomeCollector", "account_id", "corridor", "produce_requests",
+           "pvp_legs", "random_requests", "start_worker"]
 
 
 @dataclass(frozen=True)
@@ -82,69 +80,17 @@ def random_requests(c: Corridor, n: int, *, seed: int = 1, max_cny: int = 5000,
     return out
 
 
-def worker_env(settings: Settings, base: dict[str, str] | None = None) -> dict[str, str]:
-    """Environment giving a child ``router`` process exactly ``settings`` (kafka + settlement)."""
-    env = dict(os.environ if base is None else base)
-    k = settings.kafka
-    env.update({
-        "ROUTER_APP_ID": settings.app_id,
-        "ROUTER_KAFKA__BOOTSTRAP_SERVERS": k.bootstrap_servers,
-        "ROUTER_KAFKA__TOPIC_PREFIX": k.topic_prefix,
-        "ROUTER_KAFKA__SESSION_TIMEOUT_S": str(k.session_timeout_s),
-        "ROUTER_KAFKA__REBALANCE_TIMEOUT_S": str(k.rebalance_timeout_s),
-        "ROUTER_KAFKA__FETCH_MAX_WAIT_MS": str(k.fetch_max_wait_ms),
-        "ROUTER_SETTLEMENT": settings.settlement.model_dump_json(),
-        "ROUTER_LOG_LEVEL": settings.log_level,
-    })
-    return env
-
-
-@dataclass
-class WorkerProc:
-    proc: subprocess.Popen[bytes]
-    log: Path
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace") if self.log.exists() else ""
-
-    def kill(self) -> None:
-        if self.alive():
-            self.proc.kill()
-        self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.alive():
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-
-
 def start_worker(settings: Settings, log: Path, instance: str = "", *, wait: bool = True,
-                 timeout: float = 60.0, env: dict[str, str] | None = None) -> WorkerProc:
+                 timeout: float = 60.0) -> RouterProcess:
     """``router settle-worker`` in a child process; waits for its first 'ready' line."""
-    fh = log.open("ab")
-    proc = subprocess.Popen([sys.executable, "-m", "router", "settle-worker", "--instance", instance],
-                            env=env or worker_env(settings), stdout=fh, stderr=subprocess.STDOUT)
-    fh.close()
-    w = WorkerProc(proc, log)
-    if not wait:
-        return w
-    start = len(w.output())
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not w.alive():
-            raise RuntimeError(f"settle-worker exited early:\n{w.output()[-4000:]}")
-        if READY in w.output()[start:]:
-            return w
-        time.sleep(0.1)
-    w.stop()
-    raise TimeoutError(f"settle-worker not ready after {timeout}s:\n{w.output()[-4000:]}")
+    w = spawn(settings, log, "settle-worker", "--instance", instance)
+    if wait:
+        try:
+            w.wait_for(READY, timeout)
+        except Exception:
+            w.stop()
+            raise
+    return w
 
 
 async def produce_requests(settings: Settings, requests: Iterable[SettlementRequest]) -> int:

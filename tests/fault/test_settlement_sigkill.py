@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from router.config import Settings
+from router.procs import settings_env
 from router.settlement import loadgen
 from router.settlement.reader import check_ledger, fund
 
@@ -44,8 +45,7 @@ async def test_sigkill_mid_flow_keeps_every_invariant(topics: Settings, tmp_path
     c = loadgen.corridor(participants=4, participant_cny=Decimal("1500000.00"))
     requests = loadgen.random_requests(c, SETTLEMENTS, seed=7, duplicate_every=25)
     distinct = {r.settlement_id for r in requests}
-    env = loadgen.worker_env(s)
-    workers = [loadgen.start_worker(s, tmp_path / f"w{i}.log", f"w{i}", env=env) for i in range(2)]
+    workers = [loadgen.start_worker(s, tmp_path / f"w{i}.log", f"w{i}") for i in range(2)]
     rng = random.Random(3)
     kills: list[int] = []  # finals seen at each kill: proves the kills landed mid-flow
 
@@ -73,8 +73,7 @@ async def test_sigkill_mid_flow_keeps_every_invariant(topics: Settings, tmp_path
                 await col.until(len(distinct), timeout=rng.uniform(0.2, 1.0))
                 # restart and wait until it owns partitions again, so the next kill hits a worker
                 # that is processing, not one still joining the group
-                workers[i] = await asyncio.to_thread(loadgen.start_worker, s, tmp_path / f"w{i}.log", f"w{i}",
-                                                     env=env)
+                workers[i] = await asyncio.to_thread(loadgen.start_worker, s, tmp_path / f"w{i}.log", f"w{i}")
                 await col.until(len(distinct), timeout=rng.uniform(0.5, 2.0))
             await producing
             done = await col.until(len(distinct), timeout=240)
@@ -100,7 +99,7 @@ async def test_sigkill_mid_flow_keeps_every_invariant(topics: Settings, tmp_path
     assert "ready partitions=[0, 1, 2, 3]" in survivor.output().split(loadgen.READY, 1)[1]
     # the operator's view: the CLI agrees (topic prefix and settings via the environment)
     cli = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "router", "ledger", "check", "--json"],
-                                  env=env, capture_output=True, text=True, timeout=120)
+                                  env=settings_env(s), capture_output=True, text=True, timeout=120)
     assert cli.returncode == 0, cli.stdout[-3000:] + cli.stderr[-3000:]
     summary = json.loads(cli.stdout)
     assert summary["ok"] is True and summary["settlements"] == len(distinct)

@@ -14,6 +14,7 @@ import pytest
 
 from router.config import Settings
 from router.dlq import header_dict
+from router.procs import settings_env
 from router.settlement import loadgen
 from router.settlement.model import EVENT, Decision, SettlementRequest
 from router.settlement.reader import check_ledger, fund, read_balances
@@ -141,7 +142,7 @@ async def test_duplicate_uetr_and_reused_msgid_are_never_booked_twice(env: Setti
 async def test_cli_check_balances_and_fund_use_the_topic_prefix(env: Settings) -> None:
     await settle(env, req(6, "5.00", "1.00"), finals=1)
     cmd = [sys.executable, "-m", "router", "ledger"]
-    e = loadgen.worker_env(env)
+    e = settings_env(env)
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([*cmd, *args], env=e, capture_output=True, text=True, timeout=60)
