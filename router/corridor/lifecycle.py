@@ -15,7 +15,6 @@ has not settled, or is forwarded to the receiving side once it has.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,6 +29,7 @@ from router.corridor.screening_view import screening_request
 from router.corridor.state import FINAL, PaymentState, Phase, Reversal
 from router.fx.pricing import Wait, price_payment
 from router.iso20022.model import CancellationRequest, Payment, Resolution, Return, Side, StatusReport
+from router.iso20022.translate import derived_id
 from router.outcome import DUPLICATE, NARRATIVE, REGULATORY, Ok, Reject
 from router.settlement.model import Outcome as SettlementOutcome
 from router.settlement.model import SettlementRequest
@@ -45,7 +45,7 @@ class Step:
 
 
 def _hop_id(uetr: str, stage: Stage, extra: str = "") -> str:
-    return hashlib.sha1(f"{uetr}|{stage}|{extra}".encode(), usedforsecurity=False).hexdigest()[:16]
+    return derived_id("H", uetr, stage.value, extra, length=17)
 
 
 def hop(state: PaymentState, stage: Stage, now: datetime, *, reason: str | None = None, by: str = "router",

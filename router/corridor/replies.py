@@ -7,7 +7,6 @@ ids (receivers can drop duplicates) and no id is ever random.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -31,7 +30,7 @@ from router.iso20022.model import (
     Side,
     StatusReport,
 )
-from router.iso20022.translate import CBPR_BIZ_SVC, CIPS_BIZ_SVC
+from router.iso20022.translate import CBPR_BIZ_SVC, CIPS_BIZ_SVC, derived_id
 from router.settlement.model import Outcome as SettlementOutcome
 
 OUT_TOPIC: dict[Side, str] = {"cips": "cips.out", "corr": "corr.out"}
@@ -45,10 +44,9 @@ def msg_def_id(message: CanonicalMessage) -> str:
     return message.header.msg_def_id if message.header is not None else message.kind
 
 
-def derived_id(uetr: str, purpose: str, prefix: str = "RTR") -> str:
+def reply_id(uetr: str, purpose: str) -> str:
     """A 35-character message id, the same every time for the same payment and purpose."""
-    digest = hashlib.sha1(f"{uetr}|{purpose}".encode(), usedforsecurity=False).hexdigest()
-    return (prefix + digest)[:35]
+    return derived_id("RTR", uetr, purpose, length=35)
 
 
 def router_agent(ports: Ports, side: Side) -> Agent:
@@ -100,7 +98,7 @@ def status(ports: Ports, p: Payment, side: Side, code: str, reason: str | None, 
            text: str | None = None, purpose: str = "") -> Send:
     """pacs.002 to the payment's sender on ``side``."""
     to = sender_of(p)
-    msg_id = derived_id(p.uetr, f"pacs002|{code}|{reason}|{purpose}")
+    msg_id = reply_id(p.uetr, f"pacs002|{code}|{reason}|{purpose}")
     report = StatusReport(
         header=_header(ports, side, to, "pacs.002.001.10", msg_id, now), msg_id=msg_id, created=now,
         original=original_ref(p), status=code,
@@ -116,7 +114,7 @@ def notifications(ports: Ports, p: Payment, outcome: SettlementOutcome, now: dat
         owner = ports.directory.by_bic(posting.owner)
         side: Side = "cips" if owner is not None and owner.cips_id else "corr"
         to = Agent(bic=owner.bic if owner else posting.owner)
-        msg_id = derived_id(p.uetr, f"camt054|{outcome.settlement_id}|{i}")
+        msg_id = reply_id(p.uetr, f"camt054|{outcome.settlement_id}|{i}")
         n = Notification(
             header=_header(ports, side, to, "camt.054.001.08", msg_id, now), msg_id=msg_id, created=now,
             notification_id=msg_id, account=Account(id=posting.account, currency=posting.currency),
@@ -160,7 +158,7 @@ def forward_cancellation(ports: Ports, state: PaymentState, req: CancellationReq
     """camt.056 to the receiving side for a payment that has already settled."""
     p = state.payment
     to = p.creditor_agent
-    ident = derived_id(p.uetr, "camt056")
+    ident = reply_id(p.uetr, "camt056")
     fwd = CancellationRequest(
         header=_header(ports, state.target, to, "camt.056.001.08", ident, now), assignment_id=ident, created=now,
         assigner=router_agent(ports, state.target), assignee=for_side(ports, to, state.target),
@@ -174,7 +172,7 @@ def resolution(ports: Ports, state: PaymentState, outcome: str, now: datetime) -
     p = state.payment
     req = state.cancel
     to = req.assigner if req is not None else sender_of(p)
-    ident = derived_id(p.uetr, f"camt029|{outcome}")
+    ident = reply_id(p.uetr, f"camt029|{outcome}")
     res = Resolution(
         header=_header(ports, state.source, to, "camt.029.001.09", ident, now), assignment_id=ident, created=now,
         assigner=router_agent(ports, state.source), assignee=for_side(ports, to, state.source),
@@ -189,7 +187,7 @@ def return_to_sender(ports: Ports, state: PaymentState, now: datetime) -> Send:
     rev = state.reversal
     assert rev is not None and rev.amount_to_sender is not None
     to = sender_of(p)
-    ident = derived_id(p.uetr, "pacs004")
+    ident = reply_id(p.uetr, "pacs004")
     ret = Return(
         header=_header(ports, state.source, to, "pacs.004.001.09", ident, now), msg_id=ident, created=now,
         original=original_ref(p), rtr_id=(rev.return_id or ident)[:35], returned_amount=Decimal(rev.amount_to_sender),
