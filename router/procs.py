@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -104,6 +105,13 @@ class RouterProcess:
         if self.alive():
             self.proc.kill()
         self.proc.wait(10)
+
+
+def free_port() -> int:
+    """A free loopback port, for a child's web server: several routers must not collide."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def spawn(settings: Settings, log: Path, *args: str, extra_env: dict[str, str] | None = None) -> RouterProcess:

@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import json
 import random
-import socket
 import statistics
 import time
 from collections import Counter, defaultdict
@@ -31,19 +30,12 @@ from connectors.fx_feed import day_quotes, latest_ecb_day
 from router.config import Settings
 from router.iso20022.directory import Directory, load_directory
 from router.kafka_clients import client_options
-from router.procs import RouterProcess, spawn
+from router.procs import RouterProcess, free_port, spawn
 from router.settlement.settings import AccountOpening
 from router.topics import topic_name
 
 FX_PROVIDERS = ("BKCHCNBJ", "ICBKCNBJ")  # Chinese market makers quoting the corridor currencies
 TERMINAL = {"settled", "rejected", "held", "returned", "cancelled"}
-
-
-def free_port() -> int:
-    """A free loopback port: several demos (or a demo beside a running router) must not collide."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def demo_balances(directory: Directory, *, thin: str = "JDHBCNSH") -> dict[str, AccountOpening]:

@@ -1,5 +1,5 @@
-"""The corridor's ports as the running router provides them: the directory, the screening
-engine over the configured lists, FX quotes read from ``fx.rates``, and translation."""
+"""The corridor's ports as the running router provides them: the participant directory, FX
+quotes read from ``fx.rates``, and translation to each side's profile."""
 
 from __future__ import annotations
 

@@ -1,12 +1,12 @@
 """Corridor stage: the per-payment orchestrator, wired to Kafka.
 
 It reads every event about a payment, all keyed by UETR and co-partitioned: ``router.accepted``
-(canonical messages from ingest), ``screening.decisions`` (analysts) and ``settlement.outcomes``
-(PvP decisions). It keeps one ``PaymentState`` per UETR, calls the pure handlers in
-``router.corridor.lifecycle`` and sends what they return, in one Kafka transaction with the state
-change and the consumed offsets. Payments waiting for a fresh FX quote are retried by the
-processor's timer. FX quotes are read into memory on every worker by a background task
-(``fx.rates`` is one compacted partition).
+(canonical messages from ingest), ``screening.results`` (the screening stage's verdicts),
+``screening.decisions`` (analysts) and ``settlement.outcomes`` (PvP decisions). It keeps one
+``PaymentState`` per UETR, calls the pure handlers in ``router.corridor.lifecycle`` and sends what
+they return, in one Kafka transaction with the state change and the consumed offsets. Payments
+waiting for a fresh FX quote are retried by the processor's timer. FX quotes are read into memory
+on every worker by a background task (``fx.rates`` is one compacted partition).
 """
 
 from __future__ import annotations

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -13,6 +12,7 @@ from aiokafka.structs import ConsumerRecord
 from router.config import Settings
 from router.kafka_clients import client_options
 from router.procs import RouterProcess, spawn
+from router.procs import free_port as free_port  # re-exported for tests
 from router.procs import settings_env as settings_env  # re-exported for tests
 from router.topics import topic_name
 
@@ -50,12 +50,6 @@ async def consume(
         return records
     finally:
         await consumer.stop()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def start_worker(settings: Settings, log: Path, *args: str, ready_marker: str = "Ready",
