@@ -34,7 +34,7 @@ from router.iso20022.model import (
 from router.outcome import FORMAT_ERROR, NARRATIVE, Reject
 from router.pipeline.ingest_stage import H_SOURCE
 from router.settlement.model import OUTCOME
-from router.streams.processor import Out, Record, Store
+from router.streams.processor import Out, Record, Store, record_headers
 
 log = logging.getLogger(__name__)
 CANONICAL: TypeAdapter[CanonicalMessage] = TypeAdapter(CanonicalMessage)
@@ -124,7 +124,7 @@ class CorridorLogic:
         if step.reject is not None and record is not None:
             outputs.append(Out("router.dlq", record.key, record.value or b"", tuple(dlq_headers(
                 step.reject, topic=record.topic, partition=record.partition, offset=record.offset,
-                original=[(str(k), bytes(v or b"")) for k, v in record.headers or ()]))))
+                original=record_headers(record)))))
         index = self.waiting.setdefault(store.partition, {})
         if step.state is not None and step.state is not state:
             store.put(key, step.state.model_dump_json().encode())

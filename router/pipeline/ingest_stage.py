@@ -16,7 +16,7 @@ from router.ingest import Refused, ingest_message
 from router.iso20022.model import Side
 from router.iso20022.replies import reply_for
 from router.outcome import FORMAT_ERROR, Reject
-from router.streams.processor import Out, Record, Store
+from router.streams.processor import Out, Record, Store, record_headers
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ class IngestLogic:
 
     def process(self, store: Store, topic: str, record: Record) -> list[Out]:
         raw = record.value or b""
-        original = [(str(k), bytes(v or b"")) for k, v in record.headers or ()]
+        original = record_headers(record)
         side = SIDE_OF[topic]
         try:
             result = ingest_message(raw, side=side, max_bytes=self.max_bytes, router_bic=self.router_bic)

@@ -24,7 +24,7 @@ from router.screening.model import ScreeningRequest
 from router.screening.rules import history_from_json, history_to_json
 from router.screening.service import screen
 from router.screening.store import ListStore
-from router.streams.processor import Out, Record, Store
+from router.streams.processor import Out, Record, Store, record_headers
 
 log = logging.getLogger(__name__)
 REFRESH_EVERY_S = 5.0
@@ -57,7 +57,7 @@ class ScreeningLogic:
             reject = Reject(FORMAT_ERROR, f"undecodable screening request: {exc}"[:500], "screening")
             return [Out("router.dlq", record.key, record.value, tuple(dlq_headers(
                 reject, topic=record.topic, partition=record.partition, offset=record.offset,
-                original=[(str(k), bytes(v or b"")) for k, v in record.headers or ()])))]
+                original=record_headers(record))))]
         key = request.velocity_key()
         raw = store.get(key)
         history = history_from_json(json.loads(raw)) if raw else ()

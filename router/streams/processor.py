@@ -61,6 +61,11 @@ class Out:
     headers: tuple[tuple[str, bytes], ...] = ()
 
 
+def record_headers(record: Record) -> list[tuple[str, bytes]]:
+    """A consumed record's headers as (name, bytes) pairs, kept when the record is passed on."""
+    return [(str(k), bytes(v or b"")) for k, v in record.headers or ()]
+
+
 class Store:
     """One task's state: committed values plus the changes staged by the running transaction."""
 

@@ -63,5 +63,3 @@ def start_worker(settings: Settings, log: Path, *args: str, ready_marker: str = 
         raise
     return w
 
-
-WorkerProcess = RouterProcess
