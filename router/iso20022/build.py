@@ -1,9 +1,9 @@
 """Builders: canonical model -> ISO 20022 XML (AppHdr + Document in an envelope).
 
 One builder per outbound message. Each writes exactly what the model holds, in schema order,
-into a light node tree that serialises itself (every text escaped, nothing parsed). That is
-about three times faster than lxml ``SubElement`` + ``tostring`` on the per-message path; every
-builder's output is checked against its profile and the official XSD in the tests. Which
+as text straight into one list of strings (every text escaped, nothing parsed, no node objects):
+on the per-message path that is about six times faster than lxml ``SubElement`` + ``tostring``.
+Every builder's output is checked against its profile and the official XSD in the tests. Which
 profile the content follows is decided by translation before building; ``profile`` only labels
 the envelope. Every builder returns UTF-8 bytes of a corridor envelope, a SWIFT envelope
 (``wrapper="swift"``) or a bare Document (``wrapper="none"``).
@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Literal
 
 from router.iso20022.model import (
@@ -42,58 +43,19 @@ _XML_DECL = "<?xml version='1.0' encoding='UTF-8'?>\n"
 _NOT_XML_CHAR = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
-class _El:
-    """An element under construction: local name, text, attributes, children."""
-
-    __slots__ = ("attrs", "children", "tag", "text")
-
-    def __init__(self, tag: str, text: str | None = None, attrs: dict[str, str] | None = None) -> None:
-        self.tag = tag
-        self.text = text
-        self.attrs = attrs
-        self.children: list[_El | str] = []  # str: a leaf already rendered
+_SPECIAL = re.compile("[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def _escape(text: str) -> str:
-    if not text.isprintable() and _NOT_XML_CHAR.search(text):
+    if _SPECIAL.search(text) is None:  # the common case: nothing to escape, one C-level scan
+        return text
+    if _NOT_XML_CHAR.search(text):
         raise ValueError(f"text {text[:40]!r} holds characters XML cannot carry")
-    if "&" in text:
-        text = text.replace("&", "&amp;")
-    if "<" in text:
-        text = text.replace("<", "&lt;")
-    if ">" in text:
-        text = text.replace(">", "&gt;")
-    if "\r" in text:
-        text = text.replace("\r", "&#13;")
-    return text
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
 
 
 def _attr(value: str) -> str:
     return _escape(value).replace('"', "&quot;").replace("\n", "&#10;").replace("\t", "&#9;")
-
-
-def _serialise(el: _El, out: list[str]) -> None:
-    head = el.tag
-    if el.attrs:
-        head += "".join(f' {k}="{_attr(v)}"' for k, v in el.attrs.items())
-    if el.children:
-        out.append(f"<{head}>")
-        for c in el.children:
-            if type(c) is str:
-                out.append(c)
-            else:
-                _serialise(c, out)  # type: ignore[arg-type]
-        out.append(f"</{el.tag}>")
-    elif el.text is not None:
-        out.append(f"<{head}>{_escape(el.text)}</{el.tag}>")
-    else:
-        out.append(f"<{head}/>")
-
-
-def _tostring(root: _El) -> bytes:
-    out = [_XML_DECL]
-    _serialise(root, out)
-    return "".join(out).encode("utf-8")
 
 
 def iso_datetime(dt: datetime) -> str:
@@ -103,215 +65,278 @@ def iso_datetime(dt: datetime) -> str:
 
 
 class _W:
-    """Writes elements (in the default namespace of their root); ``x`` skips empty values."""
+    """Writes a message as text, in document order, straight into a list of strings.
 
-    __slots__ = ()
+    ``open`` returns a mark that ``close`` uses to write an element that got no content as
+    ``<Name/>``. Leaves are written whole; ``x`` skips empty values.
+    """
 
-    def e(self, parent: _El, name: str) -> _El:
-        el = _El(name)
-        parent.children.append(el)
-        return el
+    __slots__ = ("out",)
 
-    def v(self, parent: _El, name: str, text: str) -> None:
-        # Leaves are rendered at once: most of a message is leaves, and a string is cheaper
-        # than a node to keep and to serialise.
-        parent.children.append(f"<{name}>{_escape(text)}</{name}>")
+    def __init__(self, first: str = "") -> None:
+        self.out: list[str] = [first] if first else []
 
-    def x(self, parent: _El, name: str, text: str | None) -> None:
+    def open(self, name: str) -> int:
+        self.out.append(f"<{name}>")
+        return len(self.out)
+
+    def close(self, name: str, mark: int) -> None:
+        if len(self.out) == mark:
+            self.out[-1] = f"<{name}/>"
+        else:
+            self.out.append(f"</{name}>")
+
+    def v(self, name: str, text: str) -> None:
+        self.out.append(f"<{name}>{_escape(text)}</{name}>")
+
+    def x(self, name: str, text: str | None) -> None:
         if text:
-            parent.children.append(f"<{name}>{_escape(text)}</{name}>")
+            self.out.append(f"<{name}>{_escape(text)}</{name}>")
 
-    def amt(self, parent: _El, name: str, amount: Decimal, ccy: str) -> None:
-        parent.children.append(f'<{name} Ccy="{_attr(ccy)}">{wire(amount, ccy)}</{name}>')
+    def wrap(self, names: str, name: str, text: str) -> None:
+        """A leaf inside a chain of containers, e.g. ``wrap("Purp", "Cd", code)``."""
+        parts = names.split("/")
+        self.out.append("".join(f"<{n}>" for n in parts) + f"<{name}>{_escape(text)}</{name}>"
+                        + "".join(f"</{n}>" for n in reversed(parts)))
 
-    def address(self, parent: _El, a: PostalAddress | None) -> None:
+    def amt(self, name: str, amount: Decimal, ccy: str) -> None:
+        self.out.append(f'<{name} Ccy="{_attr(ccy)}">{wire(amount, ccy)}</{name}>')
+
+    def address(self, a: PostalAddress | None) -> None:
         if a is None:
             return
-        p = self.e(parent, "PstlAdr")
-        self.x(p, "StrtNm", a.street)
-        self.x(p, "BldgNb", a.building_number)
-        self.x(p, "BldgNm", a.building_name)
-        self.x(p, "PstCd", a.post_code)
-        self.x(p, "TwnNm", a.town)
-        self.x(p, "DstrctNm", a.district)
-        self.x(p, "CtrySubDvsn", a.country_subdivision)
-        self.x(p, "Ctry", a.country)
+        m = self.open("PstlAdr")
+        self.x("StrtNm", a.street)
+        self.x("BldgNb", a.building_number)
+        self.x("BldgNm", a.building_name)
+        self.x("PstCd", a.post_code)
+        self.x("TwnNm", a.town)
+        self.x("DstrctNm", a.district)
+        self.x("CtrySubDvsn", a.country_subdivision)
+        self.x("Ctry", a.country)
         for line in a.lines[:7]:
-            self.v(p, "AdrLine", line)
+            self.v("AdrLine", line)
+        self.close("PstlAdr", m)
 
-    def agent(self, parent: _El, name: str, a: Agent | None) -> None:
-        if a is None:
-            return
-        fi = self.e(self.e(parent, name), "FinInstnId")
-        self.x(fi, "BICFI", a.bic)
-        member, system = (a.cips_id, CIPS_SCHEME) if a.cips_id else (a.member_id, a.clearing_system)
-        if member:
-            m = self.e(fi, "ClrSysMmbId")
-            if system:
-                sid = self.e(m, "ClrSysId")
-                if system == CIPS_SCHEME or len(system) > 5:
-                    self.v(sid, "Prtry", system)
-                else:
-                    self.v(sid, "Cd", system)
-            self.v(m, "MmbId", member)
-        self.x(fi, "Nm", a.name)
-        self.address(fi, a.address)
+    def agent(self, name: str, a: Agent | None) -> None:
+        if a is not None:
+            self.out.append(_agent_xml(name, a))
 
-    def party(self, parent: _El, name: str, p: Party | None) -> None:
+    def party(self, name: str, p: Party | None) -> None:
         if p is None:
             return
-        el = self.e(parent, name)
-        self.x(el, "Nm", p.name)
-        self.address(el, p.address)
+        m = self.open(name)
+        self.x("Nm", p.name)
+        self.address(p.address)
         if p.bic:
-            self.v(self.e(self.e(el, "Id"), "OrgId"), "AnyBIC", p.bic)
+            self.wrap("Id/OrgId", "AnyBIC", p.bic)
+        self.close(name, m)
 
-    def account(self, parent: _El, name: str, a: Account | None) -> _El | None:
+    def account(self, name: str, a: Account | None, *, close: bool = True) -> None:
         if a is None:
-            return None
-        acct = self.e(parent, name)
-        ident = self.e(acct, "Id")
+            return
+        out = self.out
+        out.append(f"<{name}><Id>")
         if a.kind == "iban":
-            self.v(ident, "IBAN", a.id)
+            self.v("IBAN", a.id)
         else:
-            o = self.e(ident, "Othr")
-            self.v(o, "Id", a.id)
+            out.append("<Othr>")
+            self.v("Id", a.id)
             scheme = a.scheme or (ECNY_SCHEME if a.kind == "ecny" else None)
             if scheme:
-                self.v(self.e(o, "SchmeNm"), "Prtry", scheme)
+                self.wrap("SchmeNm", "Prtry", scheme)
+            out.append("</Othr>")
+        out.append("</Id>")
         if a.currency:
-            self.v(acct, "Ccy", a.currency)
-        return acct
+            self.v("Ccy", a.currency)
+        if close:
+            out.append(f"</{name}>")
 
-    def orig_group(self, parent: _El, o: OriginalRef, name: str = "OrgnlGrpInf") -> None:
-        g = self.e(parent, name)
-        self.v(g, "OrgnlMsgId", o.msg_id)
-        self.v(g, "OrgnlMsgNmId", o.msg_def_id)
+    def orig_group(self, o: OriginalRef, name: str = "OrgnlGrpInf") -> None:
+        self.out.append(f"<{name}>")
+        self.v("OrgnlMsgId", o.msg_id)
+        self.v("OrgnlMsgNmId", o.msg_def_id)
+        self.out.append(f"</{name}>")
+
+    def bytes(self) -> bytes:
+        return "".join(self.out).encode("utf-8")
 
 
-def _head(h: Header) -> _El:
+@lru_cache(maxsize=4096)
+def _agent_xml(name: str, a: Agent) -> str:
+    """An agent element. Cached: agents are banks, a small set that recurs in every message."""
     w = _W()
-    root = _El("AppHdr", attrs={"xmlns": HEAD_NS})
-    w.agent(w.e(root, "Fr"), "FIId", h.sender)
-    w.agent(w.e(root, "To"), "FIId", h.receiver)
-    w.v(root, "BizMsgIdr", h.biz_msg_id)
-    w.v(root, "MsgDefIdr", h.msg_def_id)
-    w.x(root, "BizSvc", h.biz_svc)
-    w.v(root, "CreDt", iso_datetime(h.created))
-    return root
+    out = w.out
+    out.append(f"<{name}><FinInstnId>")
+    w.x("BICFI", a.bic)
+    member, system = (a.cips_id, CIPS_SCHEME) if a.cips_id else (a.member_id, a.clearing_system)
+    if member:
+        out.append("<ClrSysMmbId>")
+        if system:
+            tag = "Prtry" if system == CIPS_SCHEME or len(system) > 5 else "Cd"
+            out.append(f"<ClrSysId><{tag}>{_escape(system)}</{tag}></ClrSysId>")
+        w.v("MmbId", member)
+        out.append("</ClrSysMmbId>")
+    w.x("Nm", a.name)
+    w.address(a.address)
+    if len(out) == 1:
+        return f"<{name}><FinInstnId/></{name}>"
+    return "".join(out) + f"</FinInstnId></{name}>"
 
 
-def _document(msg_def_id: str) -> tuple[_W, _El]:
-    ns = ISO_PREFIX + msg_def_id
-    return _W(), _El("Document", attrs={"xmlns": ns})
+def _head(w: _W, h: Header) -> None:
+    w.out.append(f'<AppHdr xmlns="{HEAD_NS}"><Fr>')
+    w.agent("FIId", h.sender)
+    w.out.append("</Fr><To>")
+    w.agent("FIId", h.receiver)
+    w.out.append("</To>")
+    w.v("BizMsgIdr", h.biz_msg_id)
+    w.v("MsgDefIdr", h.msg_def_id)
+    w.x("BizSvc", h.biz_svc)
+    w.v("CreDt", iso_datetime(h.created))
+    w.out.append("</AppHdr>")
 
 
-def envelope(header: Header | None, document: _El, profile: Profile, wrapper: Wrapper = "corridor") -> bytes:
-    """Serialise header + document in the chosen wrapper (corridor envelope by default)."""
-    if wrapper == "none" or header is None:
-        return _tostring(document)
-    if wrapper == "swift":
-        root = _El("Envelope", attrs={"xmlns": SWIFT_ENVELOPE_NS})
-    else:
-        root = _El("Envelope", attrs={"xmlns": CORRIDOR_ENVELOPE_NS, "profile": profile})
-    root.children += (_head(header), document)
-    return _tostring(root)
+def _start(header: Header | None, msg_def_id: str, root: str, profile: Profile, wrapper: Wrapper) -> _W:
+    """Declaration, envelope and header, then the Document and message root opened."""
+    w = _W(_XML_DECL)
+    enveloped = wrapper != "none" and header is not None
+    if enveloped:
+        if wrapper == "swift":
+            w.out.append(f'<Envelope xmlns="{SWIFT_ENVELOPE_NS}">')
+        else:
+            w.out.append(f'<Envelope xmlns="{CORRIDOR_ENVELOPE_NS}" profile="{_attr(profile)}">')
+        assert header is not None
+        _head(w, header)
+    w.out.append(f'<Document xmlns="{ISO_PREFIX}{msg_def_id}"><{root}>')
+    return w
 
 
-def _settlement(w: _W, parent: _El, method: str, clearing_system: str | None) -> None:
-    s = w.e(parent, "SttlmInf")
-    w.v(s, "SttlmMtd", method)
+def _finish(w: _W, root: str, header: Header | None, wrapper: Wrapper) -> bytes:
+    w.out.append(f"</{root}></Document>")
+    if wrapper != "none" and header is not None:
+        w.out.append("</Envelope>")
+    return w.bytes()
+
+
+def _settlement(w: _W, method: str, clearing_system: str | None) -> None:
+    w.out.append("<SttlmInf>")
+    w.v("SttlmMtd", method)
     if clearing_system and method == "CLRG":
-        w.v(w.e(s, "ClrSys"), "Prtry", clearing_system)
+        w.wrap("ClrSys", "Prtry", clearing_system)
+    w.out.append("</SttlmInf>")
 
 
-def _agent_chain(w: _W, tx: _El, p: Payment) -> None:
-    w.agent(tx, "InstgAgt", p.instructing_agent)
-    w.agent(tx, "InstdAgt", p.instructed_agent)
+def _agent_chain(w: _W, p: Payment) -> None:
+    w.agent("InstgAgt", p.instructing_agent)
+    w.agent("InstdAgt", p.instructed_agent)
     for i, a in enumerate(p.intermediary_agents[:3], start=1):
-        w.agent(tx, f"IntrmyAgt{i}", a)
+        w.agent(f"IntrmyAgt{i}", a)
 
 
-def _pmt_id(w: _W, tx: _El, p: Payment) -> None:
-    pid = w.e(tx, "PmtId")
-    w.x(pid, "InstrId", p.instr_id)
-    w.v(pid, "EndToEndId", p.end_to_end_id)
-    w.x(pid, "TxId", p.tx_id)
-    w.v(pid, "UETR", p.uetr)
+def _pmt_id(w: _W, p: Payment) -> None:
+    w.out.append("<PmtId>")
+    w.x("InstrId", p.instr_id)
+    w.v("EndToEndId", p.end_to_end_id)
+    w.x("TxId", p.tx_id)
+    w.v("UETR", p.uetr)
+    w.out.append("</PmtId>")
 
 
-def _group_header(w: _W, root: _El, p: Payment) -> None:
-    g = w.e(root, "GrpHdr")
-    w.v(g, "MsgId", p.msg_id)
-    w.v(g, "CreDtTm", iso_datetime(p.created))
-    w.v(g, "NbOfTxs", "1")
-    _settlement(w, g, p.settlement_method, p.clearing_system)
+def _group_header(w: _W, p: Payment) -> None:
+    w.out.append("<GrpHdr>")
+    w.v("MsgId", p.msg_id)
+    w.v("CreDtTm", iso_datetime(p.created))
+    w.out.append("<NbOfTxs>1</NbOfTxs>")
+    _settlement(w, p.settlement_method, p.clearing_system)
+    w.out.append("</GrpHdr>")
 
 
-def _purpose_and_remittance(w: _W, tx: _El, p: Payment, profile: Profile) -> None:
+def _purpose_and_remittance(w: _W, p: Payment, profile: Profile) -> None:
     if p.purpose:
         # CIPS business types are proprietary codes; CBPR+ carries ISO ExternalPurpose1Code.
-        w.v(w.e(tx, "Purp"), "Prtry" if profile == "cips" else "Cd", p.purpose)
+        w.wrap("Purp", "Prtry" if profile == "cips" else "Cd", p.purpose)
     if p.remittance:
-        r = w.e(tx, "RmtInf")
+        w.out.append("<RmtInf>")
         for line in p.remittance:
-            w.v(r, "Ustrd", line)
+            w.v("Ustrd", line)
+        w.out.append("</RmtInf>")
+
+
+def _settlement_amount_and_date(w: _W, p: Payment) -> None:
+    w.amt("IntrBkSttlmAmt", p.settlement_amount, p.currency)
+    if p.settlement_date:
+        w.v("IntrBkSttlmDt", p.settlement_date.isoformat())
 
 
 def build_pacs008(p: Payment, profile: Profile, wrapper: Wrapper = "corridor") -> bytes:
-    w, doc = _document("pacs.008.001.08")
-    root = w.e(doc, "FIToFICstmrCdtTrf")
-    _group_header(w, root, p)
-    tx = w.e(root, "CdtTrfTxInf")
-    _pmt_id(w, tx, p)
+    root = "FIToFICstmrCdtTrf"
+    w = _start(p.header, "pacs.008.001.08", root, profile, wrapper)
+    _group_header(w, p)
+    w.out.append("<CdtTrfTxInf>")
+    _pmt_id(w, p)
     if p.category_purpose:
-        w.v(w.e(w.e(tx, "PmtTpInf"), "CtgyPurp"), "Cd", p.category_purpose)
-    w.amt(tx, "IntrBkSttlmAmt", p.settlement_amount, p.currency)
-    if p.settlement_date:
-        w.v(tx, "IntrBkSttlmDt", p.settlement_date.isoformat())
+        w.wrap("PmtTpInf/CtgyPurp", "Cd", p.category_purpose)
+    _settlement_amount_and_date(w, p)
     if p.instructed_amount is not None and p.instructed_currency:
-        w.amt(tx, "InstdAmt", p.instructed_amount, p.instructed_currency)
+        w.amt("InstdAmt", p.instructed_amount, p.instructed_currency)
     if p.exchange_rate is not None:
-        w.v(tx, "XchgRate", format(p.exchange_rate, "f"))
-    w.v(tx, "ChrgBr", p.charge_bearer or "SHAR")
-    _agent_chain(w, tx, p)
-    w.party(tx, "Dbtr", p.debtor or Party())
-    w.account(tx, "DbtrAcct", p.debtor_account)
-    w.agent(tx, "DbtrAgt", p.debtor_agent)
-    w.agent(tx, "CdtrAgt", p.creditor_agent)
-    w.party(tx, "Cdtr", p.creditor or Party())
-    w.account(tx, "CdtrAcct", p.creditor_account)
-    _purpose_and_remittance(w, tx, p, profile)
-    return envelope(p.header, doc, profile, wrapper)
+        w.v("XchgRate", format(p.exchange_rate, "f"))
+    w.v("ChrgBr", p.charge_bearer or "SHAR")
+    _agent_chain(w, p)
+    w.party("Dbtr", p.debtor or Party())
+    w.account("DbtrAcct", p.debtor_account)
+    w.agent("DbtrAgt", p.debtor_agent)
+    w.agent("CdtrAgt", p.creditor_agent)
+    w.party("Cdtr", p.creditor or Party())
+    w.account("CdtrAcct", p.creditor_account)
+    _purpose_and_remittance(w, p, profile)
+    w.out.append("</CdtTrfTxInf>")
+    return _finish(w, root, p.header, wrapper)
 
 
 def build_pacs009(p: Payment, profile: Profile, wrapper: Wrapper = "corridor") -> bytes:
-    w, doc = _document("pacs.009.001.08")
-    root = w.e(doc, "FICdtTrf")
-    _group_header(w, root, p)
-    tx = w.e(root, "CdtTrfTxInf")
-    _pmt_id(w, tx, p)
-    w.amt(tx, "IntrBkSttlmAmt", p.settlement_amount, p.currency)
-    if p.settlement_date:
-        w.v(tx, "IntrBkSttlmDt", p.settlement_date.isoformat())
-    _agent_chain(w, tx, p)
-    w.agent(tx, "Dbtr", p.debtor_agent)
-    w.account(tx, "DbtrAcct", p.debtor_account)
-    w.agent(tx, "Cdtr", p.creditor_agent)
-    w.account(tx, "CdtrAcct", p.creditor_account)
-    _purpose_and_remittance(w, tx, p, profile)
-    return envelope(p.header, doc, profile, wrapper)
+    root = "FICdtTrf"
+    w = _start(p.header, "pacs.009.001.08", root, profile, wrapper)
+    _group_header(w, p)
+    w.out.append("<CdtTrfTxInf>")
+    _pmt_id(w, p)
+    _settlement_amount_and_date(w, p)
+    _agent_chain(w, p)
+    w.agent("Dbtr", p.debtor_agent)
+    w.account("DbtrAcct", p.debtor_account)
+    w.agent("Cdtr", p.creditor_agent)
+    w.account("CdtrAcct", p.creditor_account)
+    _purpose_and_remittance(w, p, profile)
+    w.out.append("</CdtTrfTxInf>")
+    return _finish(w, root, p.header, wrapper)
 
 
 def build_payment(p: Payment, profile: Profile, wrapper: Wrapper = "corridor") -> bytes:
     return (build_pacs008 if p.kind == "pacs.008" else build_pacs009)(p, profile, wrapper)
 
 
-def _orig_refs(w: _W, parent: _El, o: OriginalRef) -> None:
-    w.x(parent, "OrgnlInstrId", o.instr_id)
-    w.x(parent, "OrgnlEndToEndId", o.end_to_end_id)
-    w.x(parent, "OrgnlTxId", o.tx_id)
-    w.x(parent, "OrgnlUETR", o.uetr)
+def _orig_refs(w: _W, o: OriginalRef) -> None:
+    w.x("OrgnlInstrId", o.instr_id)
+    w.x("OrgnlEndToEndId", o.end_to_end_id)
+    w.x("OrgnlTxId", o.tx_id)
+    w.x("OrgnlUETR", o.uetr)
+
+
+def _original_amount_and_date(w: _W, o: OriginalRef) -> None:
+    if o.amount is not None and o.currency:
+        w.amt("OrgnlIntrBkSttlmAmt", o.amount, o.currency)
+    if o.settlement_date:
+        w.v("OrgnlIntrBkSttlmDt", o.settlement_date.isoformat())
+
+
+def _reason(w: _W, container: str, code: str | None, text: str | None = None) -> None:
+    w.out.append(f"<{container}>")
+    if code:
+        w.wrap("Rsn", "Cd", code)
+    if text:
+        w.v("AddtlInf", text[:105])
+    w.out.append(f"</{container}>")
 
 
 def build_pacs002(
@@ -338,147 +363,135 @@ def build_pacs002(
                          status=status,
                          reason_code=reason_code, reason_text=reason_text,
                          instructing_agent=instructing_agent, instructed_agent=instructed_agent)
-    w, doc = _document("pacs.002.001.10")
-    root = w.e(doc, "FIToFIPmtStsRpt")
-    g = w.e(root, "GrpHdr")
-    w.v(g, "MsgId", r.msg_id)
-    w.v(g, "CreDtTm", iso_datetime(r.created))
-    tx = w.e(root, "TxInfAndSts")
-    w.orig_group(tx, r.original)
-    _orig_refs(w, tx, r.original)
-    w.v(tx, "TxSts", r.status)
+    root = "FIToFIPmtStsRpt"
+    w = _start(r.header, "pacs.002.001.10", root, profile, wrapper)
+    w.out.append("<GrpHdr>")
+    w.v("MsgId", r.msg_id)
+    w.v("CreDtTm", iso_datetime(r.created))
+    w.out.append("</GrpHdr><TxInfAndSts>")
+    w.orig_group(r.original)
+    _orig_refs(w, r.original)
+    w.v("TxSts", r.status)
     if r.reason_code or r.reason_text:
-        si = w.e(tx, "StsRsnInf")
-        if r.reason_code:
-            w.v(w.e(si, "Rsn"), "Cd", r.reason_code)
-        if r.reason_text:
-            w.v(si, "AddtlInf", r.reason_text[:105])
-    w.agent(tx, "InstgAgt", r.instructing_agent)
-    w.agent(tx, "InstdAgt", r.instructed_agent)
+        _reason(w, "StsRsnInf", r.reason_code, r.reason_text)
+    w.agent("InstgAgt", r.instructing_agent)
+    w.agent("InstdAgt", r.instructed_agent)
     if r.original.amount is not None and r.original.currency:
-        ref = w.e(tx, "OrgnlTxRef")
-        w.amt(ref, "IntrBkSttlmAmt", r.original.amount, r.original.currency)
+        w.out.append("<OrgnlTxRef>")
+        w.amt("IntrBkSttlmAmt", r.original.amount, r.original.currency)
         if r.original.settlement_date:
-            w.v(ref, "IntrBkSttlmDt", r.original.settlement_date.isoformat())
-    return envelope(r.header, doc, profile, wrapper)
+            w.v("IntrBkSttlmDt", r.original.settlement_date.isoformat())
+        w.out.append("</OrgnlTxRef>")
+    w.out.append("</TxInfAndSts>")
+    return _finish(w, root, r.header, wrapper)
 
 
 def build_pacs004(r: Return, profile: Profile, wrapper: Wrapper = "corridor") -> bytes:
-    w, doc = _document("pacs.004.001.09")
-    root = w.e(doc, "PmtRtr")
-    g = w.e(root, "GrpHdr")
-    w.v(g, "MsgId", r.msg_id)
-    w.v(g, "CreDtTm", iso_datetime(r.created))
-    w.v(g, "NbOfTxs", "1")
-    _settlement(w, g, r.settlement_method, CIPS_SCHEME if r.settlement_method == "CLRG" else None)
-    tx = w.e(root, "TxInf")
-    w.v(tx, "RtrId", r.rtr_id)
-    w.orig_group(tx, r.original)
-    _orig_refs(w, tx, r.original)
-    if r.original.amount is not None and r.original.currency:
-        w.amt(tx, "OrgnlIntrBkSttlmAmt", r.original.amount, r.original.currency)
-    if r.original.settlement_date:
-        w.v(tx, "OrgnlIntrBkSttlmDt", r.original.settlement_date.isoformat())
-    w.amt(tx, "RtrdIntrBkSttlmAmt", r.returned_amount, r.currency)
+    root = "PmtRtr"
+    w = _start(r.header, "pacs.004.001.09", root, profile, wrapper)
+    w.out.append("<GrpHdr>")
+    w.v("MsgId", r.msg_id)
+    w.v("CreDtTm", iso_datetime(r.created))
+    w.out.append("<NbOfTxs>1</NbOfTxs>")
+    _settlement(w, r.settlement_method, CIPS_SCHEME if r.settlement_method == "CLRG" else None)
+    w.out.append("</GrpHdr><TxInf>")
+    w.v("RtrId", r.rtr_id)
+    w.orig_group(r.original)
+    _orig_refs(w, r.original)
+    _original_amount_and_date(w, r.original)
+    w.amt("RtrdIntrBkSttlmAmt", r.returned_amount, r.currency)
     if r.settlement_date:
-        w.v(tx, "IntrBkSttlmDt", r.settlement_date.isoformat())
-    w.x(tx, "ChrgBr", r.charge_bearer)
-    w.agent(tx, "InstgAgt", r.instructing_agent)
-    w.agent(tx, "InstdAgt", r.instructed_agent)
-    ri = w.e(tx, "RtrRsnInf")
-    w.v(w.e(ri, "Rsn"), "Cd", r.reason_code)
-    if r.reason_text:
-        w.v(ri, "AddtlInf", r.reason_text[:105])
-    return envelope(r.header, doc, profile, wrapper)
+        w.v("IntrBkSttlmDt", r.settlement_date.isoformat())
+    w.x("ChrgBr", r.charge_bearer)
+    w.agent("InstgAgt", r.instructing_agent)
+    w.agent("InstdAgt", r.instructed_agent)
+    _reason(w, "RtrRsnInf", r.reason_code, r.reason_text)
+    w.out.append("</TxInf>")
+    return _finish(w, root, r.header, wrapper)
 
 
-def _assignment(w: _W, root: _El, ident: str, assigner: Agent, assignee: Agent, created: datetime) -> None:
-    a = w.e(root, "Assgnmt")
-    w.v(a, "Id", ident)
-    w.agent(w.e(a, "Assgnr"), "Agt", assigner)
-    w.agent(w.e(a, "Assgne"), "Agt", assignee)
-    w.v(a, "CreDtTm", iso_datetime(created))
+def _assignment(w: _W, ident: str, assigner: Agent, assignee: Agent, created: datetime) -> None:
+    w.out.append("<Assgnmt>")
+    w.v("Id", ident)
+    w.out.append("<Assgnr>")
+    w.agent("Agt", assigner)
+    w.out.append("</Assgnr><Assgne>")
+    w.agent("Agt", assignee)
+    w.out.append("</Assgne>")
+    w.v("CreDtTm", iso_datetime(created))
+    w.out.append("</Assgnmt>")
 
 
-def _case(w: _W, parent: _El, name: str, case_id: str | None, creator: Agent) -> None:
+def _case(w: _W, name: str, case_id: str | None, creator: Agent) -> None:
     if case_id:
-        c = w.e(parent, name)
-        w.v(c, "Id", case_id)
-        w.agent(w.e(c, "Cretr"), "Agt", creator)
+        w.out.append(f"<{name}>")
+        w.v("Id", case_id)
+        w.out.append("<Cretr>")
+        w.agent("Agt", creator)
+        w.out.append(f"</Cretr></{name}>")
 
 
 def build_camt056(c: CancellationRequest, profile: Profile, wrapper: Wrapper = "corridor") -> bytes:
-    w, doc = _document("camt.056.001.08")
-    root = w.e(doc, "FIToFIPmtCxlReq")
-    _assignment(w, root, c.assignment_id, c.assigner, c.assignee, c.created)
-    _case(w, root, "Case", c.case_id, c.assigner)
-    tx = w.e(w.e(root, "Undrlyg"), "TxInf")
-    w.x(tx, "CxlId", c.cancellation_id)
-    w.orig_group(tx, c.original)
-    _orig_refs(w, tx, c.original)
-    if c.original.amount is not None and c.original.currency:
-        w.amt(tx, "OrgnlIntrBkSttlmAmt", c.original.amount, c.original.currency)
-    if c.original.settlement_date:
-        w.v(tx, "OrgnlIntrBkSttlmDt", c.original.settlement_date.isoformat())
-    cr = w.e(tx, "CxlRsnInf")
-    w.v(w.e(cr, "Rsn"), "Cd", c.reason_code)
-    if c.reason_text:
-        w.v(cr, "AddtlInf", c.reason_text[:105])
-    return envelope(c.header, doc, profile, wrapper)
+    root = "FIToFIPmtCxlReq"
+    w = _start(c.header, "camt.056.001.08", root, profile, wrapper)
+    _assignment(w, c.assignment_id, c.assigner, c.assignee, c.created)
+    _case(w, "Case", c.case_id, c.assigner)
+    w.out.append("<Undrlyg><TxInf>")
+    w.x("CxlId", c.cancellation_id)
+    w.orig_group(c.original)
+    _orig_refs(w, c.original)
+    _original_amount_and_date(w, c.original)
+    _reason(w, "CxlRsnInf", c.reason_code, c.reason_text)
+    w.out.append("</TxInf></Undrlyg>")
+    return _finish(w, root, c.header, wrapper)
 
 
 _TX_CXL_STATUS = {"CNCL": "ACCR", "RJCR": "RJCR", "PDCR": "PDCR"}
 
 
 def build_camt029(r: Resolution, profile: Profile, wrapper: Wrapper = "corridor") -> bytes:
-    w, doc = _document("camt.029.001.09")
-    root = w.e(doc, "RsltnOfInvstgtn")
-    _assignment(w, root, r.assignment_id, r.assigner, r.assignee, r.created)
-    _case(w, root, "RslvdCase", r.case_id, r.assignee)
-    w.v(w.e(root, "Sts"), "Conf", r.status)
-    tx = w.e(w.e(root, "CxlDtls"), "TxInfAndSts")
-    w.orig_group(tx, r.original)
-    w.x(tx, "OrgnlInstrId", r.original.instr_id)
-    w.x(tx, "OrgnlEndToEndId", r.original.end_to_end_id)
-    w.x(tx, "OrgnlTxId", r.original.tx_id)
-    w.x(tx, "OrgnlUETR", r.original.uetr)
-    w.v(tx, "TxCxlSts", _TX_CXL_STATUS[r.status])
+    root = "RsltnOfInvstgtn"
+    w = _start(r.header, "camt.029.001.09", root, profile, wrapper)
+    _assignment(w, r.assignment_id, r.assigner, r.assignee, r.created)
+    _case(w, "RslvdCase", r.case_id, r.assignee)
+    w.wrap("Sts", "Conf", r.status)
+    w.out.append("<CxlDtls><TxInfAndSts>")
+    w.orig_group(r.original)
+    _orig_refs(w, r.original)
+    w.v("TxCxlSts", _TX_CXL_STATUS[r.status])
     if r.reason_code:
-        w.v(w.e(w.e(tx, "CxlStsRsnInf"), "Rsn"), "Cd", r.reason_code)
-    if r.original.amount is not None and r.original.currency:
-        w.amt(tx, "OrgnlIntrBkSttlmAmt", r.original.amount, r.original.currency)
-    if r.original.settlement_date:
-        w.v(tx, "OrgnlIntrBkSttlmDt", r.original.settlement_date.isoformat())
-    return envelope(r.header, doc, profile, wrapper)
+        w.wrap("CxlStsRsnInf/Rsn", "Cd", r.reason_code)
+    _original_amount_and_date(w, r.original)
+    w.out.append("</TxInfAndSts></CxlDtls>")
+    return _finish(w, root, r.header, wrapper)
 
 
 def build_camt054(n: Notification, profile: Profile, wrapper: Wrapper = "corridor") -> bytes:
-    w, doc = _document("camt.054.001.08")
-    root = w.e(doc, "BkToCstmrDbtCdtNtfctn")
-    g = w.e(root, "GrpHdr")
-    w.v(g, "MsgId", n.msg_id)
-    w.v(g, "CreDtTm", iso_datetime(n.created))
-    nt = w.e(root, "Ntfctn")
-    w.v(nt, "Id", n.notification_id)
-    acct = w.account(nt, "Acct", n.account)
-    assert acct is not None
-    w.agent(acct, "Svcr", n.account_owner)
-    e = w.e(nt, "Ntry")
-    w.amt(e, "Amt", n.amount, n.currency)
-    w.v(e, "CdtDbtInd", n.credit_debit)
-    w.v(w.e(e, "Sts"), "Cd", "BOOK")
-    w.v(w.e(e, "BookgDt"), "Dt", n.booking_date.isoformat())
-    dom = w.e(w.e(e, "BkTxCd"), "Domn")
-    w.v(dom, "Cd", "PMNT")
-    fam = w.e(dom, "Fmly")
-    w.v(fam, "Cd", "RCDT" if n.credit_debit == "CRDT" else "ICDT")
-    w.v(fam, "SubFmlyCd", "XBCT")
+    root = "BkToCstmrDbtCdtNtfctn"
+    w = _start(n.header, "camt.054.001.08", root, profile, wrapper)
+    w.out.append("<GrpHdr>")
+    w.v("MsgId", n.msg_id)
+    w.v("CreDtTm", iso_datetime(n.created))
+    w.out.append("</GrpHdr><Ntfctn>")
+    w.v("Id", n.notification_id)
+    w.account("Acct", n.account, close=False)
+    w.agent("Svcr", n.account_owner)
+    w.out.append("</Acct><Ntry>")
+    w.amt("Amt", n.amount, n.currency)
+    w.v("CdtDbtInd", n.credit_debit)
+    w.out.append("<Sts><Cd>BOOK</Cd></Sts>")
+    w.wrap("BookgDt", "Dt", n.booking_date.isoformat())
+    family = "RCDT" if n.credit_debit == "CRDT" else "ICDT"
+    w.out.append(f"<BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>{family}</Cd><SubFmlyCd>XBCT</SubFmlyCd></Fmly></Domn>"
+                 "</BkTxCd>")
     if n.uetr or n.end_to_end_id or n.instr_id:
-        refs = w.e(w.e(w.e(e, "NtryDtls"), "TxDtls"), "Refs")
-        w.x(refs, "InstrId", n.instr_id)
-        w.x(refs, "EndToEndId", n.end_to_end_id)
-        w.x(refs, "UETR", n.uetr)
-    return envelope(n.header, doc, profile, wrapper)
+        w.out.append("<NtryDtls><TxDtls><Refs>")
+        w.x("InstrId", n.instr_id)
+        w.x("EndToEndId", n.end_to_end_id)
+        w.x("UETR", n.uetr)
+        w.out.append("</Refs></TxDtls></NtryDtls>")
+    w.out.append("</Ntry></Ntfctn>")
+    return _finish(w, root, n.header, wrapper)
 
 
 def build_admi002(
@@ -495,15 +508,16 @@ def build_admi002(
     """admi.002 message reject. ``reference`` is the rejected message's id (or "NOTAVAILABLE")."""
     r = MessageReject(header=header, reference=reference[:35] or "NOTAVAILABLE", reason=reason[:35],
                       created=created or datetime.now(UTC), location=location, description=description)
-    w, doc = _document("admi.002.001.01")
-    root = w.e(doc, "admi.002.001.01")
-    w.v(w.e(root, "RltdRef"), "Ref", r.reference)
-    rsn = w.e(root, "Rsn")
-    w.v(rsn, "RjctgPtyRsn", r.reason)
-    w.v(rsn, "RjctnDtTm", iso_datetime(r.created))
-    w.x(rsn, "ErrLctn", (r.location or "")[:350] or None)
-    w.x(rsn, "RsnDesc", (r.description or "")[:350] or None)
-    return envelope(r.header, doc, profile, wrapper)
+    root = "admi.002.001.01"
+    w = _start(r.header, "admi.002.001.01", root, profile, wrapper)
+    w.wrap("RltdRef", "Ref", r.reference)
+    w.out.append("<Rsn>")
+    w.v("RjctgPtyRsn", r.reason)
+    w.v("RjctnDtTm", iso_datetime(r.created))
+    w.x("ErrLctn", (r.location or "")[:350] or None)
+    w.x("RsnDesc", (r.description or "")[:350] or None)
+    w.out.append("</Rsn>")
+    return _finish(w, root, r.header, wrapper)
 
 
 def build_message(msg: object, profile: Profile, wrapper: Wrapper = "corridor") -> bytes:

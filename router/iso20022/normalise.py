@@ -8,26 +8,22 @@ side's profile XSD, then extraction, then the usage rules; any failure is a ``Re
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
-from functools import lru_cache
-from typing import Any, Literal
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 
 from lxml import etree
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
+from router.iso20022.build import CIPS_SCHEME as CIPS_CLEARING
+from router.iso20022.build import ECNY_SCHEME
 from router.iso20022.model import (
-    Account,
-    Agent,
     CancellationRequest,
     CanonicalMessage,
     Header,
     MessageReject,
     Notification,
-    OriginalRef,
-    Party,
     Payment,
-    PostalAddress,
     Profile,
     Resolution,
     Return,
@@ -35,350 +31,372 @@ from router.iso20022.model import (
     StatusReport,
 )
 from router.iso20022.registry import Identified
+from router.iso20022.walk import Amt, Out, Spec, Sub, Texts, read_element
 from router.outcome import FORMAT_ERROR, Ok, Outcome, Reject
 
 _El = etree._Element
-_ELEMENTS = etree.Element  # iterdescendants filter: elements only, no comments or PIs
 STAGE_SCHEMA = "schema"
 STAGE_EXTRACT = "extract"
 STAGE_RULES = "rules"
 PROFILE_OF_SIDE: dict[str, Profile] = {"cips": "cips", "corr": "cbpr"}
+NOT_PROVIDED = "NOTPROVIDED"
+
+# ---- the parts every message shares
+
+_ADDRESS: Spec = {
+    "StrtNm": "street", "BldgNb": "building_number", "BldgNm": "building_name", "PstCd": "post_code",
+    "TwnNm": "town", "DstrctNm": "district", "CtrySubDvsn": "country_subdivision", "Ctry": "country",
+    "AdrLine": Texts("lines"),
+}
+_FIN_INSTN: Spec = {
+    "BICFI": "bic",
+    "ClrSysMmbId": Sub("_member", {"ClrSysId": {"Cd": "system", "Prtry": "system"}, "MmbId": "id"}),
+    "Nm": "name",
+    "PstlAdr": Sub("address", _ADDRESS),
+}
 
 
-# The message as nested dicts (local name -> text, dict, (text, Ccy) for amounts, or a list when
-# repeated): one walk over the tree, then plain dict lookups. Reading each field with ElementPath
-# costs several microseconds per field; this is what keeps extraction off the critical path.
-Node = dict[str, Any]
-
-
-def _tree(el: _El) -> Node:
-    tag = el.tag
-    assert isinstance(tag, str)
-    # Every element of a message shares its root's namespace: cut "{namespace}" by length.
-    cut = tag.rfind("}") + 1
-    top: Node = {}
-    # One C-level pass in document order; each element's dict is found through its parent
-    # (lxml hands back the same proxy while it is referenced, here as a key of ``nodes``).
-    nodes: dict[_El, Node] = {el: top}
-    for e in el.iterdescendants(_ELEMENTS):
-        name = e.tag[cut:]
-        parent = nodes[e.getparent()]  # type: ignore[index]
-        if len(e):
-            v: Any = {}
-            nodes[e] = v
-        else:
-            text = e.text
-            v = text.strip() if text else ""
-            if name[-3:] == "Amt":
-                v = (v, e.get("Ccy") or "")
-        prev = parent.get(name)
-        if prev is None:
-            parent[name] = v
-        elif type(prev) is list:
-            prev.append(v)
-        else:
-            parent[name] = [prev, v]
-    return top
-
-
-@lru_cache(maxsize=4096)
-def _split(path: str) -> tuple[str, ...]:
-    return tuple(path.split("/"))
-
-
-def _walk(node: Node | None, path: str) -> Any:
-    cur: Any = node
-    for part in _split(path):
-        if isinstance(cur, list):
-            cur = cur[0]
-        if not isinstance(cur, dict):
-            return None
-        cur = cur.get(part)
-        if cur is None:
-            return None
-    return cur
-
-
-def _one(v: Any) -> Any:
-    return v[0] if type(v) is list else v
-
-
-def _s(v: Any) -> str | None:
-    """The text of a tree value (first of a repeated element; an amount's number), or None."""
-    if type(v) is list:
-        v = v[0]
-    if type(v) is tuple:
-        v = v[0]
-    return v or None if type(v) is str else None
-
-
-class _R:
-    """Reads a message tree: ``t`` is the text at a relative path, or None."""
-
-    __slots__ = ()
-
-    def f(self, node: Node | None, path: str) -> Node | None:
-        v = _walk(node, path) if "/" in path else node.get(path) if node else None
-        if type(v) is list:
-            v = v[0]
-        return v if type(v) is dict else None
-
-    def all(self, node: Node | None, path: str) -> list[str]:
-        v = _walk(node, path)
-        items = v if isinstance(v, list) else [] if v is None else [v]
-        return [x if isinstance(x, str) else x[0] if isinstance(x, tuple) else "" for x in items]
-
-    def t(self, node: Node | None, path: str) -> str | None:
-        return _s(_walk(node, path) if "/" in path else node.get(path) if node else None)
-
-    def req(self, node: Node | None, path: str) -> str:
-        v = self.t(node, path)
-        if v is None:
-            raise ValueError(f"{path} is missing")
-        return v
-
-    def dec(self, node: Node | None, path: str) -> tuple[Decimal, str] | None:
-        v = _walk(node, path)
-        if isinstance(v, list):
-            v = v[0]
-        if isinstance(v, tuple) and v[0]:
-            return Decimal(v[0]), v[1].strip()
-        if isinstance(v, str) and v:
-            return Decimal(v), ""
+def _agent(d: Out) -> Out | None:
+    """Agent fields from a FinInstnId; a CIPS member id becomes ``cips_id``, others keep their system."""
+    fi: Out | None = d.get("_fi")
+    if fi is None:
         return None
-
-    def date(self, el: Node | None, path: str) -> date | None:
-        v = self.t(el, path)
-        return date.fromisoformat(v) if v else None
-
-    def dt(self, el: Node | None, path: str) -> datetime:
-        return datetime.fromisoformat(self.req(el, path))
-
-    def address(self, el: Node | None) -> PostalAddress | None:
-        a = _one(el.get("PstlAdr")) if el else None
-        if not isinstance(a, dict):
-            return None
-        g = a.get
-        lines = g("AdrLine")
-        return PostalAddress(
-            street=_s(g("StrtNm")), building_number=_s(g("BldgNb")), building_name=_s(g("BldgNm")),
-            post_code=_s(g("PstCd")), town=_s(g("TwnNm")), district=_s(g("DstrctNm")),
-            country_subdivision=_s(g("CtrySubDvsn")), country=_s(g("Ctry")),
-            lines=() if lines is None else tuple(lines) if isinstance(lines, list) else (lines,),
-        )
-
-    def agent(self, el: Node | None, path: str | None = None) -> Agent | None:
-        node = self.f(el, path) if path else el
-        fi = _one(node.get("FinInstnId")) if node else None
-        if not isinstance(fi, dict):
-            return None
-        bic, name = _s(fi.get("BICFI")), _s(fi.get("Nm"))
-        mmb = _one(fi.get("ClrSysMmbId"))
-        if not isinstance(mmb, dict):
-            return Agent(bic=bic, name=name, address=self.address(fi))
-        system = self.t(mmb, "ClrSysId/Cd") or self.t(mmb, "ClrSysId/Prtry")
-        member = _s(mmb.get("MmbId"))
-        is_cips = system == "CIPS"
-        return Agent(bic=bic, cips_id=member if is_cips else None,
-                     member_id=None if is_cips else member, clearing_system=None if is_cips else system,
-                     name=name, address=self.address(fi))
-
-    def party(self, el: Node | None, path: str) -> Party | None:
-        node = self.f(el, path)
-        if node is None:
-            return None
-        return Party(name=self.t(node, "Nm"), address=self.address(node),
-                       bic=self.t(node, "Id/OrgId/AnyBIC"))
-
-    def account(self, el: Node | None, path: str) -> Account | None:
-        node = self.f(el, path)
-        if node is None:
-            return None
-        ccy = self.t(node, "Ccy")
-        iban = self.t(node, "Id/IBAN")
-        if iban:
-            return Account(id=iban, kind="iban", currency=ccy)
-        scheme = self.t(node, "Id/Othr/SchmeNm/Prtry") or self.t(node, "Id/Othr/SchmeNm/Cd")
-        return Account(id=self.req(node, "Id/Othr/Id"), kind="ecny" if scheme == "ECNY" else "other",
-                       scheme=scheme, currency=ccy)
-
-    def original(self, tx: Node, group: str = "OrgnlGrpInf", amount_path: str = "OrgnlIntrBkSttlmAmt",
-                 date_path: str = "OrgnlIntrBkSttlmDt") -> OriginalRef:
-        amt = self.dec(tx, amount_path)
-        return OriginalRef(
-            msg_id=self.t(tx, f"{group}/OrgnlMsgId") or "NOTPROVIDED",
-            msg_def_id=self.t(tx, f"{group}/OrgnlMsgNmId") or "NOTPROVIDED",
-            instr_id=self.t(tx, "OrgnlInstrId"), end_to_end_id=self.t(tx, "OrgnlEndToEndId"),
-            tx_id=self.t(tx, "OrgnlTxId"), uetr=self.t(tx, "OrgnlUETR"),
-            amount=amt[0] if amt else None, currency=amt[1] if amt else None,
-            settlement_date=self.date(tx, date_path),
-        )
+    member = fi.pop("_member", None)
+    if member is not None:
+        system, ident = member.get("system"), member.get("id")
+        if system == CIPS_CLEARING:
+            if ident is not None:
+                fi["cips_id"] = ident
+        else:
+            if ident is not None:
+                fi["member_id"] = ident
+            if system is not None:
+                fi["clearing_system"] = system
+    return fi
 
 
+_AGENT: Spec = {"FinInstnId": Sub("_fi", _FIN_INSTN)}
+
+
+def agent(field: str, *, many: bool = False) -> Sub:
+    return Sub(field, _AGENT, _agent, many=many)
+
+
+def _account(d: Out) -> Out:
+    iban, other = d.pop("_iban", None), d.pop("_other", None)
+    scheme = d.pop("_scheme", None)
+    if iban is not None:
+        d["id"], d["kind"] = iban, "iban"
+        return d
+    if other is None:
+        raise ValueError("Id/Othr/Id is missing")
+    d["id"], d["kind"] = other, "ecny" if scheme == ECNY_SCHEME else "other"
+    if scheme is not None:
+        d["scheme"] = scheme
+    return d
+
+
+_ACCOUNT: Spec = {
+    "Id": {"IBAN": "_iban", "Othr": {"Id": "_other", "SchmeNm": {"Prtry": "_scheme", "Cd": "_scheme"}}},
+    "Ccy": "currency",
+}
+_PARTY: Spec = {"Nm": "name", "PstlAdr": Sub("address", _ADDRESS), "Id": {"OrgId": {"AnyBIC": "bic"}}}
+# What a status, return, cancellation or resolution says about the original payment: read into
+# the transaction's dict under these keys, then moved into ``original`` by ``_original``.
+_ORIGINAL_KEYS = ("msg_id", "msg_def_id", "instr_id", "end_to_end_id", "tx_id", "uetr", "amount", "currency",
+                  "settlement_date")
+_ORIGINAL: Spec = {
+    "OrgnlGrpInf": {"OrgnlMsgId": "msg_id", "OrgnlMsgNmId": "msg_def_id"},
+    "OrgnlInstrId": "instr_id", "OrgnlEndToEndId": "end_to_end_id", "OrgnlTxId": "tx_id", "OrgnlUETR": "uetr",
+    "OrgnlIntrBkSttlmAmt": Amt("amount", "currency"), "OrgnlIntrBkSttlmDt": "settlement_date",
+}
+
+
+def _original(tx: Out) -> Out:
+    o = {k: tx.pop(k) for k in _ORIGINAL_KEYS if k in tx}
+    o.setdefault("msg_id", NOT_PROVIDED)
+    o.setdefault("msg_def_id", NOT_PROVIDED)
+    return o
+
+
+def _who(d: Out) -> Out:
+    """A header party: a financial institution, else an organisation's name and BIC."""
+    fi = d.pop("_fi", None)
+    return fi if fi is not None else d
+
+
+_WHO: Spec = {"FIId": Sub("_fi", _AGENT, _agent), "OrgId": {"Nm": "name", "Id": {"OrgId": {"AnyBIC": "bic"}}}}
+_HEADER: Spec = {
+    "Fr": Sub("sender", _WHO, _who), "To": Sub("receiver", _WHO, _who), "BizMsgIdr": "biz_msg_id",
+    "MsgDefIdr": "msg_def_id", "BizSvc": "biz_svc", "CreDt": "created",
+}
+_REASON: Spec = {"Rsn": {"Cd": "reason_code", "Prtry": "reason_code"}, "AddtlInf": "reason_text"}
+
+
+def _header_fields(el: _El) -> Out:
+    h: Out = {}
+    read_element(el, _HEADER, h)
+    h.setdefault("sender", {})
+    h.setdefault("receiver", {})
+    return h
 
 
 def read_header(el: _El | None) -> Header | None:
-    if el is None:
-        return None
-    h = _tree(el)
-    r = _R()
-
-    def who(path: str) -> Agent:
-        a = r.agent(h, f"{path}/FIId")
-        if a is not None:
-            return a
-        return Agent(name=r.t(h, f"{path}/OrgId/Nm"), bic=r.t(h, f"{path}/OrgId/Id/OrgId/AnyBIC"))
-
-    return Header(sender=who("Fr"), receiver=who("To"), biz_msg_id=r.req(h, "BizMsgIdr"),
-                  msg_def_id=r.req(h, "MsgDefIdr"), biz_svc=r.t(h, "BizSvc"),
-                  created=r.dt(h, "CreDt"))
+    return None if el is None else Header.model_validate(_header_fields(el))
 
 
-def _payment(r: _R, root: Node, header: Header | None, kind: Literal["pacs.008", "pacs.009"]) -> Payment:
-    g = r.f(root, "GrpHdr")
-    tx = r.f(root, "CdtTrfTxInf")
+# ---- one spec per message (the element under Document), and the reshaping its model needs
+
+_SETTLEMENT: Spec = {"SttlmMtd": "settlement_method", "ClrSys": {"Prtry": "clearing_system", "Cd": "clearing_system"}}
+_PAYMENT_GROUP: Spec = {"MsgId": "msg_id", "CreDtTm": "created", "SttlmInf": _SETTLEMENT}
+_PAYMENT_TX: Spec = {
+    "PmtId": {"InstrId": "instr_id", "EndToEndId": "end_to_end_id", "TxId": "tx_id", "UETR": "uetr"},
+    "PmtTpInf": {"CtgyPurp": {"Cd": "category_purpose"}},
+    "IntrBkSttlmAmt": Amt("settlement_amount", "currency"), "IntrBkSttlmDt": "settlement_date",
+    "InstdAmt": Amt("instructed_amount", "instructed_currency"), "XchgRate": "exchange_rate",
+    "ChrgBr": "charge_bearer",
+    "InstgAgt": agent("instructing_agent"), "InstdAgt": agent("instructed_agent"),
+    "IntrmyAgt1": agent("intermediary_agents", many=True), "IntrmyAgt2": agent("intermediary_agents", many=True),
+    "IntrmyAgt3": agent("intermediary_agents", many=True),
+    "DbtrAcct": Sub("debtor_account", _ACCOUNT, _account), "DbtrAgt": agent("debtor_agent"),
+    "CdtrAgt": agent("creditor_agent"), "CdtrAcct": Sub("creditor_account", _ACCOUNT, _account),
+    "Purp": {"Cd": "purpose", "Prtry": "purpose"},
+    "RmtInf": {"Ustrd": Texts("remittance")},
+}
+_PACS008: Spec = {"GrpHdr": _PAYMENT_GROUP, "CdtTrfTxInf": Sub("_tx", {
+    **_PAYMENT_TX, "Dbtr": Sub("debtor", _PARTY), "Cdtr": Sub("creditor", _PARTY)})}
+# In pacs.009 the debtor and creditor are themselves financial institutions.
+_PACS009: Spec = {"GrpHdr": _PAYMENT_GROUP, "CdtTrfTxInf": Sub("_tx", {
+    **_PAYMENT_TX, "Dbtr": agent("debtor_agent"), "Cdtr": agent("creditor_agent")})}
+
+
+def _payment(d: Out) -> Out:
+    tx = d.pop("_tx", None)
     if tx is None:
         raise ValueError("CdtTrfTxInf is missing")
-    amt = r.dec(tx, "IntrBkSttlmAmt")
-    if amt is None:
+    d.update(tx)
+    if "settlement_amount" not in d:
         raise ValueError("IntrBkSttlmAmt is missing")
-    inst = r.dec(tx, "InstdAmt")
-    rate = r.t(tx, "XchgRate")
-    inter = tuple(a for a in (r.agent(tx, f"IntrmyAgt{i}") for i in (1, 2, 3)) if a is not None)
-    fi = kind == "pacs.009"
-    debtor_agent = r.agent(tx, "Dbtr" if fi else "DbtrAgt")
-    creditor_agent = r.agent(tx, "Cdtr" if fi else "CdtrAgt")
-    if debtor_agent is None or creditor_agent is None:
+    if "debtor_agent" not in d or "creditor_agent" not in d:
         raise ValueError("debtor and creditor agents must identify a financial institution")
-    return Payment(
-        kind=kind, header=header, msg_id=r.req(g, "MsgId"), created=r.dt(g, "CreDtTm"),
-        instr_id=r.t(tx, "PmtId/InstrId"), end_to_end_id=r.req(tx, "PmtId/EndToEndId"),
-        tx_id=r.t(tx, "PmtId/TxId"), uetr=r.req(tx, "PmtId/UETR"),
-        settlement_amount=amt[0], currency=amt[1],
-        settlement_date=r.date(tx, "IntrBkSttlmDt"),
-        settlement_method=r.req(g, "SttlmInf/SttlmMtd"),
-        clearing_system=r.t(g, "SttlmInf/ClrSys/Prtry") or r.t(g, "SttlmInf/ClrSys/Cd"),
-        instructed_amount=inst[0] if inst else None, instructed_currency=inst[1] if inst else None,
-        exchange_rate=Decimal(rate) if rate else None,
-        charge_bearer=r.t(tx, "ChrgBr"),
-        purpose=r.t(tx, "Purp/Cd") or r.t(tx, "Purp/Prtry"),
-        category_purpose=r.t(tx, "PmtTpInf/CtgyPurp/Cd"),
-        instructing_agent=r.agent(tx, "InstgAgt"), instructed_agent=r.agent(tx, "InstdAgt"),
-        intermediary_agents=inter,
-        debtor=None if fi else r.party(tx, "Dbtr"), debtor_account=r.account(tx, "DbtrAcct"),
-        debtor_agent=debtor_agent, creditor_agent=creditor_agent,
-        creditor=None if fi else r.party(tx, "Cdtr"), creditor_account=r.account(tx, "CdtrAcct"),
-        remittance=tuple(r.all(tx, "RmtInf/Ustrd")),
-    )
+    return d
 
 
-def _status(r: _R, root: Node, header: Header | None) -> StatusReport:
-    g = r.f(root, "GrpHdr")
-    tx = r.f(root, "TxInfAndSts")
+_AGENTS_OF_GROUP: Spec = {"InstgAgt": agent("_group_instructing"), "InstdAgt": agent("_group_instructed")}
+
+
+def _agents(d: Out, tx: Out) -> None:
+    """Instructing / instructed agent of the transaction, else of the group header."""
+    for field in ("instructing_agent", "instructed_agent"):
+        group = d.pop(f"_group_{field.split('_')[0]}", None)
+        value = tx.pop(field, None) or group
+        if value is not None:
+            d[field] = value
+
+
+_PACS002: Spec = {
+    "GrpHdr": {"MsgId": "msg_id", "CreDtTm": "created", **_AGENTS_OF_GROUP},
+    "OrgnlGrpInfAndSts": {"OrgnlMsgId": "_group_msg_id", "OrgnlMsgNmId": "_group_msg_def_id"},
+    "TxInfAndSts": Sub("_tx", {
+        **_ORIGINAL, "TxSts": "status", "StsRsnInf": _REASON,
+        "InstgAgt": agent("instructing_agent"), "InstdAgt": agent("instructed_agent"),
+        "OrgnlTxRef": {"IntrBkSttlmAmt": Amt("amount", "currency"), "IntrBkSttlmDt": "settlement_date"},
+    }),
+}
+
+
+def _status(d: Out) -> Out:
+    tx = d.pop("_tx", None)
     if tx is None:
         raise ValueError("TxInfAndSts is missing (group-level status reports are not supported)")
-    orig = r.original(tx, amount_path="OrgnlTxRef/IntrBkSttlmAmt", date_path="OrgnlTxRef/IntrBkSttlmDt")
-    if orig.msg_id == "NOTPROVIDED":
-        orig = orig.model_copy(update={"msg_id": r.t(root, "OrgnlGrpInfAndSts/OrgnlMsgId") or "NOTPROVIDED",
-                                       "msg_def_id": r.t(root, "OrgnlGrpInfAndSts/OrgnlMsgNmId") or "NOTPROVIDED"})
-    return StatusReport(
-        header=header, msg_id=r.req(g, "MsgId"), created=r.dt(g, "CreDtTm"), original=orig,
-        status=r.req(tx, "TxSts"),
-        reason_code=r.t(tx, "StsRsnInf/Rsn/Cd") or r.t(tx, "StsRsnInf/Rsn/Prtry"),
-        reason_text=r.t(tx, "StsRsnInf/AddtlInf"),
-        instructing_agent=r.agent(tx, "InstgAgt") or r.agent(g, "InstgAgt"),
-        instructed_agent=r.agent(tx, "InstdAgt") or r.agent(g, "InstdAgt"),
-    )
+    group_msg, group_def = d.pop("_group_msg_id", None), d.pop("_group_msg_def_id", None)
+    original = _original(tx)
+    if original["msg_id"] == NOT_PROVIDED:  # the group's original, when the transaction names none
+        original["msg_id"], original["msg_def_id"] = group_msg or NOT_PROVIDED, group_def or NOT_PROVIDED
+    _agents(d, tx)
+    d.update(tx)
+    d["original"] = original
+    return d
 
 
-def _return(r: _R, root: Node, header: Header | None) -> Return:
-    g = r.f(root, "GrpHdr")
-    tx = r.f(root, "TxInf")
+_PACS004: Spec = {
+    "GrpHdr": {"MsgId": "msg_id", "CreDtTm": "created", "IntrBkSttlmDt": "_group_date",
+               "SttlmInf": {"SttlmMtd": "settlement_method"}, **_AGENTS_OF_GROUP},
+    "TxInf": Sub("_tx", {
+        **_ORIGINAL, "RtrId": "rtr_id", "RtrdIntrBkSttlmAmt": Amt("returned_amount", "_returned_currency"),
+        "IntrBkSttlmDt": "_date", "ChrgBr": "charge_bearer", "RtrRsnInf": _REASON,
+        "InstgAgt": agent("instructing_agent"), "InstdAgt": agent("instructed_agent"),
+    }),
+}
+
+
+def _return(d: Out) -> Out:
+    tx = d.pop("_tx", None)
     if tx is None:
         raise ValueError("TxInf is missing")
-    amt = r.dec(tx, "RtrdIntrBkSttlmAmt")
-    if amt is None:
+    if "returned_amount" not in tx:
         raise ValueError("RtrdIntrBkSttlmAmt is missing")
-    return Return(
-        header=header, msg_id=r.req(g, "MsgId"), created=r.dt(g, "CreDtTm"), original=r.original(tx),
-        rtr_id=r.t(tx, "RtrId") or r.req(g, "MsgId"), returned_amount=amt[0], currency=amt[1],
-        settlement_date=r.date(tx, "IntrBkSttlmDt") or r.date(g, "IntrBkSttlmDt"),
-        settlement_method=r.req(g, "SttlmInf/SttlmMtd"), charge_bearer=r.t(tx, "ChrgBr"),
-        reason_code=r.t(tx, "RtrRsnInf/Rsn/Cd") or r.t(tx, "RtrRsnInf/Rsn/Prtry") or "NARR",
-        reason_text=r.t(tx, "RtrRsnInf/AddtlInf"),
-        instructing_agent=r.agent(tx, "InstgAgt") or r.agent(g, "InstgAgt"),
-        instructed_agent=r.agent(tx, "InstdAgt") or r.agent(g, "InstdAgt"),
-    )
+    if "settlement_method" not in d:
+        raise ValueError("SttlmInf/SttlmMtd is missing")
+    original = _original(tx)
+    tx["currency"] = tx.pop("_returned_currency")
+    group_date, date = d.pop("_group_date", None), tx.pop("_date", None)
+    if date or group_date:
+        tx["settlement_date"] = date or group_date
+    tx.setdefault("rtr_id", d.get("msg_id"))
+    tx.setdefault("reason_code", "NARR")
+    _agents(d, tx)
+    d.update(tx)
+    d["original"] = original
+    return d
 
 
-def _assigned(r: _R, root: Node, who: str) -> Agent:
-    a = r.agent(root, f"Assgnmt/{who}/Agt")
-    if a is not None:
-        return a
-    return Agent(name=r.t(root, f"Assgnmt/{who}/Pty/Nm"))
+def _assigned(d: Out) -> Out:
+    """An assignment party: its agent, else just its name."""
+    a = d.pop("_agent", None)
+    return a if a is not None else {"name": d.get("name")}
 
 
-def _cancellation(r: _R, root: Node, header: Header | None) -> CancellationRequest:
-    tx = r.f(root, "Undrlyg/TxInf")
+_PARTY_OF_ASSIGNMENT: Spec = {"Agt": agent("_agent"), "Pty": {"Nm": "name"}}
+_ASSIGNMENT: Spec = {
+    "Id": "assignment_id", "CreDtTm": "created",
+    "Assgnr": Sub("assigner", _PARTY_OF_ASSIGNMENT, _assigned),
+    "Assgne": Sub("assignee", _PARTY_OF_ASSIGNMENT, _assigned),
+}
+_CAMT056: Spec = {
+    "Assgnmt": _ASSIGNMENT, "Case": {"Id": "case_id"},
+    "Undrlyg": {"TxInf": Sub("_tx", {
+        **_ORIGINAL, "CxlId": "cancellation_id", "Case": {"Id": "_case_id"}, "CxlRsnInf": _REASON})},
+}
+
+
+def _with_assignment(d: Out) -> Out:
+    d.setdefault("assigner", {})
+    d.setdefault("assignee", {})
+    return d
+
+
+def _cancellation(d: Out) -> Out:
+    tx = d.pop("_tx", None)
     if tx is None:
         raise ValueError("Undrlyg/TxInf is missing")
-    return CancellationRequest(
-        header=header, assignment_id=r.req(root, "Assgnmt/Id"), created=r.dt(root, "Assgnmt/CreDtTm"),
-        assigner=_assigned(r, root, "Assgnr"), assignee=_assigned(r, root, "Assgne"),
-        case_id=r.t(root, "Case/Id") or r.t(tx, "Case/Id"), cancellation_id=r.t(tx, "CxlId"),
-        original=r.original(tx),
-        reason_code=r.t(tx, "CxlRsnInf/Rsn/Cd") or r.t(tx, "CxlRsnInf/Rsn/Prtry") or "NARR",
-        reason_text=r.t(tx, "CxlRsnInf/AddtlInf"),
-    )
+    original = _original(tx)
+    case = tx.pop("_case_id", None)
+    if "case_id" not in d and case is not None:
+        d["case_id"] = case
+    tx.setdefault("reason_code", "NARR")
+    d.update(tx)
+    d["original"] = original
+    return _with_assignment(d)
 
 
-def _resolution(r: _R, root: Node, header: Header | None) -> Resolution:
-    tx = r.f(root, "CxlDtls/TxInfAndSts")
+_CAMT029: Spec = {
+    "Assgnmt": _ASSIGNMENT, "RslvdCase": {"Id": "case_id"}, "Sts": {"Conf": "_confirmation"},
+    "CxlDtls": {"TxInfAndSts": Sub("_tx", {
+        **_ORIGINAL, "TxCxlSts": "_tx_status",
+        "CxlStsRsnInf": {"Rsn": {"Cd": "reason_code", "Prtry": "reason_code"}}})},
+}
+_TX_TO_CASE_STATUS = {"ACCR": "CNCL", "RJCR": "RJCR"}
+
+
+def _resolution(d: Out) -> Out:
+    tx = d.pop("_tx", None)
     if tx is None:
         raise ValueError("CxlDtls/TxInfAndSts is missing")
-    conf = r.t(root, "Sts/Conf")
-    tx_status = r.t(tx, "TxCxlSts")
-    status = conf if conf in ("CNCL", "RJCR", "PDCR") else {"ACCR": "CNCL", "RJCR": "RJCR"}.get(tx_status or "", "PDCR")
-    return Resolution(
-        header=header, assignment_id=r.req(root, "Assgnmt/Id"), created=r.dt(root, "Assgnmt/CreDtTm"),
-        assigner=_assigned(r, root, "Assgnr"), assignee=_assigned(r, root, "Assgne"),
-        case_id=r.t(root, "RslvdCase/Id"), status=status,
-        original=r.original(tx),
-        reason_code=r.t(tx, "CxlStsRsnInf/Rsn/Cd") or r.t(tx, "CxlStsRsnInf/Rsn/Prtry"),
-    )
+    conf, tx_status = d.pop("_confirmation", None), tx.pop("_tx_status", None)
+    d["status"] = conf if conf in ("CNCL", "RJCR", "PDCR") else _TX_TO_CASE_STATUS.get(tx_status or "", "PDCR")
+    d["original"] = _original(tx)
+    d.update(tx)
+    return _with_assignment(d)
 
 
-def _notification(r: _R, root: Node, header: Header | None) -> Notification:
-    g = r.f(root, "GrpHdr")
-    nt = r.f(root, "Ntfctn")
-    e = r.f(nt, "Ntry")
-    if nt is None or e is None:
+_CAMT054: Spec = {
+    "GrpHdr": {"MsgId": "msg_id", "CreDtTm": "created"},
+    "Ntfctn": Sub("_nt", {
+        "Id": "notification_id",
+        "Acct": Sub("account", {**_ACCOUNT, "Svcr": agent("_owner")}, _account),
+        "Ntry": Sub("_entry", {
+            "Amt": Amt("amount", "currency"), "CdtDbtInd": "credit_debit",
+            "BookgDt": {"Dt": "_booked", "DtTm": "_booked_at"},
+            "NtryDtls": Sub("_details", {"TxDtls": Sub("_tx", {"Refs": Sub("_refs", {
+                "UETR": "uetr", "EndToEndId": "end_to_end_id", "InstrId": "instr_id"})})}),
+        }),
+    }),
+}
+
+
+def _notification(d: Out) -> Out:
+    nt = d.pop("_nt", None)
+    entry = nt.pop("_entry", None) if nt is not None else None
+    if nt is None or entry is None:
         raise ValueError("Ntfctn/Ntry is missing")
-    amt = r.dec(e, "Amt")
-    acct = r.account(nt, "Acct")
-    if amt is None or acct is None:
+    if "amount" not in entry or "account" not in nt:
         raise ValueError("Ntry/Amt and Acct are required")
-    booked = r.date(e, "BookgDt/Dt") or (datetime.fromisoformat(r.req(e, "BookgDt/DtTm")).date()
-                                         if r.t(e, "BookgDt/DtTm") else r.dt(g, "CreDtTm").date())
-    refs = r.f(e, "NtryDtls/TxDtls/Refs")
-    return Notification(
-        header=header, msg_id=r.req(g, "MsgId"), created=r.dt(g, "CreDtTm"), notification_id=r.req(nt, "Id"),
-        account=acct, account_owner=r.agent(nt, "Acct/Svcr"), amount=amt[0], currency=amt[1],
-        credit_debit=r.req(e, "CdtDbtInd"),
-        booking_date=booked, uetr=r.t(refs, "UETR"), end_to_end_id=r.t(refs, "EndToEndId"),
-        instr_id=r.t(refs, "InstrId"),
-    )
+    owner = nt["account"].pop("_owner", None)
+    if owner is not None:
+        nt["account_owner"] = owner
+    booked, booked_at = entry.pop("_booked", None), entry.pop("_booked_at", None)
+    if booked is None:
+        when = booked_at or d.get("created")
+        booked = datetime.fromisoformat(when).date() if when else None
+    refs = entry.pop("_details", {}).get("_tx", {}).get("_refs", {})
+    d.update(nt)
+    d.update(entry)
+    d.update(refs)
+    d["booking_date"] = booked
+    return d
 
 
-def _reject(r: _R, root: Node, header: Header | None) -> MessageReject:
-    rsn = r.f(root, "Rsn")
-    when = r.t(rsn, "RjctnDtTm")
-    return MessageReject(
-        header=header, reference=r.req(root, "RltdRef/Ref"), reason=r.req(rsn, "RjctgPtyRsn"),
-        created=datetime.fromisoformat(when) if when else (header.created if header else datetime.fromisoformat(
-            "1970-01-01T00:00:00+00:00")),
-        location=r.t(rsn, "ErrLctn"), description=r.t(rsn, "RsnDesc"),
-    )
+_ADMI002: Spec = {
+    "RltdRef": {"Ref": "reference"},
+    "Rsn": {"RjctgPtyRsn": "reason", "RjctnDtTm": "created", "ErrLctn": "location", "RsnDesc": "description"},
+}
+_EPOCH = "1970-01-01T00:00:00+00:00"
+
+
+def _reject(d: Out) -> Out:
+    if "created" not in d:
+        header = d.get("header")
+        d["created"] = header["created"] if header and "created" in header else _EPOCH
+    return d
+
+
+@dataclass(frozen=True, slots=True)
+class _Reader:
+    spec: Spec
+    shape: Callable[[Out], Out]
+    model: type[BaseModel]
+    kind: str | None = None  # the discriminator, when one model serves two messages
+
+
+_READERS: dict[str, _Reader] = {
+    "pacs.008": _Reader(_PACS008, _payment, Payment, "pacs.008"),
+    "pacs.009": _Reader(_PACS009, _payment, Payment, "pacs.009"),
+    "pacs.002": _Reader(_PACS002, _status, StatusReport),
+    "pacs.004": _Reader(_PACS004, _return, Return),
+    "camt.056": _Reader(_CAMT056, _cancellation, CancellationRequest),
+    "camt.029": _Reader(_CAMT029, _resolution, Resolution),
+    "camt.054": _Reader(_CAMT054, _notification, Notification),
+    "admi.002": _Reader(_ADMI002, _reject, MessageReject),
+}
+
+
+# Where the model's required fields come from, so that a reject names the element, not the field.
+_ELEMENT_OF = {
+    "msg_id": "GrpHdr/MsgId", "created": "CreDtTm", "end_to_end_id": "PmtId/EndToEndId", "uetr": "PmtId/UETR",
+    "currency": "Ccy", "settlement_method": "SttlmInf/SttlmMtd", "status": "TxSts", "assignment_id": "Assgnmt/Id",
+    "notification_id": "Ntfctn/Id", "credit_debit": "CdtDbtInd", "reference": "RltdRef/Ref",
+    "reason": "Rsn/RjctgPtyRsn", "biz_msg_id": "AppHdr/BizMsgIdr", "msg_def_id": "MsgDefIdr",
+}
+
+
+def _explain(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    loc = [str(p) for p in first["loc"]]
+    where = "/".join(_ELEMENT_OF.get(p, p) for p in loc)
+    if first["type"] == "missing":
+        return f"{where} is missing"
+    return f"{where}: {first['msg']}" if where else str(first["msg"])
 
 
 def extract(ident: Identified) -> Outcome[CanonicalMessage]:
@@ -386,32 +404,22 @@ def extract(ident: Identified) -> Outcome[CanonicalMessage]:
     if ident.document is None or ident.message is None:
         return Reject(FORMAT_ERROR, "no Document: a header alone carries no message to process", STAGE_EXTRACT)
     msg = ident.message
-    r = _R()
-    body = r.f(_tree(ident.document), msg.root)
-    if body is None:
+    # identify() made sure the Document holds exactly one element, the message's root.
+    body = ident.document[0] if len(ident.document) else None
+    if body is None or not len(body):
         return Reject(FORMAT_ERROR, f"{msg.root} is missing", STAGE_EXTRACT)
+    reader = _READERS[msg.id[:8]]
     try:
-        header = read_header(ident.header)
-        short = msg.id[:8]
-        out: CanonicalMessage
-        if short in ("pacs.008", "pacs.009"):
-            out = _payment(r, body, header, short)  # type: ignore[arg-type]
-        elif short == "pacs.002":
-            out = _status(r, body, header)
-        elif short == "pacs.004":
-            out = _return(r, body, header)
-        elif short == "camt.056":
-            out = _cancellation(r, body, header)
-        elif short == "camt.029":
-            out = _resolution(r, body, header)
-        elif short == "camt.054":
-            out = _notification(r, body, header)
-        else:
-            out = _reject(r, body, header)
-    except (ValueError, InvalidOperation, ValidationError) as exc:
-        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return Reject(FORMAT_ERROR, f"{msg.id}: {text}", STAGE_EXTRACT)
-    return Ok(out)
+        d: Out = {} if reader.kind is None else {"kind": reader.kind}
+        if ident.header is not None:
+            d["header"] = _header_fields(ident.header)
+        read_element(body, reader.spec, d)
+        out = reader.model.model_validate(reader.shape(d))
+    except ValidationError as exc:
+        return Reject(FORMAT_ERROR, f"{msg.id}: {_explain(exc)}", STAGE_EXTRACT)
+    except ValueError as exc:
+        return Reject(FORMAT_ERROR, f"{msg.id}: {exc}", STAGE_EXTRACT)
+    return Ok(out)  # type: ignore[arg-type]
 
 
 def normalise(ident: Identified, side: Side) -> Outcome[CanonicalMessage]:

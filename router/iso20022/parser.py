@@ -42,7 +42,7 @@ def parse_xml(raw: bytes, *, max_bytes: int) -> Outcome[etree._Element]:
     """Parse ``raw`` into an element tree root, or say why it cannot be accepted."""
     if len(raw) > max_bytes:
         return Reject(FORMAT_ERROR, f"message of {len(raw)} bytes exceeds the {max_bytes}-byte limit", STAGE)
-    if not raw.strip():
+    if not raw or raw.isspace():
         return Reject(FORMAT_ERROR, "empty message", STAGE)
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in raw[:64]:
         return Reject(FORMAT_ERROR, "encoding must be UTF-8 (found UTF-16 or other wide encoding)", STAGE)

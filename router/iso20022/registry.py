@@ -20,6 +20,7 @@ HEAD_NS = ISO_PREFIX + "head.001.001.02"
 SWIFT_ENVELOPE_NS = "urn:swift:xsd:envelope"
 CORRIDOR_ENVELOPE_NS = "urn:corridor-router:xsd:envelope.001"
 ENVELOPE_NAMESPACES = frozenset({SWIFT_ENVELOPE_NS, CORRIDOR_ENVELOPE_NS})
+_MSG_DEF_TAG = f"{{{HEAD_NS}}}MsgDefIdr"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,21 +70,33 @@ class Identified:
         return self.header.findtext(f"{{{HEAD_NS}}}{local_name}")
 
 
+def _split(el: etree._Element) -> tuple[str, str]:
+    """(namespace, local name) of an element; ("", "") for a comment or processing instruction."""
+    tag = el.tag
+    if not isinstance(tag, str):
+        return "", ""
+    if tag[:1] == "{":
+        ns, _, local = tag[1:].partition("}")
+        return ns, local
+    return "", tag
+
+
 def _ns(el: etree._Element) -> str:
-    return etree.QName(el).namespace or ""
+    return _split(el)[0]
 
 
 def _local(el: etree._Element) -> str:
-    return etree.QName(el).localname
+    return _split(el)[1]
 
 
 def identify(root: etree._Element) -> Outcome[Identified]:
     """Say which registered message ``root`` carries, or why it is not one we speak."""
-    ns, local = _ns(root), _local(root)
+    ns, local = _split(root)
     if ns in ENVELOPE_NAMESPACES:
         wrapper = "swift-envelope" if ns == SWIFT_ENVELOPE_NS else "corridor-envelope"
-        headers = [c for c in root if isinstance(c.tag, str) and _local(c) == "AppHdr"]
-        docs = [c for c in root if isinstance(c.tag, str) and _local(c) == "Document"]
+        children = [(c, _local(c)) for c in root]
+        headers = [c for c, name in children if name == "AppHdr"]
+        docs = [c for c, name in children if name == "Document"]
         if len(headers) > 1 or len(docs) != 1:
             return Reject(FORMAT_ERROR, "an envelope must hold at most one AppHdr and exactly one Document", STAGE)
         return _combine(headers[0] if headers else None, docs[0], wrapper)
@@ -106,7 +119,7 @@ def _combine(header: etree._Element | None, doc: etree._Element | None, wrapper:
         if len(body) != 1 or _local(body[0]) != message.root:
             return Reject(FORMAT_ERROR, f"{message.id} Document must contain exactly one {message.root}", STAGE)
     if header is not None and message is not None:
-        declared = header.findtext(f"{{{HEAD_NS}}}MsgDefIdr")
+        declared = header.findtext(_MSG_DEF_TAG)
         if declared and declared.strip() != message.id:
             return Reject(
                 FORMAT_ERROR, f"header MsgDefIdr {declared.strip()} does not match document {message.id}", STAGE

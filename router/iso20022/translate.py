@@ -13,6 +13,8 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
+from typing import NamedTuple
 
 from router.iso20022 import transliterate as tl
 from router.iso20022.directory import Directory, bic11
@@ -58,8 +60,9 @@ DEFAULT_CIPS_PURPOSE = "CCSH"
 CHARGE_BEARER = {"DEBT": "DEBT", "CRED": "CRED", "SHAR": "SHAR", "SLEV": "SHAR"}
 
 
-@dataclass(frozen=True, slots=True)
-class Change:
+class Change(NamedTuple):
+    """One thing translation changed. A tuple: translation records several per message."""
+
     field: str
     before: str | None
     after: str | None
@@ -71,6 +74,16 @@ class Translated:
     message: CanonicalMessage
     changes: tuple[Change, ...]
     instr_id_map: dict[str, str] = field(default_factory=dict)  # original InstrId -> shortened
+
+
+@lru_cache(maxsize=4096)
+def _bic_agent(bic: str) -> Agent:
+    """The agent known by its BIC alone. Models are frozen, so one instance serves every message."""
+    return Agent(bic=bic)
+
+
+_ADDRESS_LIMITS = (("street", 70), ("building_number", 16), ("building_name", 35), ("post_code", 16),
+                   ("town", 35), ("district", 35), ("country_subdivision", 35))
 
 
 class _Untranslatable(Exception):
@@ -118,7 +131,7 @@ class _Ctx:
             if a.member_id and a.name and a.address and a.address.town and a.address.country:
                 return a.model_copy(update={"name": tl.text(a.name), "address": self.address(a.address, path)})
             raise _Untranslatable(INVALID_BIC, f"{path}: agent {a.key} has no BIC for the CBPR+ side")
-        return Agent(bic=bic)
+        return _bic_agent(bic)
 
     def agent_to_cips(self, a: Agent | None, path: str) -> Agent | None:
         if a is None:
@@ -131,22 +144,25 @@ class _Ctx:
         if p is not None and p.cips_id:
             self.note(path, a.bic, p.cips_id, "BIC -> CIPS participant id (directory)")
             return Agent(cips_id=p.cips_id)
-        return Agent(bic=a.bic)  # foreign agents keep their BIC on the CIPS side
+        return _bic_agent(a.bic)  # foreign agents keep their BIC on the CIPS side
 
     def router_agent(self, side: Profile) -> Agent:
         if side == "cips":
             p = self.d.by_bic(self.router_bic)
             if p is not None and p.cips_id:
                 return Agent(bic=self.router_bic, cips_id=p.cips_id)
-        return Agent(bic=self.router_bic)
+        return _bic_agent(self.router_bic)
 
     # ---- parties
     def address(self, a: PostalAddress | None, path: str) -> PostalAddress | None:
         if a is None:
             return None
+        parts = (a.street, a.building_number, a.building_name, a.post_code, a.town, a.district,
+                 a.country_subdivision, *a.lines)
+        if tl.is_finx("".join(p for p in parts if p)):  # one scan for the common, already-Latin address
+            return a
         upd: dict[str, object] = {}
-        for name, limit in (("street", 70), ("building_number", 16), ("building_name", 35), ("post_code", 16),
-                            ("town", 35), ("district", 35), ("country_subdivision", 35)):
+        for name, limit in _ADDRESS_LIMITS:
             v = getattr(a, name)
             if v is not None and not tl.is_finx(v):
                 upd[name] = tl.text(v, limit) or None
@@ -220,11 +236,11 @@ def _payment_to_cbpr(p: Payment, c: _Ctx, now: datetime) -> tuple[Payment, dict[
            "router's nostro with the correspondent is debited by the instructed agent")
     remit = tuple(tl.text(x, 140) for x in p.remittance)
     c.note(f"{tx}/RmtInf/Ustrd", " | ".join(p.remittance), " | ".join(remit), "remittance in FIN-X")
-    header = c.header("cbpr", _msg_def(p.kind), msg_id, Agent(bic=next_hop.bic), now)
+    header = c.header("cbpr", _msg_def(p.kind), msg_id, _bic_agent(next_hop.bic), now)
     out = p.model_copy(update={
         "header": header, "msg_id": msg_id, "created": now, "instr_id": instr,
         "settlement_method": "INDA", "clearing_system": None, "charge_bearer": charge, "purpose": purpose,
-        "instructing_agent": c.router_agent("cbpr"), "instructed_agent": Agent(bic=next_hop.bic),
+        "instructing_agent": c.router_agent("cbpr"), "instructed_agent": _bic_agent(next_hop.bic),
         "intermediary_agents": inter, "debtor_agent": debtor_agent, "creditor_agent": creditor_agent,
         "debtor": c.party_to_cbpr(p.debtor, f"{tx}/Dbtr") if p.kind == "pacs.008" else None,
         "creditor": c.party_to_cbpr(p.creditor, f"{tx}/Cdtr") if p.kind == "pacs.008" else None,
