@@ -59,6 +59,15 @@ async def create_topics(k: KafkaSettings, specs: tuple[TopicSpec, ...] = TOPICS)
         await admin.close()
 
 
+async def topic_names(k: KafkaSettings) -> list[str]:
+    admin = AIOKafkaAdminClient(**client_options(k))
+    await admin.start()
+    try:
+        return sorted(await admin.list_topics())
+    finally:
+        await admin.close()
+
+
 async def delete_topics_with_prefix(k: KafkaSettings, prefixes: tuple[str, ...]) -> list[str]:
     """Delete every topic whose name starts with one of ``prefixes`` (test and demo clean-up)."""
     if not any(prefixes):

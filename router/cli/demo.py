@@ -7,8 +7,10 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import socket
 import subprocess
+import time
 import uuid
 from pathlib import Path
 
@@ -27,6 +29,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--rate", type=float, default=None, help="payments per second (default: settings.sim)")
     p.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for every outcome")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object on the last line")
+    p.add_argument("--keep-earlier-runs", action="store_true",
+                   help="keep the topics of demo runs started over two hours ago (deleted by default)")
     p.add_argument("--report-dir", type=Path, default=Path("reports"), help="logs, summary and plot go here")
     p.set_defaults(func=_run)
 
@@ -47,9 +51,45 @@ def ensure_broker(s: Settings) -> None:
     subprocess.run([str(script), "start"], check=True, env=dict(os.environ, KAFKA_PORT=port))
 
 
+# A run id is the start time (epoch seconds, 8 hex digits) and 4 random hex digits; runs from
+# before that scheme have 8 random hex digits.
+RUN_ID = re.compile(r"demo-([0-9a-f]{8})([0-9a-f]{4})?[.-]")
+STALE_AFTER_S = 2 * 3600  # no demo runs that long; a younger run may still be going in another shell
+
+
+def new_run_id(now: float) -> str:
+    return f"{int(now):08x}{uuid.uuid4().hex[:4]}"
+
+
+def earlier_runs(topics: list[str], base_prefix: str, now: float) -> tuple[str, ...]:
+    """Topic prefixes (the run's own topics and its faust app's) of demo runs started over
+    ``STALE_AFTER_S`` ago, or before run ids carried their start time."""
+    out: set[str] = set()
+    for t in topics:
+        name = t[len(base_prefix):] if base_prefix and t.startswith(base_prefix) else t
+        m = RUN_ID.match(name)
+        if m and (m.group(2) is None or now - int(m.group(1), 16) > STALE_AFTER_S):
+            out.add(t[: len(t) - len(name)] + m.group(0))
+    return tuple(sorted(out))
+
+
+async def drop_earlier_runs(s: Settings, base_prefix: str) -> int:
+    """Delete the topics of earlier demo runs; recent runs' stay for ``router track``.
+
+    Every run creates its own topics: left alone, a local broker soon holds thousands of
+    partitions and takes minutes to start.
+    """
+    from router.kafka_clients import delete_topics_with_prefix, topic_names
+
+    prefixes = earlier_runs(await topic_names(s.kafka), base_prefix, time.time())
+    if prefixes:
+        await delete_topics_with_prefix(s.kafka, prefixes)
+    return len({p.rstrip(".-") for p in prefixes})
+
+
 def demo_settings(base: Settings) -> Settings:
     """A fresh topic prefix and app id per run keep each demo's numbers its own."""
-    run_id = uuid.uuid4().hex[:8]
+    run_id = new_run_id(time.time())
     return base.model_copy(update={
         "app_id": f"demo-{run_id}",
         "store_url": "memory://",
@@ -65,10 +105,15 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.payments < 1:
         raise CliError("--payments must be at least 1")
-    s = demo_corridor_settings(demo_settings(get_settings()), load_directory())
+    base = get_settings()
+    s = demo_corridor_settings(demo_settings(base), load_directory())
     if args.rate:
         s = s.model_copy(update={"sim": s.sim.model_copy(update={"rate_per_s": args.rate})})
     ensure_broker(s)
+    if not args.keep_earlier_runs:
+        dropped = asyncio.run(drop_earlier_runs(s, base.kafka.topic_prefix))
+        if dropped:
+            print(f"removed the topics of {dropped} earlier demo run(s)")
     asyncio.run(create_topics(s.kafka))
     print(f"demo {s.app_id}: {args.payments} payments, profile {args.profile}, topics under "
           f"{s.kafka.topic_prefix!r}")
