@@ -387,6 +387,8 @@ _ELEMENT_OF = {
     "currency": "Ccy", "settlement_method": "SttlmInf/SttlmMtd", "status": "TxSts", "assignment_id": "Assgnmt/Id",
     "notification_id": "Ntfctn/Id", "credit_debit": "CdtDbtInd", "reference": "RltdRef/Ref",
     "reason": "Rsn/RjctgPtyRsn", "biz_msg_id": "AppHdr/BizMsgIdr", "msg_def_id": "MsgDefIdr",
+    "settlement_amount": "IntrBkSttlmAmt", "instructed_amount": "InstdAmt", "exchange_rate": "XchgRate",
+    "settlement_date": "IntrBkSttlmDt", "returned_amount": "RtrdIntrBkSttlmAmt",
 }
 
 
