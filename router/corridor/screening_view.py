@@ -66,6 +66,8 @@ def screening_request(p: Payment, directory: Directory) -> ScreeningRequest:
         creditor = _party(p.creditor, p.creditor_account, directory)
     return ScreeningRequest(
         uetr=p.uetr, debtor=debtor, creditor=creditor,
+        ultimate_debtor=_party(p.ultimate_debtor, None, directory) if p.ultimate_debtor else None,
+        ultimate_creditor=_party(p.ultimate_creditor, None, directory) if p.ultimate_creditor else None,
         debtor_agent=_agent(p.debtor_agent, directory), creditor_agent=_agent(p.creditor_agent, directory),
         intermediaries=tuple(_agent(a, directory) for a in p.intermediary_agents),
         amount=p.settlement_amount, currency=p.currency,

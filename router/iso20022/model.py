@@ -112,12 +112,14 @@ class Payment(BaseModel):
     instructing_agent: Agent | None = None
     instructed_agent: Agent | None = None
     intermediary_agents: tuple[Agent, ...] = ()
+    ultimate_debtor: Party | None = None  # on whose behalf the debtor pays (FATF R16 originator data)
     debtor: Party | None = None
     debtor_account: Account | None = None
     debtor_agent: Agent
     creditor_agent: Agent
     creditor: Party | None = None
     creditor_account: Account | None = None
+    ultimate_creditor: Party | None = None  # for whose benefit the creditor is paid
     remittance: tuple[str, ...] = ()
 
 

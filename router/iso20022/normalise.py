@@ -164,7 +164,8 @@ _PAYMENT_TX: Spec = {
     "RmtInf": {"Ustrd": Texts("remittance")},
 }
 _PACS008: Spec = {"GrpHdr": _PAYMENT_GROUP, "CdtTrfTxInf": Sub("_tx", {
-    **_PAYMENT_TX, "Dbtr": Sub("debtor", _PARTY), "Cdtr": Sub("creditor", _PARTY)})}
+    **_PAYMENT_TX, "Dbtr": Sub("debtor", _PARTY), "Cdtr": Sub("creditor", _PARTY),
+    "UltmtDbtr": Sub("ultimate_debtor", _PARTY), "UltmtCdtr": Sub("ultimate_creditor", _PARTY)})}
 # In pacs.009 the debtor and creditor are themselves financial institutions.
 _PACS009: Spec = {"GrpHdr": _PAYMENT_GROUP, "CdtTrfTxInf": Sub("_tx", {
     **_PAYMENT_TX, "Dbtr": agent("debtor_agent"), "Cdtr": agent("creditor_agent")})}

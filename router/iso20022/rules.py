@@ -159,6 +159,18 @@ def party(p: Party | None, path: str, profile: Profile, code: str) -> list[Issue
     return out
 
 
+def ultimate(p: Party | None, path: str, profile: Profile, code: str) -> list[Issue]:
+    """An ultimate party is optional; when given it needs a name, and on CBPR+ FIN-X text."""
+    if p is None:
+        return []
+    if not p.name:
+        return [Issue(path + "/Nm", "an ultimate party needs a name", code=code)]
+    out = address(p.address, path, structured=False, code=code, profile=profile) if p.address else []
+    if profile == "cbpr":
+        out += finx_text(p.name, path + "/Nm")
+    return out + bic(p.bic, path + "/Id/OrgId/AnyBIC")
+
+
 @lru_cache(maxsize=65536)
 def iban_error(iban: str) -> str | None:
     """Why ``iban`` is not a valid IBAN (country format and checksum, by schwifty), or None.
@@ -228,6 +240,8 @@ def payment(p: Payment, profile: Profile) -> list[Issue]:
     if p.kind == "pacs.008":
         out += party(p.debtor, tx + "/Dbtr", profile, CODE_DEBTOR_ADDRESS)
         out += party(p.creditor, tx + "/Cdtr", profile, CODE_CREDITOR_ADDRESS)
+        out += ultimate(p.ultimate_debtor, tx + "/UltmtDbtr", profile, CODE_DEBTOR_ADDRESS)
+        out += ultimate(p.ultimate_creditor, tx + "/UltmtCdtr", profile, CODE_CREDITOR_ADDRESS)
     out += account(p.debtor_account, tx + "/DbtrAcct")
     out += account(p.creditor_account, tx + "/CdtrAcct")
     return out

@@ -173,7 +173,7 @@ class _Ctx:
             return a.model_copy(update=upd)
         return a
 
-    def party_to_cbpr(self, p: Party | None, path: str) -> Party | None:
+    def party_to_cbpr(self, p: Party | None, path: str, *, address_required: bool = True) -> Party | None:
         if p is None:
             return None
         name = p.name
@@ -181,7 +181,7 @@ class _Ctx:
             name = tl.name(name)
             self.note(path + "/Nm", p.name, name, "name transliterated (pypinyin, surname first)")
         addr = self.address(p.address, path)
-        if addr is None or not addr.town or not addr.country:
+        if address_required and (addr is None or not addr.town or not addr.country):
             raise _Untranslatable(MISSING_ELEMENT, f"{path}: CBPR+ needs a structured postal address with town "
                                                    "and country")
         orig_addr = p.address_original or (p.address if addr is not p.address else None)
@@ -244,6 +244,9 @@ def _payment_to_cbpr(p: Payment, c: _Ctx, now: datetime) -> tuple[Payment, dict[
         "intermediary_agents": inter, "debtor_agent": debtor_agent, "creditor_agent": creditor_agent,
         "debtor": c.party_to_cbpr(p.debtor, f"{tx}/Dbtr") if p.kind == "pacs.008" else None,
         "creditor": c.party_to_cbpr(p.creditor, f"{tx}/Cdtr") if p.kind == "pacs.008" else None,
+        # Ultimate parties travel on (FATF R16); CBPR+ asks for their address only when one is given.
+        "ultimate_debtor": c.party_to_cbpr(p.ultimate_debtor, f"{tx}/UltmtDbtr", address_required=False),
+        "ultimate_creditor": c.party_to_cbpr(p.ultimate_creditor, f"{tx}/UltmtCdtr", address_required=False),
         "remittance": remit,
     })
     return out, mapping
@@ -285,6 +288,8 @@ def _payment_to_cips(p: Payment, c: _Ctx, now: datetime) -> Payment:
         "instructing_agent": c.router_agent("cips"), "instructed_agent": receiver,
         "intermediary_agents": inter, "debtor_agent": debtor_agent, "creditor_agent": creditor_agent,
         "debtor": c.party_to_cips(p.debtor), "creditor": c.party_to_cips(p.creditor),
+        "ultimate_debtor": c.party_to_cips(p.ultimate_debtor),
+        "ultimate_creditor": c.party_to_cips(p.ultimate_creditor),
         "creditor_account": _creditor_account_to_cips(p.creditor_account, p.creditor_agent, c),
     })
 

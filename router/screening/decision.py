@@ -48,8 +48,10 @@ def _explain(m: Match) -> str:
 def screen_payment(req: ScreeningRequest, screener: Screener, history: History, now: datetime) -> ScreeningDecision:
     """Screen every party, agent and country of a payment and apply the rules."""
     matches: list[Match] = []
-    for role in ("debtor", "creditor"):
+    for role in ("debtor", "creditor", "ultimate_debtor", "ultimate_creditor"):
         p = getattr(req, role)
+        if p is None:
+            continue
         matches += screener.screen_name(p.name, party=role, original=p.name_original)
         matches += screener.screen_country(p.country, party=role)
     agents = [("debtor_agent", req.debtor_agent), ("creditor_agent", req.creditor_agent)]

@@ -104,6 +104,8 @@ class ScreeningRequest(BaseModel):
     uetr: str
     debtor: Party
     creditor: Party
+    ultimate_debtor: Party | None = None
+    ultimate_creditor: Party | None = None
     debtor_agent: Agent = Agent()
     creditor_agent: Agent = Agent()
     intermediaries: tuple[Agent, ...] = ()

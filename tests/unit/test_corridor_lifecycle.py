@@ -301,3 +301,15 @@ def test_cancellation_after_settlement_ends_cancelled_when_the_receiver_returns_
     assert final.state is not None and final.state.phase is Phase.CANCELLED
     assert final.state.journey.outcome is Outcome.CANCELLED
     assert any(b"pacs.004" in s.value for s in sent(final, "cips.out"))
+
+
+def test_screening_sees_the_ultimate_parties() -> None:
+    from router.corridor.screening_view import screening_request
+    from router.iso20022.model import Party, PostalAddress
+
+    p = cips_pacs008().model_copy(update={
+        "ultimate_debtor": Party(name="王小明", address=PostalAddress(town="上海", country="CN"))})
+    req = screening_request(p, load_directory())
+    assert req.ultimate_debtor is not None and req.ultimate_debtor.name == "王小明"
+    assert req.ultimate_debtor.country == "CN" and req.ultimate_creditor is None
+    assert screening_request(cips_pacs008(), load_directory()).ultimate_debtor is None

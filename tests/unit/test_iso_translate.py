@@ -10,11 +10,15 @@ import pytest
 
 from router.iso20022 import examples as ex
 from router.iso20022 import transliterate as tl
+from router.iso20022.build import build_message
 from router.iso20022.directory import load_directory, parse_directory
-from router.iso20022.model import Account, Agent, Payment
+from router.iso20022.model import Account, Agent, Party, Payment, PostalAddress
+from router.iso20022.normalise import extract
 from router.iso20022.rules import check
+from router.iso20022.schemas import validate_schemas
 from router.iso20022.translate import derived_id, short_instr_id, to_cbpr, to_cips
 from router.outcome import Ok, Reject
+from tests.unit.test_iso_build import _ident
 
 D = load_directory()
 NOW = datetime(2026, 11, 2, 10, tzinfo=UTC)
@@ -217,3 +221,47 @@ def test_status_report_can_be_addressed_to_the_original_sender() -> None:
     m = out.value.message
     assert m.header is not None and m.header.receiver == Agent(bic="NRDBDEFF")
     assert m.instructed_agent == Agent(bic="NRDBDEFF")  # type: ignore[union-attr]
+
+
+# ---- ultimate parties (FATF R16 originator / beneficiary data travels with the payment)
+
+def _with_ultimates() -> Payment:
+    return ex.cips_pacs008().model_copy(update={
+        "ultimate_debtor": Party(name="王小明", address=PostalAddress(town="上海", country="CN")),
+        "ultimate_creditor": Party(name="Becker Holding AG", bic="BECKDEFFXXX"),
+    })
+
+
+def test_ultimate_parties_are_read_translated_and_written_both_ways() -> None:
+    p = _with_ultimates()
+    assert not check(p, "cips")
+    found = extract(_ident(build_message(p, "cips")))
+    assert isinstance(found, Ok) and found.value == p
+    out, _, changes = _cbpr(p)
+    assert out.ultimate_debtor is not None and out.ultimate_debtor.address is not None
+    assert out.ultimate_debtor.name == "WANG XIAOMING" and out.ultimate_debtor.name_original == "王小明"
+    assert out.ultimate_debtor.address.town == "SHANGHAI"
+    assert out.ultimate_creditor == p.ultimate_creditor  # already FIN-X, no address needed
+    assert "CdtTrfTxInf/UltmtDbtr/Nm" in changes
+    assert not check(out, "cbpr")
+    wire = build_message(out, "cbpr").decode()
+    assert "<UltmtDbtr><Nm>WANG XIAOMING</Nm>" in wire and "王" not in wire
+    assert "<UltmtCdtr><Nm>Becker Holding AG</Nm>" in wire
+    back = to_cips(out, D, now=NOW)
+    assert isinstance(back, Ok) and isinstance(back.value.message, Payment)
+    assert back.value.message.ultimate_debtor is not None
+    assert back.value.message.ultimate_debtor.name == "王小明"
+
+
+def test_an_ultimate_party_without_a_name_breaks_the_rules() -> None:
+    p = ex.cips_pacs008().model_copy(update={"ultimate_creditor": Party(bic="BECKDEFFXXX")})
+    (issue,) = check(p, "cips")
+    assert issue.path.endswith("/UltmtCdtr/Nm") and issue.code == "RR03"
+
+
+def test_ultimate_parties_are_valid_against_both_profiles_and_the_official_schema(iso_xsd_dir: Path) -> None:
+    cips = build_message(_with_ultimates(), "cips")
+    cbpr = build_message(_cbpr(_with_ultimates())[0], "cbpr")
+    assert validate_schemas(_ident(cips), "cips") == [] and validate_schemas(_ident(cbpr), "cbpr") == []
+    assert validate_schemas(_ident(cips), "base", iso_xsd_dir) == []
+    assert validate_schemas(_ident(cbpr), "base", iso_xsd_dir) == []

@@ -96,3 +96,11 @@ def test_analyst_decision_and_audit(screener: Screener) -> None:
     body = json.loads(audit.to_bytes())
     assert body["actor"] == "analyst" and body["kind"] == "human" and body["outcome"] == "reject"
     assert body["at"].startswith("2026-03-02T02:00") and body["list_versions"][0]["source"] == "OFAC-SDN"
+
+
+def test_ultimate_parties_are_screened(screener: Screener) -> None:
+    req = payment().model_copy(update={"ultimate_creditor": Party(name="Zhao W.", name_original="赵伟明")})
+    d = screen_payment(req, screener, (), NOW)
+    assert d.outcome == "reject"
+    assert any(m.party == "ultimate_creditor" and m.entry == "900001" for m in d.matches)
+    assert screen_payment(payment(), screener, (), NOW).outcome == "clear"
