@@ -10,9 +10,9 @@ follows Kafka Streams' per-task exactly-once:
   of every input - a *task* - belongs to one process at a time;
 * each task has its own transactional producer, ``transactional_id = <app>.<stage>.<p>``: whoever
   takes partition p over fences the previous owner and aborts its open transaction at once;
-* each batch of a task is one transaction: outputs, state changes (partition p of a compacted
-  changelog) and consumed offsets commit together or not at all; the in-memory state takes the
-  staged changes only after the commit;
+* each batch of a task is one transaction: outputs, state changes (partition p of each of the
+  stage's compacted changelogs) and consumed offsets commit together or not at all; the in-memory
+  state takes the staged changes only after the commit;
 * on assignment a task restores its state from its changelogs (read_committed), then resumes
   from the committed offsets.
 
