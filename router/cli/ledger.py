@@ -105,19 +105,25 @@ def _fund(args: argparse.Namespace) -> int:
 
 def _worker(args: argparse.Namespace) -> int:
     from router.cli import CliError
-    from router.settlement.processor import Fenced, SettlementProcessor, TopologyError
+    from router.pipeline.settlement_stage import SettlementLogic, settlement_processor
+    from router.streams.processor import Fenced, TopologyError
 
     s = get_settings()
     logging.basicConfig(level=s.log_level.upper().replace("WARN", "WARNING"), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
 
+    def ready(parts: list[int]) -> None:
+        # Test harnesses, the demo and the benchmark wait for this line.
+        print(f"settlement worker ready partitions={parts} instance={args.instance}", flush=True)
+
     async def main() -> int:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        proc = SettlementProcessor(s, instance=args.instance)
+        logic = SettlementLogic(s.settlement)
+        proc = settlement_processor(s, logic=logic, on_ready=ready)
         try:
             await proc.run(stop)
         except Fenced as exc:
@@ -125,7 +131,7 @@ def _worker(args: argparse.Namespace) -> int:
             return 3
         except TopologyError as exc:
             raise CliError(str(exc)) from exc
-        print(f"settlement worker stopped {json.dumps(proc.stats)}", flush=True)
+        print(f"settlement worker stopped {json.dumps({**proc.stats, **logic.stats})}", flush=True)
         return 0
 
     return asyncio.run(main())

@@ -1,7 +1,8 @@
 """Router stages: thin wiring from topics to the pure functions in the domain packages.
 
 The payment path (``ingest``, ``screening``, ``corridor``) runs on the transactional processor
-(``router.streams.processor``): outputs, state and consumed offsets commit together. The FX
+(``router.streams.processor``): outputs, state and consumed offsets commit together; so does the
+settlement stage (``settlement_stage``), which ``router settle-worker`` runs on its own. The FX
 pricing service (``fx``) is a faust stage; ``FAUST_STAGES`` maps its name to ``register(wiring)``.
 """
 

@@ -34,7 +34,7 @@ from router.iso20022.model import (
 from router.outcome import FORMAT_ERROR, NARRATIVE, Reject
 from router.pipeline.ingest_stage import H_SOURCE
 from router.settlement.model import OUTCOME
-from router.streams.processor import Out, Record, Store, record_headers
+from router.streams.processor import Out, Record, Store, StoreLogic, record_headers
 
 log = logging.getLogger(__name__)
 CANONICAL: TypeAdapter[CanonicalMessage] = TypeAdapter(CanonicalMessage)
@@ -74,7 +74,7 @@ def handle(topic: str, value: bytes, headers: dict[str, str], state: PaymentStat
     return lifecycle.Step(state, reject=Reject(NARRATIVE, f"unexpected topic {topic}", "corridor"))
 
 
-class CorridorLogic:
+class CorridorLogic(StoreLogic):
     """The per-payment orchestrator as transactional-processor logic: state per UETR in the
     compacted ``corridor.state`` changelog, outputs and state committed in one transaction."""
 

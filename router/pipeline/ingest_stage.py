@@ -16,7 +16,7 @@ from router.ingest import Refused, ingest_message
 from router.iso20022.model import Side
 from router.iso20022.replies import reply_for
 from router.outcome import FORMAT_ERROR, Reject
-from router.streams.processor import Out, Record, Store, record_headers
+from router.streams.processor import Out, Record, Store, StoreLogic, record_headers
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ FORMAT_CANONICAL = b"canonical-json"
 SIDE_OF: dict[str, Side] = {"cips.in": "cips", "corr.in": "corr"}
 
 
-class IngestLogic:
+class IngestLogic(StoreLogic):
     name: str = "ingest"
     inputs: tuple[str, ...] = ("cips.in", "corr.in")
     changelog: str | None = None
@@ -40,12 +40,6 @@ class IngestLogic:
     def __init__(self, settings: Settings) -> None:
         self.max_bytes = settings.ingest.max_message_bytes
         self.router_bic = settings.router_bic
-
-    def restored(self, store: Store) -> None:
-        return None
-
-    def tick(self, store: Store) -> list[Out]:
-        return []
 
     def process(self, store: Store, topic: str, record: Record) -> list[Out]:
         raw = record.value or b""

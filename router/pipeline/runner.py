@@ -9,12 +9,12 @@ import signal
 from typing import Any
 
 from router.config import Settings
-from router.streams.processor import Fenced, TransactionalProcessor
+from router.streams.processor import Fenced, Store, TransactionalProcessor
 
 log = logging.getLogger(__name__)
 
 
-def web_app(settings: Settings, processors: list[TransactionalProcessor]) -> Any:
+def web_app(settings: Settings, processors: list[TransactionalProcessor[Store]]) -> Any:
     from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
     from starlette.applications import Starlette
     from starlette.requests import Request
@@ -71,7 +71,7 @@ async def run_pipeline(settings: Settings, stages: tuple[str, ...]) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    processors: list[TransactionalProcessor] = []
+    processors: list[TransactionalProcessor[Store]] = []
     background: list[asyncio.Task[Any]] = []
     if "ingest" in stages:
         processors.append(TransactionalProcessor(settings, IngestLogic(settings), on_ready=announce("ingest")))

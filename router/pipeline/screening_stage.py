@@ -24,13 +24,13 @@ from router.screening.model import ScreeningRequest
 from router.screening.rules import history_from_json, history_to_json
 from router.screening.service import screen
 from router.screening.store import ListStore
-from router.streams.processor import Out, Record, Store, record_headers
+from router.streams.processor import Out, Record, Store, StoreLogic, record_headers
 
 log = logging.getLogger(__name__)
 REFRESH_EVERY_S = 5.0
 
 
-class ScreeningLogic:
+class ScreeningLogic(StoreLogic):
     name: str = "screening"
     inputs: tuple[str, ...] = ("screening.requests",)
     changelog: str | None = "screening.velocity"
@@ -40,9 +40,6 @@ class ScreeningLogic:
         _ = self.lists.screener  # fail at start-up, not on the first payment, when no list loads
         self.clock = clock
         self.checked_at = time.monotonic()
-
-    def restored(self, store: Store) -> None:
-        return None
 
     def tick(self, store: Store) -> list[Out]:
         if time.monotonic() - self.checked_at > REFRESH_EVERY_S:

@@ -15,11 +15,16 @@ from router.kafka_clients import client_options
 from router.settlement.check import LedgerView, Report, check
 from router.settlement.ledger import AccountState
 from router.settlement.model import COMMAND, EVENT, OUTCOME, REQUEST, Fund, command_key
-from router.settlement.processor import partitions
 from router.settlement.state import ACCT
 from router.topics import topic_name
 
 AUDITED = ("settlement.requests", "settlement.events", "settlement.outcomes", "settlement.accounts.state")
+
+
+async def partitions(consumer: AIOKafkaConsumer, topics: list[str]) -> dict[str, set[int]]:
+    """Partition numbers of ``topics`` (empty set for a topic that does not exist)."""
+    cluster = await consumer._client.fetch_all_metadata()  # the public API has no metadata call
+    return {t: set(cluster.partitions_for_topic(t) or ()) for t in topics}
 
 
 class LedgerReader:

@@ -10,30 +10,34 @@ follows Kafka Streams' per-task exactly-once:
   of every input - a *task* - belongs to one process at a time;
 * each task has its own transactional producer, ``transactional_id = <app>.<stage>.<p>``: whoever
   takes partition p over fences the previous owner and aborts its open transaction at once;
-* each batch of a task is one transaction: outputs, state changes (partition p of a compacted
-  changelog) and consumed offsets commit together or not at all; the in-memory state takes the
-  staged changes only after the commit;
-* on assignment a task restores its state from the changelog (read_committed), then resumes
+* each batch of a task is one transaction: outputs, state changes (partition p of each of the
+  stage's compacted changelogs) and consumed offsets commit together or not at all; the in-memory
+  state takes the staged changes only after the commit;
+* on assignment a task restores its state from its changelogs (read_committed), then resumes
   from the committed offsets.
 
-The stage's logic is pure apart from the store it is handed: ``process`` and ``tick`` read and
-stage state and return the records to send.
+The stage's logic is pure apart from the state it is handed: ``process`` and ``tick`` read and
+stage state and return the records to send. Most stages keep one ``Store`` of bytes
+(``StoreLogic``); a stage with richer state brings its own ``State`` (settlement: decoded
+coordinator and account states in two changelogs).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Protocol, TypeAlias
+from typing import Any, Generic, Protocol, TypeAlias, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.errors import InvalidProducerEpoch, KafkaError, ProducerFenced, TransactionalIdAuthorizationFailed
+from aiokafka.partitioner import murmur2
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
 from router.config import Settings
@@ -59,6 +63,7 @@ class Out:
     key: bytes | None
     value: bytes | None
     headers: tuple[tuple[str, bytes], ...] = ()
+    partition: int | None = None  # None: the default partitioner's choice (murmur2 of the key)
 
 
 def record_headers(record: Record) -> list[tuple[str, bytes]]:
@@ -66,11 +71,27 @@ def record_headers(record: Record) -> list[tuple[str, bytes]]:
     return [(str(k), bytes(v or b"")) for k, v in record.headers or ()]
 
 
+class State(Protocol):
+    """A task's state as the processor handles it: loaded from the changelogs on assignment; the
+    changes a transaction staged are sent with it and applied only after it has committed."""
+
+    def load(self, changelog: str, key: str, value: bytes) -> None: ...
+
+    def changes(self) -> list[tuple[str, str, bytes | None]]: ...  # (changelog, key, value) staged
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
+    def __len__(self) -> int: ...
+
+
 class Store:
     """One task's state: committed values plus the changes staged by the running transaction."""
 
-    def __init__(self, partition: int) -> None:
+    def __init__(self, partition: int, changelog: str | None = None) -> None:
         self.partition = partition
+        self.changelog = changelog
         self.values: dict[str, bytes] = {}
         self.staged: dict[str, bytes | None] = {}
 
@@ -88,6 +109,13 @@ class Store:
             if value is not None:
                 yield key, value
 
+    def load(self, changelog: str, key: str, value: bytes) -> None:
+        self.values[key] = value
+
+    def changes(self) -> list[tuple[str, str, bytes | None]]:
+        changelog = self.changelog
+        return [(changelog, k, v) for k, v in self.staged.items()] if changelog else []
+
     def commit(self) -> None:
         for key, value in self.staged.items():
             if value is None:
@@ -99,46 +127,96 @@ class Store:
     def rollback(self) -> None:
         self.staged.clear()
 
+    def __len__(self) -> int:
+        return len(self.values)
 
-class Logic(Protocol):
-    name: str  # the stage's name: group id and transactional ids derive from it
-    inputs: tuple[str, ...]  # logical topics, all with the same partition count
-    changelog: str | None  # compacted logical topic holding the state, or None when stateless
 
-    def process(self, store: Store, topic: str, record: Record) -> list[Out]: ...
+S = TypeVar("S", bound=State)
 
-    def tick(self, store: Store) -> list[Out]: ...
 
-    def restored(self, store: Store) -> None: ...
+class Logic(Protocol[S]):
+    @property
+    def name(self) -> str: ...  # the stage's name: group id and transactional ids derive from it
+
+    @property
+    def inputs(self) -> tuple[str, ...]: ...  # logical topics, all with the same partition count
+
+    @property
+    def changelogs(self) -> tuple[str, ...]: ...  # compacted logical topics holding the state
+
+    @property
+    def outputs(self) -> tuple[str, ...]: ...  # further topics that must exist before it starts
+
+    def new_state(self, partition: int) -> S: ...
+
+    def process(self, state: S, topic: str, record: Record) -> list[Out]: ...
+
+    def tick(self, state: S) -> list[Out]: ...  # runs in every transaction of the task
+
+    def restored(self, state: S) -> None: ...
+
+
+class StoreLogic:
+    """What a stage whose state is one ``Store`` (in ``changelog``, if any) shares: subclasses set
+    ``name`` and ``inputs`` and write ``process``; ``tick`` and ``restored`` do nothing unless
+    overridden."""
+
+    changelog: str | None = None
+    outputs: tuple[str, ...] = ()
+
+    @property
+    def changelogs(self) -> tuple[str, ...]:
+        return (self.changelog,) if self.changelog else ()
+
+    def new_state(self, partition: int) -> Store:
+        return Store(partition, self.changelog)
+
+    def tick(self, store: Store) -> list[Out]:
+        return []
+
+    def restored(self, store: Store) -> None:
+        return None
 
 
 @dataclass
-class Task:
+class Task(Generic[S]):
     partition: int
     producer: AIOKafkaProducer
-    store: Store
+    state: S
     expected: dict[TopicPartition, int] = field(default_factory=dict)
 
 
-class TransactionalProcessor:
-    def __init__(self, settings: Settings, logic: Logic, *, tick_interval_s: float = 0.25,
-                 max_batch: int = 500, on_ready: Callable[[list[int]], None] | None = None) -> None:
+class TransactionalProcessor(Generic[S]):
+    def __init__(self, settings: Settings, logic: Logic[S], *, tick_interval_s: float = 0.25,
+                 max_batch: int = 500, linger_ms: int = 2, transaction_timeout_ms: int = 20000,
+                 max_partition_fetch_bytes: int = 1024 * 1024,
+                 on_ready: Callable[[list[int]], None] | None = None) -> None:
         self.settings = settings
         self.logic = logic
         self.prefix = settings.kafka.topic_prefix
         self.group_id = f"{settings.app_id}.{logic.name}"
         self.tick_interval_s = tick_interval_s
         self.max_batch = max_batch
+        self.linger_ms = linger_ms
+        self.transaction_timeout_ms = transaction_timeout_ms
+        self.max_partition_fetch_bytes = max_partition_fetch_bytes
         self.on_ready = on_ready
-        self.tasks: dict[int, Task] = {}
+        self.tasks: dict[int, Task[S]] = {}
         self.pending: set[int] = set()
         self.lock = asyncio.Lock()
         self.consumer: AIOKafkaConsumer | None = None
         self.restorer: AIOKafkaConsumer | None = None
         self.stats = {"records": 0, "transactions": 0, "rewinds": 0}
+        self._physical: dict[str, str] = {}
+        self._logical = {self.physical(t): t for t in (*logic.inputs, *logic.changelogs)}
+        self._partition_counts: dict[str, int] = {}  # physical topic -> partitions
+        self._partition_cache: dict[tuple[str, bytes], int] = {}
 
     def physical(self, logical: str) -> str:
-        return topic_name(logical, self.prefix)
+        name = self._physical.get(logical)
+        if name is None:
+            name = self._physical[logical] = topic_name(logical, self.prefix)
+        return name
 
     async def run(self, stop: asyncio.Event) -> None:
         k = self.settings.kafka
@@ -148,7 +226,7 @@ class TransactionalProcessor:
             partition_assignment_strategy=(RangePartitionAssignor,),
             session_timeout_ms=int(k.session_timeout_s * 1000), rebalance_timeout_ms=int(k.rebalance_timeout_s * 1000),
             heartbeat_interval_ms=max(500, int(k.session_timeout_s * 1000) // 4),
-            fetch_max_wait_ms=k.fetch_max_wait_ms)
+            fetch_max_wait_ms=k.fetch_max_wait_ms, max_partition_fetch_bytes=self.max_partition_fetch_bytes)
         self.restorer = AIOKafkaConsumer(**client_options(k), group_id=None, enable_auto_commit=False,
                                          isolation_level="read_committed", fetch_max_wait_ms=k.fetch_max_wait_ms)
         await self.consumer.start()
@@ -179,17 +257,18 @@ class TransactionalProcessor:
 
     async def _check_topology(self) -> None:
         assert self.consumer is not None
-        names = [*self.logic.inputs, *([self.logic.changelog] if self.logic.changelog else [])]
         counts = {}
-        for name in names:
+        for name in (*self.logic.inputs, *self.logic.changelogs, *self.logic.outputs):
             parts = self.consumer.partitions_for_topic(self.physical(name))
             if not parts:
                 await self.consumer._client.force_metadata_update()
                 parts = self.consumer.partitions_for_topic(self.physical(name))
             counts[name] = len(parts or ())
-        if 0 in counts.values() or len(set(counts.values())) != 1:
-            raise TopologyError(f"{self.logic.name}: topics must exist with one partition count: {counts} "
-                                "(run `router topics create`)")
+        self._partition_counts = {self.physical(name): n for name, n in counts.items()}
+        copartitioned = {counts[name] for name in (*self.logic.inputs, *self.logic.changelogs)}
+        if 0 in counts.values() or len(copartitioned) != 1:
+            raise TopologyError(f"{self.logic.name}: topics must exist, inputs and changelogs with one partition "
+                                f"count: {counts} (run `router topics create`)")
 
     # --- rebalance: work happens in the main loop, not inside the group coordinator's callback ---
 
@@ -223,9 +302,10 @@ class TransactionalProcessor:
         # The producer first: initialising partition p's transactional id fences the previous owner
         # and ends its open transaction, so the changelog is final when it is read.
         producers = {p: await self._producer(p) for p in parts}
-        stores = await self._restore(parts)
+        t0 = time.monotonic()
+        states = await self._restore(parts)
         for p in parts:
-            task = Task(p, producers[p], stores[p])
+            task = Task(p, producers[p], states[p])
             for name in self.logic.inputs:
                 tp = TopicPartition(self.physical(name), p)
                 committed = await self.consumer.committed(tp)
@@ -233,10 +313,10 @@ class TransactionalProcessor:
                     committed = (await self.consumer.beginning_offsets([tp]))[tp]
                 task.expected[tp] = committed
                 self.consumer.seek(tp, committed)
-            self.logic.restored(task.store)
+            self.logic.restored(task.state)
             self.tasks[p] = task
-        log.info("%s: tasks %s ready (%d keys restored)", self.logic.name, parts,
-                 sum(len(stores[p].values) for p in parts))
+        log.info("%s: tasks %s ready (%d keys restored in %.2f s)", self.logic.name, parts,
+                 sum(len(states[p]) for p in parts), time.monotonic() - t0)
         if self.on_ready is not None:
             self.on_ready(sorted(self.tasks))
         return set(parts)
@@ -244,16 +324,20 @@ class TransactionalProcessor:
     async def _producer(self, p: int) -> AIOKafkaProducer:
         producer = AIOKafkaProducer(
             **client_options(self.settings.kafka), transactional_id=f"{self.settings.app_id}.{self.logic.name}.{p}",
-            enable_idempotence=True, acks="all", linger_ms=2, transaction_timeout_ms=20000)
+            enable_idempotence=True, acks="all", linger_ms=self.linger_ms, max_batch_size=256 * 1024,
+            retry_backoff_ms=10, transaction_timeout_ms=self.transaction_timeout_ms)
         await producer.start()
         return producer
 
-    async def _restore(self, parts: list[int]) -> dict[int, Store]:
-        stores = {p: Store(p) for p in parts}
-        if not self.logic.changelog or not parts:
-            return stores
+    async def _restore(self, parts: list[int]) -> dict[int, S]:
+        """Read partitions ``parts`` of the changelogs to their end; load only the last value per
+        key (the changelog holds every version until compaction catches up)."""
+        states = {p: self.logic.new_state(p) for p in parts}
+        if not self.logic.changelogs or not parts:
+            return states
         assert self.restorer is not None
-        tps = [TopicPartition(self.physical(self.logic.changelog), p) for p in parts]
+        tps = [TopicPartition(self.physical(name), p) for name in self.logic.changelogs for p in parts]
+        latest: dict[TopicPartition, dict[bytes, bytes | None]] = {tp: {} for tp in tps}
         self.restorer.assign(tps)
         await self.restorer.seek_to_beginning(*tps)
         ends = await self.restorer.end_offsets(tps)
@@ -261,17 +345,18 @@ class TransactionalProcessor:
         while remaining:
             batch = await self.restorer.getmany(*remaining, timeout_ms=500, max_records=50000)
             for tp, records in batch.items():
-                values = stores[tp.partition].values
+                last = latest[tp]
                 for r in records:
-                    if r.key is None:
-                        continue
-                    if r.value is None:
-                        values.pop(r.key.decode(), None)
-                    else:
-                        values[r.key.decode()] = r.value
+                    if r.key is not None:
+                        last[r.key] = r.value
             remaining = {tp for tp in remaining if await self.restorer.position(tp) < ends[tp]}
         self.restorer.unsubscribe()
-        return stores
+        for tp, values in latest.items():
+            state, changelog = states[tp.partition], self._logical[tp.topic]
+            for key, value in values.items():
+                if value is not None:
+                    state.load(changelog, key.decode(), value)
+        return states
 
     async def _process(self, batch: dict[TopicPartition, list[Record]]) -> None:
         by_task: dict[int, list[tuple[TopicPartition, list[Record]]]] = defaultdict(list)
@@ -284,26 +369,22 @@ class TransactionalProcessor:
                 by_task[tp.partition].append((tp, fresh))
         await asyncio.gather(*(self._transact(self.tasks[p], parts) for p, parts in by_task.items()))
 
-    async def _transact(self, task: Task, parts: list[tuple[TopicPartition, list[Record]]]) -> None:
+    async def _transact(self, task: Task[S], parts: list[tuple[TopicPartition, list[Record]]]) -> None:
         outputs: list[Out] = []
-        logical = {self.physical(t): t for t in self.logic.inputs}
         for tp, records in parts:
+            topic = self._logical[tp.topic]
             for r in records:
-                outputs += self.logic.process(task.store, logical[tp.topic], r)
-        outputs += self.logic.tick(task.store)
-        if not parts and not outputs and not task.store.staged:
+                outputs += self.logic.process(task.state, topic, r)
+        outputs += self.logic.tick(task.state)
+        changes = task.state.changes()
+        if not parts and not outputs and not changes:
             return
+        outputs += [Out(changelog, key.encode(), value, partition=task.partition) for changelog, key, value in changes]
         offsets = {tp: records[-1].offset + 1 for tp, records in parts}
         producer = task.producer
         try:
             await producer.begin_transaction()
-            futures = [await producer.send(self.physical(o.topic), o.value, key=o.key, headers=list(o.headers))
-                       for o in outputs]
-            if self.logic.changelog:
-                changelog = self.physical(self.logic.changelog)
-                futures += [await producer.send(changelog, value, key=key.encode(), partition=task.partition)
-                            for key, value in task.store.staged.items()]
-            await asyncio.gather(*futures)
+            await self._send_all(producer, outputs)
             if offsets:
                 await producer.send_offsets_to_transaction(offsets, self.group_id)
             await producer.commit_transaction()
@@ -311,19 +392,62 @@ class TransactionalProcessor:
             raise Fenced(f"{self.logic.name} partition {task.partition}: {exc!r}") from exc
         except KafkaError:
             log.exception("%s partition %d: transaction failed; rewinding", self.logic.name, task.partition)
-            task.store.rollback()
+            task.state.rollback()
             self.stats["rewinds"] += 1
             await self._drop(task.partition)
             self.pending.add(task.partition)  # re-initialised from Kafka by the main loop
             return
-        task.store.commit()
+        task.state.commit()
         task.expected.update(offsets)
         self.stats["records"] += sum(len(r) for _, r in parts)
         self.stats["transactions"] += 1
 
+    async def _send_all(self, producer: AIOKafkaProducer, outputs: list[Out]) -> None:
+        """Send ``outputs`` as one record batch per partition, in order within a partition:
+        per-record ``send`` calls cost more than a stage's logic."""
+        topics = {self.physical(o.topic) for o in outputs}
+        for topic in topics - set(self._partition_counts):
+            self._partition_counts[topic] = len(await producer.partitions_for(topic))
+        groups: dict[tuple[str, int], list[Out]] = defaultdict(list)
+        for o in outputs:
+            topic = self.physical(o.topic)
+            part = o.partition if o.partition is not None else self._partition_of(topic, o.key)
+            groups[(topic, part)].append(o)
+        futures = []
+        for (topic, part), outs in groups.items():
+            batch = producer.create_batch()
+            for o in outs:
+                if batch.append(key=o.key, value=o.value, timestamp=None, headers=list(o.headers)) is not None:
+                    continue
+                if batch.record_count():
+                    futures.append(await producer.send_batch(batch, topic, partition=part))
+                batch = producer.create_batch()
+                if batch.append(key=o.key, value=o.value, timestamp=None, headers=list(o.headers)) is None:
+                    # larger than a whole batch: let send() size a batch for it alone
+                    futures.append(await producer.send(topic, o.value, key=o.key, partition=part,
+                                                       headers=list(o.headers) or None))
+                    batch = producer.create_batch()
+            if batch.record_count():
+                futures.append(await producer.send_batch(batch, topic, partition=part))
+        await asyncio.gather(*futures)
+
+    def _partition_of(self, topic: str, key: bytes | None) -> int:
+        """The default partitioner's choice (the Java client's too): murmur2 of the key."""
+        count = self._partition_counts[topic]
+        if key is None:
+            return random.randrange(count)
+        cached = self._partition_cache.get((topic, key))
+        if cached is not None:
+            return cached
+        part = int(murmur2(key) & 0x7FFFFFFF) % count
+        if len(self._partition_cache) > 200_000:
+            self._partition_cache.clear()
+        self._partition_cache[(topic, key)] = part
+        return part
+
 
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, proc: TransactionalProcessor) -> None:
+    def __init__(self, proc: TransactionalProcessor[Any]) -> None:
         self.proc = proc
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:

@@ -6,46 +6,46 @@ import asyncio
 from decimal import Decimal
 
 import pytest
+from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from router.config import Settings
+from router.pipeline.settlement_stage import settlement_processor
 from router.settlement import loadgen
-from router.settlement.processor import Output, SettlementProcessor
 from router.settlement.reader import check_ledger
+from router.streams.processor import Out
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
-
-class FlakyProcessor(SettlementProcessor):
-    """Fails some transactions after half of their records were handed to the producer."""
-
-    FAIL_AT = frozenset({3, 9, 17, 30, 45, 70})
-
-    def __init__(self, settings: Settings) -> None:
-        super().__init__(settings, instance="flaky")
-        self.calls = 0
-        self.failures = 0
-
-    async def _send_all(self, producer, outputs: list[Output]) -> None:  # type: ignore[no-untyped-def]
-        self.calls += 1
-        if self.calls in self.FAIL_AT:
-            await super()._send_all(producer, outputs[: len(outputs) // 2])
-            self.failures += 1
-            raise KafkaError("injected: broker went away mid-transaction")
-        await super()._send_all(producer, outputs)
+FAIL_AT = frozenset({3, 9, 17, 30, 45, 70})  # transactions that fail after half their records were sent
 
 
-async def test_failed_transactions_are_rewound_and_booked_once(topics: Settings) -> None:
+async def test_failed_transactions_are_rewound_and_booked_once(topics: Settings,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     c = loadgen.corridor(participants=3, participant_cny=Decimal("200000.00"))
     s = topics.model_copy(update={"settlement": topics.settlement.model_copy(update={
         "opening_balances": c.opening, "liquidity_max_wait_s": 1.0})})
     reqs = loadgen.random_requests(c, 300, seed=5, duplicate_every=20)
     distinct = {r.settlement_id for r in reqs}
-    proc = FlakyProcessor(s)
+    ready = asyncio.Event()
+    proc = settlement_processor(s, on_ready=lambda parts: ready.set())
+    send_all = proc._send_all
+    calls: list[int] = []
+    failures: list[int] = []
+
+    async def flaky_send_all(producer: AIOKafkaProducer, outputs: list[Out]) -> None:
+        calls.append(len(outputs))
+        if len(calls) in FAIL_AT:
+            await send_all(producer, outputs[: len(outputs) // 2])
+            failures.append(len(calls))
+            raise KafkaError("injected: broker went away mid-transaction")
+        await send_all(producer, outputs)
+
+    monkeypatch.setattr(proc, "_send_all", flaky_send_all)
     stop = asyncio.Event()
     running = asyncio.create_task(proc.run(stop))
     try:
-        await asyncio.wait_for(proc.ready.wait(), 30)
+        await asyncio.wait_for(ready.wait(), 30)
         async with loadgen.OutcomeCollector(s) as col:
             for i in range(0, len(reqs), 30):
                 await loadgen.produce_requests(s, reqs[i:i + 30])
@@ -55,7 +55,7 @@ async def test_failed_transactions_are_rewound_and_booked_once(topics: Settings)
     finally:
         stop.set()
         await asyncio.wait_for(running, 30)
-    assert proc.failures >= 5
+    assert len(failures) >= 5 and proc.stats["rewinds"] >= len(failures)
     assert report.ok, report.violations
     assert report.settlements == len(distinct) and report.duplicates_answered == len(reqs) - len(distinct)
     finals = [o.settlement_id for o in col.outcomes if o.final]
