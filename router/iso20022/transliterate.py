@@ -52,13 +52,32 @@ def _syllables(text: str) -> str:
 _HAN_RUNS = re.compile(r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+)")
 
 
+def _joined(words: list[str]) -> list[str]:
+    """Each Han-only word's syllables joined, from one pypinyin call for all the words (pypinyin's
+    per-call cost dominates short texts; every Han character is one syllable)."""
+    syllables = lazy_pinyin(words, style=Style.NORMAL, errors=lambda s: _fold(s))
+    out, i = [], 0
+    for word in words:
+        out.append("".join(syllables[i:i + len(word)]))
+        i += len(word)
+    return out
+
+
 def _words(text: str) -> str:
-    out: list[str] = []
+    parts: list[str | list[str]] = []
     for run in _HAN_RUNS.split(text):
         if has_han(run):
-            out.extend(_syllables(word) for word in seg.cut(run))
+            parts.append(list(seg.cut(run)))
         elif run.strip():
-            out.append(_fold(run))
+            parts.append(_fold(run))
+    han = _joined([w for p in parts if isinstance(p, list) for w in p])
+    out: list[str] = []
+    for p in parts:
+        if isinstance(p, list):
+            out.extend(han[:len(p)])
+            han = han[len(p):]
+        else:
+            out.append(p)
     return " ".join(out)
 
 
@@ -74,8 +93,11 @@ def person_name(name: str, limit: int = 140) -> str:
         return text(n, limit)
     sur_len = 2 if n[:2] in COMPOUND_SURNAMES or n[:2] in SURNAME_READINGS else 1
     surname, given = n[:sur_len], n[sur_len:]
-    sur = SURNAME_READINGS.get(surname) or _syllables(surname)
-    return _tidy(f"{sur} {_syllables(given)}", limit)
+    reading = SURNAME_READINGS.get(surname)
+    if reading:
+        return _tidy(f"{reading} {_syllables(given)}", limit)
+    sur, giv = _joined([surname, given])
+    return _tidy(f"{sur} {giv}", limit)
 
 
 @lru_cache(maxsize=65536)
