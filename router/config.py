@@ -40,6 +40,10 @@ class KafkaSettings(BaseModel):
     rebalance_timeout_s: float = 10.0
     fetch_max_wait_ms: int = 50
     replication_factor: int = Field(default=1, ge=1)
+    # Static group membership (KIP-345): a process restarted under the same name takes its
+    # partitions straight back instead of waiting a session timeout for a rebalance. One name per
+    # running process (a StatefulSet pod name, say); two live processes must never share one.
+    instance_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._-]{1,200}$")
 
     @field_validator("bootstrap_servers")
     @classmethod

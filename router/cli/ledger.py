@@ -35,7 +35,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     f.set_defaults(func=_fund)
 
     w = sub.add_parser("settle-worker", help="run the PvP coordinator and account processors")
-    w.add_argument("--instance", default="", help="name shown in logs (partitions come from the group)")
+    w.add_argument("--instance", default="",
+                   help="this process's stable name: shown in logs, and its static group membership (a restart "
+                        "under the same name takes its partitions straight back)")
     w.set_defaults(func=_worker)
 
 
@@ -105,10 +107,13 @@ def _fund(args: argparse.Namespace) -> int:
 
 def _worker(args: argparse.Namespace) -> int:
     from router.cli import CliError
+    from router.cli.worker import with_instance
     from router.pipeline.settlement_stage import SettlementLogic, settlement_processor
     from router.streams.processor import Fenced, TopologyError
 
     s = get_settings()
+    if args.instance:
+        s = with_instance(s, args.instance)
     logging.basicConfig(level=s.log_level.upper().replace("WARN", "WARNING"), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("aiokafka").setLevel(logging.WARNING)

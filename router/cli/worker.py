@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from router.config import get_settings
+from router.config import Settings, get_settings
 from router.pipeline import DEFAULT_STAGES, FAUST_STAGES, STAGES, TRANSACTIONAL_STAGES
 
 
@@ -17,7 +17,24 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--stages", default=",".join(DEFAULT_STAGES),
                    help=f"comma-separated stages of {', '.join(STAGES)} (default: {','.join(DEFAULT_STAGES)})")
     p.add_argument("--web-port", type=int, default=None, help="override the web port")
+    p.add_argument("--instance", default=None,
+                   help="this process's stable name (static group membership: a restart under the same name "
+                        "takes its partitions straight back); also ROUTER_KAFKA__INSTANCE_ID")
     p.set_defaults(func=_run)
+
+
+def with_instance(s: Settings, name: str) -> Settings:
+    """``s`` with this process's static-membership name, validated like every other setting."""
+    from pydantic import ValidationError
+
+    from router.cli import CliError
+    from router.config import KafkaSettings
+
+    try:
+        kafka = KafkaSettings.model_validate({**s.kafka.model_dump(), "instance_id": name})
+    except ValidationError as exc:
+        raise CliError(f"--instance {name!r}: {exc.errors()[0]['msg']}") from exc
+    return s.model_copy(update={"kafka": kafka})
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -33,6 +50,8 @@ def _run(args: argparse.Namespace) -> int:
         raise CliError(f"unknown stage(s) {', '.join(unknown)}; known: {', '.join(STAGES)}")
     if args.web_port is not None:
         s = s.model_copy(update={"web": s.web.model_copy(update={"port": args.web_port})})
+    if args.instance:
+        s = with_instance(s, args.instance)
     if all(x in TRANSACTIONAL_STAGES for x in stages):
         from router.pipeline.runner import run_pipeline
 

@@ -224,6 +224,7 @@ class TransactionalProcessor(Generic[S]):
             **client_options(k), group_id=self.group_id, enable_auto_commit=False,
             isolation_level="read_committed", auto_offset_reset="earliest",
             partition_assignment_strategy=(RangePartitionAssignor,),
+            group_instance_id=k.instance_id,
             session_timeout_ms=int(k.session_timeout_s * 1000), rebalance_timeout_ms=int(k.rebalance_timeout_s * 1000),
             heartbeat_interval_ms=max(500, int(k.session_timeout_s * 1000) // 4),
             fetch_max_wait_ms=k.fetch_max_wait_ms, max_partition_fetch_bytes=self.max_partition_fetch_bytes)
