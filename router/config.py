@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from router.corridor.settings import CorridorSettings
 from router.demo.settings import SimSettings
 from router.fx.settings import FxSettings
 from router.screening.settings import ScreeningSettings
@@ -108,6 +109,7 @@ class Settings(BaseSettings):
     screening: ScreeningSettings = ScreeningSettings()
     settlement: SettlementSettings = SettlementSettings()
     sim: SimSettings = SimSettings()
+    corridor: CorridorSettings = CorridorSettings()
 
     @field_validator("store_url")
     @classmethod

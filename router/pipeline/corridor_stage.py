@@ -11,14 +11,15 @@ on every worker by a background task (``fx.rates`` is one compacted partition).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from pydantic import TypeAdapter, ValidationError
 
-from router.corridor import lifecycle
+from router.corridor import archive, lifecycle
 from router.corridor.ports import Ports, Verdict
 from router.corridor.state import PaymentState, Phase
 from router.dlq import dlq_headers
@@ -74,6 +75,19 @@ def handle(topic: str, value: bytes, headers: dict[str, str], state: PaymentStat
     return lifecycle.Step(state, reject=Reject(NARRATIVE, f"unexpected topic {topic}", "corridor"))
 
 
+def _archived(r: archive.Receipt, topic: str, value: bytes, headers: dict[str, str], ports: Ports,
+              now: datetime) -> lifecycle.Step:
+    """An event for a payment whose state has shrunk to a receipt."""
+    message: object = f"{topic} record"
+    side: Side | None = None
+    if topic == "router.accepted":
+        with contextlib.suppress(ValidationError):  # undecodable: refused like any other late event
+            message = CANONICAL.validate_json(value)
+        side = "cips" if headers.get(H_SOURCE) == "cips" else "corr"
+    sends, reject = archive.on_event(r, message, side, ports, now)
+    return lifecycle.Step(None, sends, reject)
+
+
 class CorridorLogic(StoreLogic):
     """The per-payment orchestrator as transactional-processor logic: state per UETR in the
     compacted ``corridor.state`` changelog, outputs and state committed in one transaction."""
@@ -86,20 +100,33 @@ class CorridorLogic(StoreLogic):
         self.ports = ports
         self.clock = clock
         self.waiting: dict[int, dict[str, datetime]] = {}  # partition -> UETR -> retry_at
+        self.resting: dict[int, dict[str, datetime]] = {}  # partition -> UETR -> at rest since
+        self.next_sweep: dict[int, datetime] = {}
 
     def restored(self, store: Store) -> None:
-        index = self.waiting.setdefault(store.partition, {})
-        index.clear()
+        waiting = self.waiting.setdefault(store.partition, {})
+        resting = self.resting.setdefault(store.partition, {})
+        waiting.clear()
+        resting.clear()
         for key, raw in store.items():
+            if archive.is_receipt(raw):
+                continue
             state = PaymentState.model_validate_json(raw)
             if state.phase is Phase.WAITING_FX and state.retry_at:
-                index[key] = state.retry_at
+                waiting[key] = state.retry_at
+            since = archive.at_rest_since(state)
+            if since is not None:
+                resting[key] = since
 
     def process(self, store: Store, topic: str, record: Record) -> list[Out]:
         key = (record.key or b"").decode("utf-8", "replace")
         raw = store.get(key) if key else None
-        state = PaymentState.model_validate_json(raw) if raw else None
         headers = {str(k): bytes(v or b"").decode("utf-8", "replace") for k, v in record.headers or ()}
+        if raw is not None and archive.is_receipt(raw):
+            step = _archived(archive.Receipt.model_validate_json(raw), topic, record.value or b"", headers,
+                             self.ports, self.clock())
+            return self._apply(store, key, None, step, record)
+        state = PaymentState.model_validate_json(raw) if raw else None
         try:
             step = handle(topic, record.value or b"", headers, state, self.ports, self.clock())
         except Exception as exc:  # a bug must not stop the worker: keep the input, say why
@@ -116,7 +143,25 @@ class CorridorLogic(StoreLogic):
             raw = store.get(key)
             state = PaymentState.model_validate_json(raw) if raw else None
             outputs += self._apply(store, key, state, lifecycle.on_retry(state, self.ports, now), None)
+        self._sweep(store, now)
         return outputs
+
+    def _sweep(self, store: Store, now: datetime) -> None:
+        """Shrink payments at rest for longer than the retention to receipts (a bounded batch per sweep)."""
+        c = self.ports.settings.corridor
+        if now < self.next_sweep.get(store.partition, now):
+            return
+        self.next_sweep[store.partition] = now + timedelta(seconds=c.sweep_interval_s)
+        resting = self.resting.get(store.partition, {})
+        retention = timedelta(days=c.retention_days)
+        for key in [k for k, since in resting.items() if since + retention <= now][:c.max_archived_per_sweep]:
+            del resting[key]
+            raw = store.get(key)
+            if raw is None or archive.is_receipt(raw):
+                continue
+            state = PaymentState.model_validate_json(raw)
+            if archive.due(state, now, retention):
+                store.put(key, archive.receipt(state, now).model_dump_json().encode())
 
     def _apply(self, store: Store, key: str, state: PaymentState | None, step: lifecycle.Step,
                record: Record | None) -> list[Out]:
@@ -132,6 +177,12 @@ class CorridorLogic(StoreLogic):
                 index[key] = step.state.retry_at
             else:
                 index.pop(key, None)
+            since = archive.at_rest_since(step.state)
+            resting = self.resting.setdefault(store.partition, {})
+            if since is not None:
+                resting[key] = since
+            else:
+                resting.pop(key, None)
         elif state is None or state.phase is not Phase.WAITING_FX:
             index.pop(key, None)
         return outputs

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -15,18 +14,11 @@ from router.iso20022.directory import load_directory
 from router.iso20022.examples import cips_pacs008
 from router.pipeline.screening_stage import ScreeningLogic
 from router.streams.processor import Out, Store
+from tests.support.records import FakeRecord
 
 T0 = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
 
 
-@dataclass
-class FakeRecord:
-    value: bytes
-    key: bytes
-    topic: str = "screening.requests"
-    partition: int = 0
-    offset: int = 0
-    headers: list[tuple[str, bytes]] = field(default_factory=list)
 
 
 def request_bytes(amount: str, *, debtor_wallet: str | None = None, debtor_name: str = "李芳卫") -> tuple[bytes, bytes]:

@@ -1,0 +1,92 @@
+"""Payments at rest shrink to receipts after the retention: the corridor's state stays bounded,
+duplicates are still answered as duplicates, late events are refused with a reason."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from router.corridor.archive import RECEIPT_MARK, Receipt
+from router.corridor.replies import original_ref
+from router.corridor.state import PaymentState, Phase
+from router.dlq import header_dict
+from router.iso20022.examples import cips_pacs008
+from router.iso20022.model import Payment, Return, dump_canonical
+from router.pipeline.corridor_stage import CorridorLogic
+from router.streams.processor import Store
+from tests.support.records import FakeRecord
+from tests.unit.test_corridor_lifecycle import NOW, FakePorts, eur_quotes, outbound, receive, settle
+
+RETENTION = timedelta(days=30)  # the default of settings.corridor.retention_days
+
+
+def accepted(message: Payment | Return, source: str) -> FakeRecord:
+    """``message`` as ingest puts it on router.accepted."""
+    return FakeRecord(dump_canonical(message), message_key(message), "router.accepted",
+                      headers=[("router.source", source.encode())])
+
+
+def message_key(message: Payment | Return) -> bytes:
+    return (message.uetr if isinstance(message, Payment) else message.original.uetr or "").encode()
+
+
+def delivered() -> tuple[PaymentState, FakePorts]:
+    ports = FakePorts(quote_list=eur_quotes())
+    done = settle(receive(outbound(), "cips", ports), ports)
+    assert done.state is not None and done.state.phase is Phase.DELIVERED
+    return done.state, ports
+
+
+def stored(*states: PaymentState) -> Store:
+    store = Store(0)
+    for s in states:
+        store.put(s.uetr, s.model_dump_json().encode())
+    store.commit()
+    return store
+
+
+def test_a_payment_at_rest_past_the_retention_shrinks_to_a_receipt() -> None:
+    state, ports = delivered()
+    in_flight = receive(cips_pacs008(uetr="0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d"), "cips", ports).state
+    assert in_flight is not None and in_flight.phase is Phase.SETTLING
+    store = stored(state, in_flight)
+    clock = {"now": NOW + RETENTION - timedelta(minutes=1)}
+    logic = CorridorLogic(ports, clock=lambda: clock["now"])
+    logic.restored(store)
+    assert logic.tick(store) == [] and store.get(state.uetr) == state.model_dump_json().encode()
+
+    clock["now"] = NOW + RETENTION + timedelta(minutes=1)
+    logic.next_sweep.clear()
+    logic.tick(store)
+    store.commit()
+    raw = store.get(state.uetr)
+    assert raw is not None and raw.startswith(RECEIPT_MARK)
+    r = Receipt.model_validate_json(raw)
+    assert (r.uetr, r.phase, r.msg_id, r.source) == (state.uetr, Phase.DELIVERED, state.payment.msg_id, "cips")
+    assert len(raw) * 5 < len(state.model_dump_json()), "a receipt is a fraction of the full state"
+    assert store.get(in_flight.uetr) == in_flight.model_dump_json().encode(), "payments in flight are kept"
+    logic.restored(store)  # a task restored from a changelog holding receipts
+    assert state.uetr not in logic.resting.get(0, {})
+
+
+def test_a_receipt_still_answers_duplicates_and_refuses_late_events() -> None:
+    state, ports = delivered()
+    store = stored(state)
+    clock = {"now": NOW + RETENTION + timedelta(days=1)}
+    logic = CorridorLogic(ports, clock=lambda: clock["now"])
+    logic.restored(store)
+    logic.tick(store)
+    store.commit()
+    assert logic.process(store, "router.accepted", accepted(state.payment, "cips")) == [], \
+        "a redelivery changes nothing"
+
+    reuse = state.payment.model_copy(update={"msg_id": "CIPS-OTHER-0001"})
+    outs = logic.process(store, "router.accepted", accepted(reuse, "cips"))
+    (reply,) = [o for o in outs if o.topic == "cips.out"]
+    assert b"<TxSts>RJCT</TxSts>" in (reply.value or b"") and b"<Cd>AM05</Cd>" in (reply.value or b"")
+
+    late = Return(msg_id="RET-1", created=NOW, original=original_ref(state.payment), rtr_id="RET-1",
+                  returned_amount=state.payment.settlement_amount, currency="EUR", reason_code="AC04")
+    outs = logic.process(store, "router.accepted", accepted(late, "corr"))
+    (dlq,) = [o for o in outs if o.topic == "router.dlq"]
+    assert "archived" in header_dict(list(dlq.headers))["dlq.reason.text"]
+    assert (store.get(state.uetr) or b"").startswith(RECEIPT_MARK), "the receipt stays"
