@@ -227,6 +227,13 @@ def _settlement(w: _W, method: str, clearing_system: str | None) -> None:
     w.out.append("</SttlmInf>")
 
 
+def _group_start(w: _W, msg_id: str, created: datetime) -> None:
+    """The group header's opening: ``<GrpHdr>``, message id, creation time (the caller closes it)."""
+    w.out.append("<GrpHdr>")
+    w.v("MsgId", msg_id)
+    w.v("CreDtTm", iso_datetime(created))
+
+
 def _agent_chain(w: _W, p: Payment) -> None:
     w.agent("InstgAgt", p.instructing_agent)
     w.agent("InstdAgt", p.instructed_agent)
@@ -244,9 +251,7 @@ def _pmt_id(w: _W, p: Payment) -> None:
 
 
 def _group_header(w: _W, p: Payment) -> None:
-    w.out.append("<GrpHdr>")
-    w.v("MsgId", p.msg_id)
-    w.v("CreDtTm", iso_datetime(p.created))
+    _group_start(w, p.msg_id, p.created)
     w.out.append("<NbOfTxs>1</NbOfTxs>")
     _settlement(w, p.settlement_method, p.clearing_system)
     w.out.append("</GrpHdr>")
@@ -367,9 +372,7 @@ def build_pacs002(
                          instructing_agent=instructing_agent, instructed_agent=instructed_agent)
     root = "FIToFIPmtStsRpt"
     w = _start(r.header, "pacs.002.001.10", root, profile, wrapper)
-    w.out.append("<GrpHdr>")
-    w.v("MsgId", r.msg_id)
-    w.v("CreDtTm", iso_datetime(r.created))
+    _group_start(w, r.msg_id, r.created)
     w.out.append("</GrpHdr><TxInfAndSts>")
     w.orig_group(r.original)
     _orig_refs(w, r.original)
@@ -391,9 +394,7 @@ def build_pacs002(
 def build_pacs004(r: Return, profile: Profile, wrapper: Wrapper = "corridor") -> bytes:
     root = "PmtRtr"
     w = _start(r.header, "pacs.004.001.09", root, profile, wrapper)
-    w.out.append("<GrpHdr>")
-    w.v("MsgId", r.msg_id)
-    w.v("CreDtTm", iso_datetime(r.created))
+    _group_start(w, r.msg_id, r.created)
     w.out.append("<NbOfTxs>1</NbOfTxs>")
     _settlement(w, r.settlement_method, CIPS_SCHEME if r.settlement_method == "CLRG" else None)
     w.out.append("</GrpHdr><TxInf>")
@@ -471,9 +472,7 @@ def build_camt029(r: Resolution, profile: Profile, wrapper: Wrapper = "corridor"
 def build_camt054(n: Notification, profile: Profile, wrapper: Wrapper = "corridor") -> bytes:
     root = "BkToCstmrDbtCdtNtfctn"
     w = _start(n.header, "camt.054.001.08", root, profile, wrapper)
-    w.out.append("<GrpHdr>")
-    w.v("MsgId", n.msg_id)
-    w.v("CreDtTm", iso_datetime(n.created))
+    _group_start(w, n.msg_id, n.created)
     w.out.append("</GrpHdr><Ntfctn>")
     w.v("Id", n.notification_id)
     w.account("Acct", n.account, close=False)
