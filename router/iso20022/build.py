@@ -257,7 +257,18 @@ def _group_header(w: _W, p: Payment) -> None:
     w.out.append("</GrpHdr>")
 
 
+def _instructions(w: _W, p: Payment) -> None:
+    for name, instructions in (("InstrForCdtrAgt", p.creditor_agent_instructions),
+                               ("InstrForNxtAgt", p.next_agent_instructions)):
+        for i in instructions:
+            m = w.open(name)
+            w.x("Cd", i.code)
+            w.x("InstrInf", i.text)
+            w.close(name, m)
+
+
 def _purpose_and_remittance(w: _W, p: Payment, profile: Profile) -> None:
+    _instructions(w, p)
     if p.purpose:
         # CIPS business types are proprietary codes; CBPR+ carries ISO ExternalPurpose1Code.
         w.wrap("Purp", "Prtry" if profile == "cips" else "Cd", p.purpose)

@@ -72,6 +72,15 @@ class Party(BaseModel):
     bic: str | None = None  # AnyBIC of an organisation, if given
 
 
+class Instruction(BaseModel):
+    """An instruction for the creditor agent (InstrForCdtrAgt) or the next agent (InstrForNxtAgt)."""
+
+    model_config = _FROZEN
+
+    code: str | None = None  # e.g. PHOB, TELB, HOLD, CHQB for the creditor agent; PHOA, TELA for the next
+    text: str | None = None
+
+
 class Header(BaseModel):
     """The head.001.001.02 business application header."""
 
@@ -120,6 +129,8 @@ class Payment(BaseModel):
     creditor: Party | None = None
     creditor_account: Account | None = None
     ultimate_creditor: Party | None = None  # for whose benefit the creditor is paid
+    creditor_agent_instructions: tuple[Instruction, ...] = ()
+    next_agent_instructions: tuple[Instruction, ...] = ()
     remittance: tuple[str, ...] = ()
 
 

@@ -160,6 +160,8 @@ _PAYMENT_TX: Spec = {
     "IntrmyAgt3": agent("intermediary_agents", many=True),
     "DbtrAcct": Sub("debtor_account", _ACCOUNT, _account), "DbtrAgt": agent("debtor_agent"),
     "CdtrAgt": agent("creditor_agent"), "CdtrAcct": Sub("creditor_account", _ACCOUNT, _account),
+    "InstrForCdtrAgt": Sub("creditor_agent_instructions", {"Cd": "code", "InstrInf": "text"}, many=True),
+    "InstrForNxtAgt": Sub("next_agent_instructions", {"Cd": "code", "InstrInf": "text"}, many=True),
     "Purp": {"Cd": "purpose", "Prtry": "purpose"},
     "RmtInf": {"Ustrd": Texts("remittance")},
 }

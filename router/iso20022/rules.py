@@ -229,6 +229,10 @@ def payment(p: Payment, profile: Profile) -> list[Issue]:
         out += finx_id(p.tx_id, tx + "/PmtId/TxId")
         for i, line in enumerate(p.remittance, start=1):
             out += finx_text(line, f"{tx}/RmtInf/Ustrd[{i}]")
+        for tag, instructions in (("InstrForCdtrAgt", p.creditor_agent_instructions),
+                                  ("InstrForNxtAgt", p.next_agent_instructions)):
+            for i, instr in enumerate(instructions, start=1):
+                out += finx_text(instr.text, f"{tx}/{tag}[{i}]/InstrInf")
     elif not p.purpose:
         out.append(Issue(tx + "/Purp", "the CIPS profile requires a purpose code", code=CODE_MISSING))
     for name, a in (("InstgAgt", p.instructing_agent), ("InstdAgt", p.instructed_agent),

@@ -235,6 +235,13 @@ def _payment_to_cbpr(p: Payment, c: _Ctx, now: datetime) -> tuple[Payment, dict[
     c.note("GrpHdr/SttlmInf/SttlmMtd", p.settlement_method, "INDA",
            "router's nostro with the correspondent is debited by the instructed agent")
     remit = tuple(tl.text(x, 140) for x in p.remittance)
+    to_agents = {name: tuple(i if i.text is None or tl.is_finx(i.text) else i.model_copy(
+        update={"text": tl.text(i.text, 140)}) for i in getattr(p, name))
+        for name in ("creditor_agent_instructions", "next_agent_instructions")}
+    for tag, name in (("InstrForCdtrAgt", "creditor_agent_instructions"),
+                      ("InstrForNxtAgt", "next_agent_instructions")):
+        c.note(f"{tx}/{tag}/InstrInf", " | ".join(i.text or "" for i in getattr(p, name)),
+               " | ".join(i.text or "" for i in to_agents[name]), "instructions in FIN-X")
     c.note(f"{tx}/RmtInf/Ustrd", " | ".join(p.remittance), " | ".join(remit), "remittance in FIN-X")
     header = c.header("cbpr", _msg_def(p.kind), msg_id, _bic_agent(next_hop.bic), now)
     out = p.model_copy(update={
@@ -247,7 +254,7 @@ def _payment_to_cbpr(p: Payment, c: _Ctx, now: datetime) -> tuple[Payment, dict[
         # Ultimate parties travel on (FATF R16); CBPR+ asks for their address only when one is given.
         "ultimate_debtor": c.party_to_cbpr(p.ultimate_debtor, f"{tx}/UltmtDbtr", address_required=False),
         "ultimate_creditor": c.party_to_cbpr(p.ultimate_creditor, f"{tx}/UltmtCdtr", address_required=False),
-        "remittance": remit,
+        "remittance": remit, **to_agents,
     })
     return out, mapping
 

@@ -265,3 +265,23 @@ def test_ultimate_parties_are_valid_against_both_profiles_and_the_official_schem
     assert validate_schemas(_ident(cips), "cips") == [] and validate_schemas(_ident(cbpr), "cbpr") == []
     assert validate_schemas(_ident(cips), "base", iso_xsd_dir) == []
     assert validate_schemas(_ident(cbpr), "base", iso_xsd_dir) == []
+
+
+def test_agent_instructions_are_carried_and_put_in_fin_x(iso_xsd_dir: Path) -> None:
+    from router.iso20022.model import Instruction
+
+    p = ex.cips_pacs008().model_copy(update={
+        "creditor_agent_instructions": (Instruction(code="PHOB", text="请致电 +49 69 1234"), Instruction(code="HOLD")),
+        "next_agent_instructions": (Instruction(text="PAY VIA NOSTRO"),)})
+    found = extract(_ident(build_message(p, "cips")))
+    assert isinstance(found, Ok) and found.value == p
+    out, _, changes = _cbpr(p)
+    (phone, hold) = out.creditor_agent_instructions
+    assert phone.code == "PHOB" and phone.text is not None and phone.text == "QING ZHI DIAN +49 69 1234"
+    assert hold == Instruction(code="HOLD") and out.next_agent_instructions == p.next_agent_instructions
+    assert "CdtTrfTxInf/InstrForCdtrAgt/InstrInf" in changes and not check(out, "cbpr")
+    wire = build_message(out, "cbpr")
+    assert b"<InstrForCdtrAgt><Cd>HOLD</Cd></InstrForCdtrAgt><InstrForNxtAgt><InstrInf>PAY VIA NOSTRO" in wire
+    for raw, profile in ((build_message(p, "cips"), "cips"), (wire, "cbpr")):
+        assert validate_schemas(_ident(raw), profile) == []  # type: ignore[arg-type]
+        assert validate_schemas(_ident(raw), "base", iso_xsd_dir) == []
