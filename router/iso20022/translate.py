@@ -184,6 +184,8 @@ class _Ctx:
         if address_required and (addr is None or not addr.town or not addr.country):
             raise _Untranslatable(MISSING_ELEMENT, f"{path}: CBPR+ needs a structured postal address with town "
                                                    "and country")
+        if name == p.name and addr is p.address:
+            return p  # already in FIN-X: frozen, so the same object serves
         orig_addr = p.address_original or (p.address if addr is not p.address else None)
         return Party(name=name, name_original=p.name_original or (p.name if name != p.name else None),
                      address=addr, address_original=orig_addr, bic=p.bic)
