@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 DAY_MS = 24 * 3600 * 1000
+KAFKA_DEFAULT_SEGMENT_MS = 7 * DAY_MS  # the broker's log.roll.hours=168
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,3 +69,16 @@ def topic_name(name: str, prefix: str = "") -> str:
     if name not in BY_NAME:
         raise KeyError(f"undeclared topic {name!r}; declare it in router/topics.py")
     return f"{prefix}{name}"
+
+
+def replay_horizon_ms(name: str) -> int:
+    """How long after it was written a record of a delete-policy topic can still be read.
+
+    Kafka deletes whole segments, and only once a segment's newest record is older than
+    retention.ms; the active segment rolls after segment.ms. So a record can outlive
+    retention.ms by up to segment.ms.
+    """
+    spec = BY_NAME[name]
+    if spec.compacted or spec.retention_ms is None:
+        raise ValueError(f"{name} keeps its records without a time limit")
+    return spec.retention_ms + int(spec.config.get("segment.ms", KAFKA_DEFAULT_SEGMENT_MS))

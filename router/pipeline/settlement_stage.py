@@ -5,7 +5,8 @@ partition p of the three is one task) and keeps, per task, the coordinator state
 / entries / MsgId claims hashed to p (``router.settlement.state``, in two compacted changelogs). It
 calls the pure ``coordinator.handle``, ``ledger.apply`` and ``dedup.claim`` and sends what they
 return in one Kafka transaction with the state changes and the consumed offsets. Deadlines and
-liquidity waits are looked at by the processor's timer. ``router settle-worker`` runs it.
+liquidity waits are looked at by the processor's timer, which also runs the retention sweep
+(``router.settlement.archive``). ``router settle-worker`` runs it.
 """
 
 from __future__ import annotations
@@ -19,12 +20,12 @@ from pydantic import ValidationError
 from router.config import Settings
 from router.dlq import dlq_headers
 from router.outcome import FORMAT_ERROR, Reject
-from router.settlement import ledger
-from router.settlement.coordinator import Policy, Tick, due, handle
+from router.settlement import archive, ledger
+from router.settlement.coordinator import Policy, SettlementState, Tick, due, handle
 from router.settlement.dedup import ClaimState, claim
 from router.settlement.model import COMMAND, EVENT, REQUEST, AccountEvent, Claim, Decision, Outcome, command_key
-from router.settlement.settings import SettlementSettings
-from router.settlement.state import CHANGELOGS, PartitionState, account_store_key, entry_store_key
+from router.settlement.settings import DAY_S, SettlementSettings
+from router.settlement.state import CHANGELOGS, ENTRY, PartitionState, account_store_key, entry_store_key
 from router.streams.processor import Out, Record, TransactionalProcessor
 
 STAGE = "settlement"
@@ -72,21 +73,56 @@ class SettlementLogic:
         return outputs
 
     def tick(self, state: PartitionState) -> list[Out]:
-        """Expired deadlines and liquidity waits, looked at once per tick interval."""
+        """Expired deadlines and liquidity waits, looked at once per tick interval; the retention
+        sweep once per sweep interval."""
         now = self.clock()
+        self._sweep(state, now)
         if now < state.next_scan:
             return []
         state.next_scan = now + self.s.tick_interval_s
         outputs: list[Out] = []
         for sid in [sid for sid in state.open_ids
-                    if (d := due(state.settlements[sid])) is not None and d <= now]:
+                    if (o := state.open_settlement(sid)) is not None and (d := due(o)) is not None and d <= now]:
             self._coordinate(state, sid, Tick(), outputs, now)
         return outputs
+
+    def _sweep(self, state: PartitionState, now: float) -> None:
+        """Shrink decided settlements to receipts and drop expired claims and finished entries, a
+        bounded batch per sweep, staged in the running transaction. The task's indexes follow
+        when it commits (an aborted sweep is simply tried again next time)."""
+        if now < state.next_sweep:
+            return
+        state.next_sweep = now + self.s.sweep_interval_s
+        retention_s = self.s.retention_days * DAY_S
+        entry_retention_s = self.s.entry_retention_days * DAY_S
+        budget = self.s.max_archived_per_sweep
+        for sid in [sid for sid, since in state.resting.items() if since + retention_s <= now][:budget]:
+            current = state.settlement(sid)
+            if isinstance(current, SettlementState) and archive.due(current, now, retention_s):
+                state.put_settlement(sid, archive.receipt(current, now))
+                budget -= 1
+        for key in [key for key, since in state.expiring.items()
+                    if since is None or since + (entry_retention_s if key.startswith(ENTRY) else retention_s) <= now
+                    ][:budget]:
+            value = state.account_value(key)
+            expires, since = archive.expiry_start(value)
+            if expires and since is None and isinstance(value, ledger.Entry | ClaimState):
+                # Written before values carried a time: start its retention now, durably.
+                state.put_account_value(key, value.model_copy(update={"at": now}))
+            elif archive.expired(value, now, retention_s, entry_retention_s):
+                state.put_account_value(key, None)
 
     def _coordinate(self, state: PartitionState, sid: str, event: Any, outputs: list[Out],
                     now: float | None = None) -> None:
         before = state.settlement(sid)
-        step = handle(before, event, self.clock() if now is None else now, self.policy)
+        at = self.clock() if now is None else now
+        if isinstance(before, archive.SettlementReceipt):
+            answered, step = archive.on_event(before, event, at)
+            if answered is not before:
+                state.put_settlement(sid, answered)
+            outputs.extend(_outcome_output(out) for out in step.outcomes)
+            return
+        step = handle(before, event, at, self.policy)
         if step.state is not None and step.state is not before:
             state.put_settlement(sid, step.state)
         for cmd in step.commands:
@@ -104,7 +140,7 @@ class SettlementLogic:
             current = state.account_value(key)
             new_claim, ev = claim(current if isinstance(current, ClaimState) else None, cmd)
             if new_claim is not current:
-                state.put_account_value(key, new_claim)
+                state.put_account_value(key, new_claim.model_copy(update={"at": self.clock()}))
             outputs.append(_event_output(ev))
             return
         akey = account_store_key(cmd.account)
@@ -119,8 +155,10 @@ class SettlementLogic:
         applied = ledger.apply(acct, entry if isinstance(entry, ledger.Entry) else None, cmd)
         if applied.account is not acct or state.account_value(akey) is None:
             state.put_account_value(akey, applied.account)
+        now = self.clock()
         for e in applied.entries:
-            state.put_account_value(entry_store_key((e.account, e.settlement_id, e.leg, e.role)), e)
+            state.put_account_value(entry_store_key((e.account, e.settlement_id, e.leg, e.role)),
+                                    e.model_copy(update={"at": now}))
         for ev in applied.events:
             outputs.append(_event_output(ev))
 

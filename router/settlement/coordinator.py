@@ -125,6 +125,13 @@ def _outcome(state: SettlementState, now: float, **kw: object) -> Outcome:
                                    "msg_id": r.msg_id, "at": _ts(now), **kw})
 
 
+def duplicate_answer(req: SettlementRequest, of: str, now: float) -> Outcome:
+    """What a request for a settlement id already seen gets: never a second settlement."""
+    return Outcome(settlement_id=req.settlement_id, uetr=req.uetr, sender=req.sender, msg_id=req.msg_id,
+                   decision="DUPLICATE", status="RJCT", final=False, reason=DUPLICATE, duplicate_of=of,
+                   at=_ts(now))
+
+
 def _currency_problem(leg: Leg, opening: Mapping[str, AccountOpening]) -> str | None:
     for acct in (leg.debit_account, leg.credit_account):
         o = opening.get(acct)
@@ -137,10 +144,7 @@ def _currency_problem(leg: Leg, opening: Mapping[str, AccountOpening]) -> str | 
 def _request(state: SettlementState | None, req: SettlementRequest, now: float, policy: Policy) -> Step:
     if state is not None:
         answered = state.model_copy(update={"duplicates_answered": state.duplicates_answered + 1})
-        dup = Outcome(settlement_id=req.settlement_id, uetr=req.uetr, sender=req.sender, msg_id=req.msg_id,
-                      decision="DUPLICATE", status="RJCT", final=False, reason=DUPLICATE,
-                      duplicate_of=state.request.settlement_id, at=_ts(now))
-        return Step(answered, outcomes=(dup,))
+        return Step(answered, outcomes=(duplicate_answer(req, state.request.settlement_id, now),))
     deadline = now + policy.pvp_deadline_s
     if req.deadline is not None:
         deadline = min(deadline, req.deadline.timestamp())

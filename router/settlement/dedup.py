@@ -22,6 +22,7 @@ class ClaimState(BaseModel):
     sender: str
     msg_id: str
     settlement_id: str  # the first settlement that claimed this MsgId
+    at: float | None = None  # when the stage wrote the claim; None in older changelogs
 
 
 def claim(state: ClaimState | None, cmd: Claim) -> tuple[ClaimState, AccountEvent]:

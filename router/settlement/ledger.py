@@ -73,6 +73,9 @@ class Entry(_Frozen):
     role: Role
     amount: Decimal
     status: EntryStatus
+    # When the stage last wrote this entry (epoch seconds); the retention sweep counts from it.
+    # None in changelogs written before entries carried it.
+    at: float | None = None
 
 
 EntryKey = tuple[str, str, str, Role]
