@@ -45,7 +45,10 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec("screening.cases", "UETR", "payments held for compliance review"),
     TopicSpec("screening.decisions", "UETR", "analyst decisions on held payments"),
     TopicSpec("screening.audit", "UETR", "every screening decision, automatic or human", retention_ms=365 * DAY_MS),
-    TopicSpec("settlement.commands", "account id", "reserve / commit / release / credit commands"),
+    # Segments roll daily so that a command's replay horizon (retention + one segment) is known:
+    # finished ledger entries, which guard against replays, may go after it (settlement retention).
+    TopicSpec("settlement.commands", "account id", "reserve / commit / release / credit commands",
+              config={"segment.ms": str(DAY_MS)}),
     TopicSpec("settlement.events", "settlement id", "leg results and commit/abort decisions"),
     TopicSpec("settlement.requests", "settlement id (UETR)", "PvP settlement requests (JSON SettlementRequest)"),
     TopicSpec("settlement.outcomes", "UETR", "settlement outcomes: COMMIT/ABORT/DUPLICATE/PENDING (JSON)"),

@@ -85,16 +85,16 @@ def test_only_finished_entries_and_claims_expire() -> None:
 
 
 def test_retentions_must_outlive_the_command_topics_replay_horizon() -> None:
-    # settlement.commands keeps 7 days, and a segment rolls after 7 more (Kafka deletes whole segments).
-    assert replay_horizon_ms("settlement.commands") == 14 * DAY_MS
+    # settlement.commands keeps 7 days, and its segments roll daily (Kafka deletes whole segments).
+    assert replay_horizon_ms("settlement.commands") == 8 * DAY_MS
     s = SettlementSettings()
-    assert 15 < s.min_retention_days() < 15.01
+    assert 9 < s.min_retention_days() < 9.01
     for name in ("entry_retention_days", "retention_days"):
         with pytest.raises(ValidationError, match="replay horizon"):
-            SettlementSettings.model_validate({name: 14.5})
+            SettlementSettings.model_validate({name: 8.5})
     with pytest.raises(ValidationError, match="replay horizon"):
-        SettlementSettings(pvp_deadline_s=20 * DAY_S)  # the PvP deadline counts too
-    assert SettlementSettings(entry_retention_days=15.01).entry_retention_days == 15.01
+        SettlementSettings(pvp_deadline_s=25 * DAY_S)  # the PvP deadline counts too
+    assert SettlementSettings(entry_retention_days=9.01).entry_retention_days == 9.01
 
 
 class Harness:
