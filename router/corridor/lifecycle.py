@@ -92,7 +92,8 @@ def on_payment(state: PaymentState | None, payment: Payment, source: Side, ports
                              uetr=payment.uetr, stage=Stage.RECEIVED, at=now,
                              id=_hop_id(payment.uetr, Stage.RECEIVED), by=source,
                              detail={"msg_id": payment.msg_id, "amount": str(payment.settlement_amount),
-                                     "currency": payment.currency})))
+                                     "currency": payment.currency,
+                                     **({"not_carried": list(payment.not_carried)} if payment.not_carried else {})})))
     # Screening runs in its own stage, keyed by debtor, so that velocity rules see all of one
     # debtor's payments whichever UETR partition they arrive on.
     request = screening_request(payment, ports.directory)

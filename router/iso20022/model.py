@@ -132,6 +132,9 @@ class Payment(BaseModel):
     creditor_agent_instructions: tuple[Instruction, ...] = ()
     next_agent_instructions: tuple[Instruction, ...] = ()
     remittance: tuple[str, ...] = ()
+    # Elements of the transaction this model does not carry (e.g. "RgltryRptg", "RmtInf/Strd"):
+    # they are not forwarded, and the journey and the translation's change record say so.
+    not_carried: tuple[str, ...] = ()
 
 
 class OriginalRef(BaseModel):

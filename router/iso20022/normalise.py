@@ -31,7 +31,7 @@ from router.iso20022.model import (
     StatusReport,
 )
 from router.iso20022.registry import Identified
-from router.iso20022.walk import Amt, Out, Spec, Sub, Texts, read_element
+from router.iso20022.walk import ANY, Amt, Out, Skipped, Spec, Sub, Texts, read_element
 from router.outcome import FORMAT_ERROR, Ok, Outcome, Reject
 
 _El = etree._Element
@@ -151,7 +151,7 @@ _SETTLEMENT: Spec = {"SttlmMtd": "settlement_method", "ClrSys": {"Prtry": "clear
 _PAYMENT_GROUP: Spec = {"MsgId": "msg_id", "CreDtTm": "created", "SttlmInf": _SETTLEMENT}
 _PAYMENT_TX: Spec = {
     "PmtId": {"InstrId": "instr_id", "EndToEndId": "end_to_end_id", "TxId": "tx_id", "UETR": "uetr"},
-    "PmtTpInf": {"CtgyPurp": {"Cd": "category_purpose"}},
+    "PmtTpInf": {"CtgyPurp": {"Cd": "category_purpose"}, ANY: Skipped("not_carried", "PmtTpInf/")},
     "IntrBkSttlmAmt": Amt("settlement_amount", "currency"), "IntrBkSttlmDt": "settlement_date",
     "InstdAmt": Amt("instructed_amount", "instructed_currency"), "XchgRate": "exchange_rate",
     "ChrgBr": "charge_bearer",
@@ -163,7 +163,8 @@ _PAYMENT_TX: Spec = {
     "InstrForCdtrAgt": Sub("creditor_agent_instructions", {"Cd": "code", "InstrInf": "text"}, many=True),
     "InstrForNxtAgt": Sub("next_agent_instructions", {"Cd": "code", "InstrInf": "text"}, many=True),
     "Purp": {"Cd": "purpose", "Prtry": "purpose"},
-    "RmtInf": {"Ustrd": Texts("remittance")},
+    "RmtInf": {"Ustrd": Texts("remittance"), ANY: Skipped("not_carried", "RmtInf/")},
+    ANY: Skipped("not_carried"),
 }
 _PACS008: Spec = {"GrpHdr": _PAYMENT_GROUP, "CdtTrfTxInf": Sub("_tx", {
     **_PAYMENT_TX, "Dbtr": Sub("debtor", _PARTY), "Cdtr": Sub("creditor", _PARTY),

@@ -111,6 +111,11 @@ class _Ctx:
         self.router_bic = router_bic
         self.changes: list[Change] = []
 
+    def not_carried(self, p: Payment) -> None:
+        for name in p.not_carried:
+            self.changes.append(Change(f"CdtTrfTxInf/{name}", "present", None,
+                                       "not carried: the canonical model has no field for it"))
+
     def note(self, path: str, before: object, after: object, why: str) -> None:
         if before != after:
             self.changes.append(Change(path, None if before is None else str(before),
@@ -210,6 +215,7 @@ def _msg_def(kind: str) -> str:
 
 def _payment_to_cbpr(p: Payment, c: _Ctx, now: datetime) -> tuple[Payment, dict[str, str]]:
     tx = "CdtTrfTxInf"
+    c.not_carried(p)
     if not tl.is_finx(p.end_to_end_id) or len(p.end_to_end_id) > 35:
         raise _Untranslatable("CH16", f"{tx}/PmtId/EndToEndId {p.end_to_end_id!r} cannot be carried unchanged "
                                       "on CBPR+ (FIN-X, 35 characters)")
@@ -277,6 +283,7 @@ def _creditor_account_to_cips(a: Account | None, creditor_agent: Agent | None, c
 
 def _payment_to_cips(p: Payment, c: _Ctx, now: datetime) -> Payment:
     tx = "CdtTrfTxInf"
+    c.not_carried(p)
     msg_id = derived_id("RC", "cips", p.msg_id, p.uetr)
     c.note("GrpHdr/MsgId", p.msg_id, msg_id, "new message id for the CIPS leg")
     debtor_agent = c.agent_to_cips(p.debtor_agent, f"{tx}/DbtrAgt")

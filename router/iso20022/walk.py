@@ -9,7 +9,8 @@ A spec maps an element's local name to what to do with it:
 * ``Sub`` / ``Amt`` / ``Texts`` - a child read into its own dict (optionally reshaped by a
   ``fix`` function, optionally collected in a list), an amount with its ``Ccy``, or all texts.
 
-Elements the spec does not name are skipped. The result is handed to pydantic in one
+Elements the spec does not name are skipped, or, where the spec has an ``ANY`` entry holding a
+``Skipped``, listed by name. The result is handed to pydantic in one
 ``model_validate`` call, which builds the nested canonical model in pydantic-core. This is the
 per-message hot path: one pass over the elements in Python, no per-field path lookups and no
 Python-level model construction (about 2.5x faster than walking to a generic tree first and then
@@ -29,7 +30,8 @@ from lxml import etree
 
 Out = dict[str, Any]
 Fix = Callable[[Out], Out | None]
-Spec = dict[str, Union[str, "Spec", "Sub", "Amt", "Texts"]]
+Spec = dict[str, Union[str, "Spec", "Sub", "Amt", "Texts", "Skipped"]]
+ANY = "*"  # spec key: what to do with a child the spec does not name (default: skip it silently)
 
 
 class Sub:
@@ -72,6 +74,21 @@ class Texts:
         out.setdefault(self.field, []).append((el.text or "").strip())
 
 
+class Skipped:
+    """Under ``ANY``: records the local name of each child the spec does not read, so that what
+    a message carries but the model does not is known, not silently lost."""
+
+    __slots__ = ("field", "path")
+
+    def __init__(self, field: str, path: str = "") -> None:
+        self.field, self.path = field, path
+
+    def read(self, el: etree._Element, out: Out) -> None:
+        tag = el.tag
+        if isinstance(tag, str):
+            out.setdefault(self.field, []).append(self.path + tag[tag.rfind("}") + 1:])
+
+
 def _qualified(spec: Spec, prefix: str) -> Spec:
     """``spec`` keyed by full tags (``{namespace}Name``): lxml hands out full tags, and looking
     them up as they come saves cutting the namespace off ~100 tags per message."""
@@ -81,7 +98,7 @@ def _qualified(spec: Spec, prefix: str) -> Spec:
             h = _qualified(h, prefix)
         elif isinstance(h, Sub):
             h = Sub(h.field, _qualified(h.spec, prefix), h.fix, many=h.many)
-        out[prefix + name] = h
+        out[name if name == ANY else prefix + name] = h
     return out
 
 
@@ -104,7 +121,9 @@ def _read(el: etree._Element, spec: Spec, out: Out) -> None:
     for c in el:
         h = spec.get(c.tag)
         if h is None:
-            continue
+            h = spec.get(ANY)
+            if h is None:
+                continue
         kind = type(h)
         if kind is str:
             if h not in out:

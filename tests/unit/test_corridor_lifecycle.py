@@ -313,3 +313,13 @@ def test_screening_sees_the_ultimate_parties() -> None:
     assert req.ultimate_debtor is not None and req.ultimate_debtor.name == "王小明"
     assert req.ultimate_debtor.country == "CN" and req.ultimate_creditor is None
     assert screening_request(cips_pacs008(), load_directory()).ultimate_debtor is None
+
+
+def test_the_journey_names_what_the_payment_carried_beyond_the_model() -> None:
+    p = cips_pacs008().model_copy(update={"not_carried": ("RgltryRptg",)})
+    step = lifecycle.on_payment(None, p, "cips", FakePorts(), NOW)
+    assert step.state is not None
+    (received,) = [h for h in step.state.journey.hops if h.stage is Stage.RECEIVED]
+    assert received.detail["not_carried"] == ["RgltryRptg"]
+    plain = lifecycle.on_payment(None, cips_pacs008(), "cips", FakePorts(), NOW).state
+    assert plain is not None and "not_carried" not in plain.journey.hops[0].detail

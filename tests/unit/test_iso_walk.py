@@ -7,10 +7,14 @@ from lxml import etree
 
 from router.iso20022 import examples as ex
 from router.iso20022.build import build_pacs008
+from router.iso20022.directory import load_directory
+from router.iso20022.model import Payment
 from router.iso20022.normalise import extract
 from router.iso20022.parser import parse_xml
-from router.iso20022.registry import identify
-from router.iso20022.walk import Amt, Out, Sub, Texts, read_element
+from router.iso20022.registry import Identified, identify
+from router.iso20022.schemas import validate_schemas
+from router.iso20022.translate import to_cbpr
+from router.iso20022.walk import ANY, Amt, Out, Skipped, Spec, Sub, Texts, read_element
 from router.outcome import Ok, Reject
 
 NS = "urn:example"
@@ -43,19 +47,23 @@ def test_sub_fix_many_amounts_and_texts() -> None:
 
 
 def test_specs_follow_the_namespace_of_what_they_read() -> None:
-    spec = {"A": "a"}
+    spec: Spec = {"A": "a"}
     for ns in ("urn:one", "urn:two"):
         out: Out = {}
         read_element(etree.fromstring(f'<R xmlns="{ns}"><A>{ns}</A></R>'), spec, out)
         assert out == {"a": ns}
 
 
-def _extract(raw: bytes) -> Ok | Reject:  # type: ignore[type-arg]
+def _ident_of(raw: bytes) -> Identified:
     root = parse_xml(raw, max_bytes=1 << 20)
     assert isinstance(root, Ok)
     ident = identify(root.value)
     assert isinstance(ident, Ok)
-    return extract(ident.value)
+    return ident.value
+
+
+def _extract(raw: bytes) -> Ok | Reject:  # type: ignore[type-arg]
+    return extract(_ident_of(raw))
 
 
 @pytest.mark.parametrize(("remove", "says"), [
@@ -73,3 +81,27 @@ def test_a_malformed_value_is_refused_not_crashed() -> None:
     raw = build_pacs008(ex.cips_pacs008(), "cips").replace(b">125000.00<", b">12x5<")
     found = _extract(raw)
     assert isinstance(found, Reject) and "IntrBkSttlmAmt: Input should be a valid decimal" in found.text
+
+
+def test_children_a_spec_does_not_read_can_be_listed() -> None:
+    spec = {"A": "a", "G": {"B": "b", ANY: Skipped("skipped", "G/")}, ANY: Skipped("skipped")}
+    assert _read("<A>1</A><X/><G><B>2</B><Y>3</Y></G><Z><A>4</A></Z>", spec) == {
+        "a": "1", "b": "2", "skipped": ["X", "G/Y", "Z"]}
+
+
+def test_what_a_payment_carries_beyond_the_model_is_named_not_lost() -> None:
+    raw = build_pacs008(ex.cips_pacs008(), "cips")
+    raw = raw.replace(b"<RmtInf>", b"<RgltryRptg><Dtls><Cd>121010</Cd></Dtls></RgltryRptg><RmtInf>")
+    raw = raw.replace(b"</Ustrd></RmtInf>", b"</Ustrd><Strd><AddtlRmtInf>INV 42</AddtlRmtInf></Strd></RmtInf>")
+    ident = _ident_of(raw)
+    assert validate_schemas(ident, "cips") == []
+    found = extract(ident)
+    assert isinstance(found, Ok) and isinstance(found.value, Payment)
+    assert found.value.not_carried == ("RgltryRptg", "RmtInf/Strd")
+    plain = _extract(build_pacs008(ex.cips_pacs008(), "cips"))
+    assert isinstance(plain, Ok) and plain.value.not_carried == ()
+    out = to_cbpr(found.value, load_directory())
+    assert isinstance(out, Ok)
+    dropped = {c.field: c.why for c in out.value.changes if c.after is None}
+    assert set(dropped) == {"CdtTrfTxInf/RgltryRptg", "CdtTrfTxInf/RmtInf/Strd"}
+    assert all("not carried" in why for why in dropped.values())
