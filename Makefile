@@ -37,7 +37,7 @@ kafka-up: ## start (or reuse) the local Apache Kafka broker on 127.0.0.1:$(KAFKA
 kafka-down: ## stop the local broker
 	@KAFKA_PORT=$(KAFKA_PORT) $(KAFKA) stop
 
-kafka-reset: ## stop the local broker and delete its data (demo runs keep their topics)
+kafka-reset: ## stop the local broker and delete its data (every topic, demo runs included)
 	@KAFKA_PORT=$(KAFKA_PORT) $(KAFKA) reset
 
 kafka-status: ## is the local broker running?
