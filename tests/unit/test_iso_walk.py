@@ -10,12 +10,11 @@ from router.iso20022.build import build_pacs008
 from router.iso20022.directory import load_directory
 from router.iso20022.model import Payment
 from router.iso20022.normalise import extract
-from router.iso20022.parser import parse_xml
-from router.iso20022.registry import Identified, identify
 from router.iso20022.schemas import validate_schemas
 from router.iso20022.translate import to_cbpr
 from router.iso20022.walk import ANY, Amt, Out, Skipped, Spec, Sub, Texts, read_element
 from router.outcome import Ok, Reject
+from tests.unit.test_iso_build import _ident
 
 NS = "urn:example"
 
@@ -54,16 +53,8 @@ def test_specs_follow_the_namespace_of_what_they_read() -> None:
         assert out == {"a": ns}
 
 
-def _ident_of(raw: bytes) -> Identified:
-    root = parse_xml(raw, max_bytes=1 << 20)
-    assert isinstance(root, Ok)
-    ident = identify(root.value)
-    assert isinstance(ident, Ok)
-    return ident.value
-
-
 def _extract(raw: bytes) -> Ok | Reject:  # type: ignore[type-arg]
-    return extract(_ident_of(raw))
+    return extract(_ident(raw))
 
 
 @pytest.mark.parametrize(("remove", "says"), [
@@ -93,7 +84,7 @@ def test_what_a_payment_carries_beyond_the_model_is_named_not_lost() -> None:
     raw = build_pacs008(ex.cips_pacs008(), "cips")
     raw = raw.replace(b"<RmtInf>", b"<RgltryRptg><Dtls><Cd>121010</Cd></Dtls></RgltryRptg><RmtInf>")
     raw = raw.replace(b"</Ustrd></RmtInf>", b"</Ustrd><Strd><AddtlRmtInf>INV 42</AddtlRmtInf></Strd></RmtInf>")
-    ident = _ident_of(raw)
+    ident = _ident(raw)
     assert validate_schemas(ident, "cips") == []
     found = extract(ident)
     assert isinstance(found, Ok) and isinstance(found.value, Payment)
