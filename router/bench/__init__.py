@@ -2,6 +2,7 @@
 and ``run(args) -> dict`` (the numbers, printed as JSON and as a table)."""
 
 BENCHES: dict[str, str] = {
+    "e2e": "router.bench.e2e",
     "fx": "router.bench.fx",
     "iso": "router.bench.iso",
     "screening": "router.bench.screening",

@@ -119,7 +119,7 @@ def on_screening_result(state: PaymentState | None, verdict: Verdict, ports: Por
         s = hop(state, Stage.HELD, now, reason=verdict.reason_code or REGULATORY, text=verdict.text)
         s = s.model_copy(update={"phase": Phase.HELD})
         return _with_status(s, [replies.status(ports, payment, source, "PDNG", None, now,
-                                               text="held for compliance review")])
+                                               text="held for compliance review", cause="hold")])
     s = hop(state, Stage.SCREENED, now, outcome="clear")
     return _price(s, ports, now, [])
 
@@ -208,7 +208,8 @@ def on_settlement(state: PaymentState | None, outcome: SettlementOutcome, ports:
     if outcome.decision == "PENDING":
         s = hop(state, Stage.QUEUED, now, reason=outcome.reason or "AM04", text="waiting for liquidity")
         return _with_status(s, [replies.status(ports, state.payment, state.source, "PDNG", outcome.reason, now,
-                                               text="queued for liquidity", purpose="queued")])
+                                               text="queued for liquidity", purpose="queued",
+                                               cause="liquidity")])
     if outcome.decision in ("ABORT", "DUPLICATE"):
         code = outcome.reason or (DUPLICATE if outcome.decision == "DUPLICATE" else NARRATIVE)
         text = "duplicate instruction" if outcome.decision == "DUPLICATE" else "settlement aborted"

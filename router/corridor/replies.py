@@ -14,6 +14,7 @@ from decimal import Decimal
 from router.corridor.effects import Send
 from router.corridor.ports import Ports
 from router.corridor.state import PaymentState
+from router.headers import H_MESSAGE, H_RECEIVER_BIC, H_STATUS, H_STATUS_CAUSE, H_STATUS_REASON
 from router.iso20022.build import build_message
 from router.iso20022.model import (
     Account,
@@ -36,8 +37,6 @@ from router.settlement.model import Outcome as SettlementOutcome
 OUT_TOPIC: dict[Side, str] = {"cips": "cips.out", "corr": "corr.out"}
 PROFILE: dict[Side, Profile] = {"cips": "cips", "corr": "cbpr"}
 BIZ_SVC: dict[Side, str] = {"cips": CIPS_BIZ_SVC, "corr": CBPR_BIZ_SVC}
-RECEIVER_HEADER = "receiver-bic"
-MESSAGE_HEADER = "iso.message"  # lets a receiver skip what it does not read without parsing it
 
 
 def msg_def_id(message: CanonicalMessage) -> str:
@@ -78,14 +77,15 @@ def _header(ports: Ports, side: Side, to: Agent, msg_def: str, msg_id: str, now:
                   msg_def_id=msg_def, biz_svc=BIZ_SVC[side], created=now)
 
 
-def _send(ports: Ports, side: Side, key: str, message: CanonicalMessage, to: Agent) -> Send:
+def _send(ports: Ports, side: Side, key: str, message: CanonicalMessage, to: Agent,
+          extra: tuple[tuple[str, bytes], ...] = ()) -> Send:
     """Translate to the side's profile (ids, agents, header), render, address."""
     out = ports.translate(message, side)
     receiver = out.header.receiver if out.header is not None else to
     value = build_message(out, PROFILE[side])
     return Send(OUT_TOPIC[side], key, value,
-                ((RECEIVER_HEADER, (receiver.bic or receiver.cips_id or to.bic or "").encode()),
-                 (MESSAGE_HEADER, msg_def_id(out).encode())))
+                ((H_RECEIVER_BIC, (receiver.bic or receiver.cips_id or to.bic or "").encode()),
+                 (H_MESSAGE, msg_def_id(out).encode()), *extra))
 
 
 def original_ref(p: Payment, msg_id: str | None = None) -> OriginalRef:
@@ -95,8 +95,9 @@ def original_ref(p: Payment, msg_id: str | None = None) -> OriginalRef:
 
 
 def status(ports: Ports, p: Payment, side: Side, code: str, reason: str | None, now: datetime, *,
-           text: str | None = None, purpose: str = "") -> Send:
-    """pacs.002 to the payment's sender on ``side``."""
+           text: str | None = None, purpose: str = "", cause: str | None = None) -> Send:
+    """pacs.002 to the payment's sender on ``side``. Its headers carry the status, the reason code
+    and, for a PDNG, the ``cause`` of the wait, so a receiver can act without parsing XML."""
     to = sender_of(p)
     msg_id = reply_id(p.uetr, f"pacs002|{code}|{reason}|{purpose}")
     report = StatusReport(
@@ -104,7 +105,12 @@ def status(ports: Ports, p: Payment, side: Side, code: str, reason: str | None, 
         original=original_ref(p), status=code,
         reason_code=reason, reason_text=(text or None) and text[:105],
         instructing_agent=router_agent(ports, side), instructed_agent=for_side(ports, to, side))
-    return _send(ports, side, p.uetr, report, to)
+    headers = [(H_STATUS, code.encode())]
+    if reason:
+        headers.append((H_STATUS_REASON, reason.encode()))
+    if cause:
+        headers.append((H_STATUS_CAUSE, cause.encode()))
+    return _send(ports, side, p.uetr, report, to, tuple(headers))
 
 
 def notifications(ports: Ports, p: Payment, outcome: SettlementOutcome, now: datetime) -> list[Send]:
@@ -150,7 +156,7 @@ def deliver(ports: Ports, p: Payment, side: Side) -> Delivery:
     receiver = out.header.receiver if out.header is not None else out.creditor_agent
     rid = receiver.bic or receiver.cips_id or ""
     send = Send(OUT_TOPIC[side], p.uetr, build_message(out, PROFILE[side]),
-                ((RECEIVER_HEADER, rid.encode()), (MESSAGE_HEADER, msg_def_id(out).encode())))
+                ((H_RECEIVER_BIC, rid.encode()), (H_MESSAGE, msg_def_id(out).encode())))
     return Delivery(send, out.msg_id, rid)
 
 

@@ -1,0 +1,240 @@
+"""End to end: payments/s, latency and CPU per payment of every process, on the real broker.
+
+``router bench e2e --payments N --rate R [--workers W] [--json]`` runs the router's processes
+as an operator would (payment workers, settlement workers), feeds them from a load generator in
+its own process (``connectors/loadgen.py``: pre-built messages, both directions, the demo's mix)
+and reads the answers there. It reports:
+
+* offered and achieved payments/s over the *sending window* only (after a warm-up), never over
+  start-up or the drain;
+* latency p50/p95/p99 of the payments sent in that window; payments that waited in the
+  liquidity queue on purpose are reported apart;
+* CPU ms per payment of each process kind (broker, router roles, load generator), sampled at the
+  window's edges;
+* the exactly-once hop floor (records/s and CPU per record through one transactional
+  consume-produce hop), measured in the same run just before the load; and
+* the ledger check on the run's topics.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from router.bench.floor import eos_hop_floor
+from router.config import Settings, get_settings
+
+ROLES = ("worker", "settle")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--payments", type=int, default=20000)
+    p.add_argument("--rate", type=float, default=500.0, help="offered payments/s")
+    p.add_argument("--workers", type=int, default=1, help="router processes of each role")
+    p.add_argument("--profile", choices=("steady", "singles-day"), default="steady")
+    p.add_argument("--warmup", type=float, default=None, help="seconds of the sending window not measured "
+                   "(default: 10%% of it, at least 2 s)")
+    p.add_argument("--drain", type=float, default=120.0, help="seconds to wait for the last answers")
+    p.add_argument("--floor-records", type=int, default=40000, help="records through the floor hop (0: skip)")
+    p.add_argument("--report-dir", type=Path, default=Path("reports"))
+    p.add_argument("--json", action="store_true", help="print only the JSON result")
+
+
+def _pct(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def broker_process(s: Settings) -> psutil.Process | None:
+    """The local broker serving the configured port (its pid file from deploy/local/kafka)."""
+    host, _, port = s.kafka.hosts[0].rpartition(":")
+    if host not in ("127.0.0.1", "localhost"):
+        return None
+    pidfile = Path(os.environ.get("KAFKA_HOME_DIR", Path.home() / ".cache/corridor-router" / f"kafka-{port}"))
+    try:
+        return psutil.Process(int((pidfile / "kafka.pid").read_text().strip()))
+    except (OSError, ValueError, psutil.Error):
+        return None
+
+
+@dataclass
+class CpuSample:
+    at: float
+    seconds: dict[str, float]  # role -> user + system CPU seconds of its processes
+
+
+class CpuMeter:
+    """CPU seconds per role, read from the kernel for each process the role runs."""
+
+    def __init__(self) -> None:
+        self.procs: dict[str, list[psutil.Process]] = {}
+        self.samples: list[CpuSample] = []
+        self.peak_rss: dict[str, int] = {}
+
+    def add(self, role: str, pid: int) -> None:
+        with contextlib.suppress(psutil.Error):
+            self.procs.setdefault(role, []).append(psutil.Process(pid))
+
+    def sample(self) -> CpuSample:
+        seconds: dict[str, float] = {}
+        for role, procs in self.procs.items():
+            total = 0.0
+            rss = 0
+            for p in procs:
+                with contextlib.suppress(psutil.Error):
+                    t = p.cpu_times()
+                    total += t.user + t.system
+                    rss += p.memory_info().rss
+            seconds[role] = total
+            self.peak_rss[role] = max(self.peak_rss.get(role, 0), rss)
+        s = CpuSample(time.time(), seconds)
+        self.samples.append(s)
+        return s
+
+    def between(self, t0: float, t1: float) -> dict[str, float]:
+        """CPU seconds per role from the last sample at or before t0 to the first at or after t1."""
+        before = max((s for s in self.samples if s.at <= t0), key=lambda s: s.at, default=self.samples[0])
+        after = min((s for s in self.samples if s.at >= t1), key=lambda s: s.at, default=self.samples[-1])
+        return {role: after.seconds.get(role, 0.0) - before.seconds.get(role, 0.0) for role in after.seconds}
+
+
+async def _sample_forever(meter: CpuMeter, every_s: float = 0.25) -> None:
+    while True:
+        meter.sample()
+        await asyncio.sleep(every_s)
+
+
+async def _run(args: argparse.Namespace) -> dict[str, Any]:
+    from router.cli.demo import demo_settings, ensure_broker
+    from router.demo.corridor_demo import Processes, demo_corridor_settings, publish_quotes
+    from router.iso20022.directory import load_directory
+    from router.kafka_clients import create_topics, delete_topics_with_prefix
+    from router.procs import settings_env
+    from router.settlement.reader import check_ledger
+
+    s = demo_corridor_settings(demo_settings(get_settings()), load_directory())
+    s = s.model_copy(update={"app_id": s.app_id.replace("demo-", "bench-"),
+                             "kafka": s.kafka.model_copy(update={
+                                 "topic_prefix": s.kafka.topic_prefix.replace("demo-", "bench-")})})
+    ensure_broker(s)
+    await create_topics(s.kafka)
+    report_dir = args.report_dir
+    report_dir.mkdir(parents=True, exist_ok=True)
+    meter = CpuMeter()
+    broker = broker_process(s)
+    if broker is not None:
+        meter.add("broker", broker.pid)
+    floor = await eos_hop_floor(s, records=args.floor_records, broker=broker) if args.floor_records else None
+
+    procs = Processes(s, report_dir, args.workers)
+    stop = asyncio.Event()
+    feed = asyncio.create_task(publish_quotes(s, stop))
+    sampler: asyncio.Task[None] | None = None
+    out = Path(tempfile.mkdtemp(prefix="bench-e2e-")) / "loadgen.json"
+    events: dict[str, dict[str, Any]] = {}
+    try:
+        await asyncio.to_thread(procs.start_all)
+        for name, proc in procs.procs.items():
+            meter.add("worker" if name.startswith("worker") else "settle-worker", proc.proc.pid)
+        gen = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "connectors.loadgen", "--payments", str(args.payments), "--rate", str(args.rate),
+            "--profile", args.profile, "--drain", str(args.drain), "--out", str(out),
+            env=settings_env(s), stdout=subprocess.PIPE, stderr=None)
+        meter.add("loadgen", gen.pid)
+        sampler = asyncio.create_task(_sample_forever(meter))
+        assert gen.stdout is not None
+        async for line in gen.stdout:
+            with contextlib.suppress(ValueError):
+                ev = json.loads(line)
+                events[ev["event"]] = ev
+                if not args.json:
+                    print(f"loadgen: {ev}", file=sys.stderr, flush=True)
+        await gen.wait()
+        if gen.returncode != 0 or "sent" not in events:
+            raise RuntimeError(f"load generator failed (exit {gen.returncode}); events {events}")
+    finally:
+        if sampler is not None:
+            sampler.cancel()
+        stop.set()
+        await asyncio.gather(feed, return_exceptions=True)
+        ledger = await check_ledger(s, wait_s=5.0)
+        crashed = [name for name, p in procs.procs.items() if not p.alive()]
+        await asyncio.to_thread(procs.stop_all)
+    rows = json.loads(out.read_text())
+    result = summarise(args, rows, events, meter, floor, ledger, crashed)
+    result["topic_prefix"] = s.kafka.topic_prefix
+    if not os.environ.get("ROUTER_BENCH_KEEP_TOPICS"):
+        await delete_topics_with_prefix(s.kafka, (s.kafka.topic_prefix,))
+    return result
+
+
+def summarise(args: argparse.Namespace, rows: list[dict[str, Any]], events: dict[str, dict[str, Any]],
+              meter: CpuMeter, floor: dict[str, Any] | None, ledger: Any, crashed: list[str]) -> dict[str, Any]:
+    start, end = float(events["sending"]["at"]), float(events["sent"]["at"])
+    warmup = args.warmup if args.warmup is not None else max(2.0, 0.1 * (end - start))
+    t0 = min(start + warmup, end)
+    window = max(end - t0, 1e-9)
+    sent_in = [r for r in rows if t0 <= r["sent"] <= end]
+    done_in = [r for r in rows if r["done"] is not None and t0 <= r["done"] <= end]
+    cpu = meter.between(t0, end)
+    per_payment = {role: round(1000 * sec / max(1, len(done_in)), 3) for role, sec in sorted(cpu.items())}
+    router_roles = [r for r in per_payment if r not in ("loadgen",)]
+    lat_all = [1000 * (r["done"] - r["sent"]) for r in sent_in if r["done"] is not None]
+    lat_direct = [1000 * (r["done"] - r["sent"]) for r in sent_in if r["done"] is not None and not r["queued"]]
+    lat_queued = [1000 * (r["done"] - r["sent"]) for r in sent_in if r["done"] is not None and r["queued"]]
+    outcomes = Counter((r["outcome"] or "none").split(":")[0] for r in rows)
+    reasons = Counter(r["outcome"] for r in rows if r["outcome"] and r["outcome"].startswith("RJCT"))
+    router_broker_ms = sum(per_payment[r] for r in router_roles)
+    result: dict[str, Any] = {
+        "payments": len(rows),
+        "answered": sum(1 for r in rows if r["done"] is not None),
+        "outcomes": dict(outcomes),
+        "rejections": dict(reasons),
+        "offered_per_s": round(len(sent_in) / window, 1),
+        "throughput_per_s": round(len(done_in) / window, 1),
+        "window_s": round(window, 2),
+        "latency_ms": {"p50": round(_pct(lat_direct, 0.5), 1), "p95": round(_pct(lat_direct, 0.95), 1),
+                       "p99": round(_pct(lat_direct, 0.99), 1), "samples": len(lat_direct),
+                       "all_p99": round(_pct(lat_all, 0.99), 1),
+                       "liquidity_queued": {"count": len(lat_queued), "p50": round(_pct(lat_queued, 0.5), 1),
+                                            "p99": round(_pct(lat_queued, 0.99), 1)}},
+        "cpu_ms_per_payment": per_payment,
+        "router_and_broker_cpu_ms_per_payment": round(router_broker_ms, 3),
+        "peak_rss_mb": {role: round(v / 2**20, 1) for role, v in sorted(meter.peak_rss.items())},
+        "floor_records_per_s": floor["records_per_s"] if floor else None,
+        "floor": floor,
+        "ledger_check": {"ok": ledger.violation_count == 0, "violations": ledger.violation_count,
+                         "settlements": ledger.settlements, "commits": ledger.commits, "aborts": ledger.aborts},
+        "crashed": crashed,
+        "workers": args.workers,
+        "profile": args.profile,
+    }
+    if floor and floor.get("cpu_us_per_record_total"):
+        # How many floor records' worth of CPU (client + broker) one payment costs the router and broker.
+        result["cpu_ratio_to_floor"] = round(1000 * router_broker_ms / floor["cpu_us_per_record_total"], 1)
+    return result
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    result = asyncio.run(_run(args))
+    if not args.json:
+        lat = result["latency_ms"]
+        print(f"offered {result['offered_per_s']}/s  achieved {result['throughput_per_s']}/s over "
+              f"{result['window_s']} s  p50/p95/p99 {lat['p50']}/{lat['p95']}/{lat['p99']} ms  "
+              f"cpu ms/payment {result['cpu_ms_per_payment']}  ledger {result['ledger_check']}", file=sys.stderr)
+    return result
