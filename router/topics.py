@@ -45,17 +45,21 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec("screening.cases", "UETR", "payments held for compliance review"),
     TopicSpec("screening.decisions", "UETR", "analyst decisions on held payments"),
     TopicSpec("screening.audit", "UETR", "every screening decision, automatic or human", retention_ms=365 * DAY_MS),
-    # Segments roll daily so that a command's replay horizon (retention + one segment) is known:
-    # finished ledger entries, which guard against replays, may go after it (settlement retention).
-    TopicSpec("settlement.commands", "account id", "reserve / commit / release / credit commands",
+    # The ledger: one partition per ledger shard (today one shard, which owns every account, so a
+    # PvP books both legs in one step). Requests roll segments daily so that a request's replay
+    # horizon (retention + one segment) is known: settlement receipts may go after it.
+    TopicSpec("settlement.requests", "settlement id (UETR), or fund id",
+              "PvP settlement requests and external fundings (JSON)", partitions=1,
               config={"segment.ms": str(DAY_MS)}),
-    TopicSpec("settlement.events", "settlement id", "leg results and commit/abort decisions"),
-    TopicSpec("settlement.requests", "settlement id (UETR)", "PvP settlement requests (JSON SettlementRequest)"),
+    # The journal is the ledger's own evidence (openings, fundings, one BOOKED record per settlement
+    # with both legs' postings): `router ledger check` replays it, so it is never deleted.
+    TopicSpec("settlement.events", "settlement id or account id",
+              "ledger journal: OPENED, FUNDED, BOOKED (decision + postings), in booking order", partitions=1,
+              retention_ms=None, config={"retention.ms": "-1"}),
     TopicSpec("settlement.outcomes", "UETR", "settlement outcomes: COMMIT/ABORT/DUPLICATE/PENDING (JSON)"),
-    TopicSpec("settlement.coordinator.state", "settlement id", "PvP coordinator changelog", compacted=True,
+    TopicSpec("settlement.ledger.state", "acct|id, sid|id, fund|id", "ledger changelog: accounts, receipts, "
+              "fundings", partitions=1, compacted=True,
               config={"segment.ms": str(3600 * 1000)}),  # roll hourly so compaction keeps restores short
-    TopicSpec("settlement.accounts.state", "acct|id, entry|..., msgid|...", "account processor changelog",
-              compacted=True, config={"segment.ms": str(3600 * 1000)}),
     TopicSpec("payments.status", "UETR", "payment tracker state", compacted=True),
     TopicSpec("corridor.state", "UETR", "corridor orchestrator changelog: each payment's state", compacted=True),
     TopicSpec("router.dlq", "original key", "unprocessable inputs: original bytes + reason headers",

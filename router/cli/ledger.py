@@ -73,15 +73,13 @@ def _balances(args: argparse.Namespace) -> int:
     except LookupError as exc:
         raise CliError(str(exc)) from exc
     rows = [{"account": a.account, "owner": a.owner, "currency": a.currency, "balance": str(a.balance),
-             "reserved": str(a.reserved), "available": str(a.available), "queued": len(a.queue)}
-            for a in accounts.values()]
+             "reserved": str(a.reserved), "available": str(a.available)} for a in accounts.values()]
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    print(f"{'account':<24} {'ccy':<4} {'balance':>20} {'reserved':>18} {'available':>20} queued")
+    print(f"{'account':<24} {'ccy':<4} {'balance':>20} {'reserved':>18} {'available':>20}")
     for r in rows:
-        print(f"{r['account']:<24} {r['currency']:<4} {r['balance']:>20} {r['reserved']:>18} "
-              f"{r['available']:>20} {r['queued']}")
+        print(f"{r['account']:<24} {r['currency']:<4} {r['balance']:>20} {r['reserved']:>18} {r['available']:>20}")
     return 0
 
 

@@ -1,21 +1,30 @@
 """Ledger invariants, checked from what the settlement topics hold (pure; the CLI reads Kafka).
 
-The journal (settlement.events) and the account changelog are independent witnesses: the
-check reconciles every account's final state with its postings, every settlement's decision
-with its bookings and outcomes, and every currency's total with its openings and fundings.
+Nothing comes from settings: the journal (``settlement.events``) carries the opening balances
+(OPENED), every funding (FUNDED) and every decision with its postings (BOOKED), in booking
+order. The check replays it from nothing and reconciles the result with two independent
+witnesses: the ledger's own changelog (each account's final state) and the outcomes the corridor
+was told. It proves:
+
+* every posting lands where its ``balance_after`` says (a changed posting names its account);
+* no balance goes below zero; every booking moves as much out as in, per currency;
+* each currency's total equals its openings plus its fundings (money is conserved);
+* every request has exactly one decision: COMMIT with both legs' debit and credit exactly as
+  requested, or ABORT with no posting; nothing is booked twice, no funding twice, and no
+  sender's MsgId is settled twice;
+* every decision has exactly one final outcome that agrees with it, and every repeated request
+  got a duplicate answer.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from router.settlement.ledger import NOT_RESERVED, AccountState
-from router.settlement.model import AccountEvent, Decision, Outcome, SettlementRequest
-from router.settlement.settings import AccountOpening
+from router.settlement.book import Account
+from router.settlement.model import Booked, Fund, Funded, Opened, Outcome, Posting, SettlementRequest
 
 ZERO = Decimal(0)
 MAX_LISTED = 200
@@ -24,9 +33,10 @@ MAX_LISTED = 200
 @dataclass
 class LedgerView:
     requests: list[SettlementRequest] = field(default_factory=list)
-    events: list[AccountEvent | Decision] = field(default_factory=list)
+    fundings: list[Fund] = field(default_factory=list)
+    journal: list[Opened | Funded | Booked] = field(default_factory=list)  # in booking order, per shard
     outcomes: list[Outcome] = field(default_factory=list)
-    accounts: dict[str, AccountState] = field(default_factory=dict)  # latest state per account id
+    accounts: dict[str, Account] = field(default_factory=dict)  # the changelog's latest state per account
 
 
 @dataclass
@@ -66,138 +76,155 @@ class _Violations:
             self.items.append(msg)
 
 
-def check(view: LedgerView, opening: Mapping[str, AccountOpening]) -> Report:
+@dataclass
+class _Replay:
+    balance: dict[str, Decimal] = field(default_factory=dict)
+    currency: dict[str, str] = field(default_factory=dict)
+    opening: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))  # per currency
+    funded: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))  # per currency
+    bookings: dict[str, list[Booked]] = field(default_factory=lambda: defaultdict(list))
+
+
+def check(view: LedgerView) -> Report:
     v = _Violations()
-    decisions = [e for e in view.events if isinstance(e, Decision)]
-    acct_events = [e for e in view.events if isinstance(e, AccountEvent)]
-    _check_accounts(view, acct_events, opening, v)
-    currencies = _check_conservation(view, acct_events, opening, v)
+    replay = _replay(view.journal, v)
+    currencies = _reconcile(replay, view.accounts, v)
     requested: dict[str, SettlementRequest] = {}
     req_count: Counter[str] = Counter()
     for r in view.requests:
         req_count[r.settlement_id] += 1
         requested.setdefault(r.settlement_id, r)
-    by_sid: dict[str, list[Decision]] = defaultdict(list)
-    for d in decisions:
-        by_sid[d.settlement_id].append(d)
-    for sid, ds in by_sid.items():
-        if len(ds) > 1:
-            v.add(f"settlement {sid} decided {len(ds)} times: {[d.decision for d in ds]}")
-        if sid not in requested:
+    decided = replay.bookings
+    for sid, bs in decided.items():
+        if len(bs) > 1:
+            v.add(f"settlement {sid} decided {len(bs)} times: {[b.decision for b in bs]}")
+        req = requested.get(sid)
+        if req is None:
             v.add(f"decision for {sid} without a request")
-    undecided = [sid for sid in requested if sid not in by_sid]
+        else:
+            _check_legs(req, bs[0], v)
+    undecided = [sid for sid in requested if sid not in decided]
     for sid in undecided[:20]:
         v.add(f"settlement {sid} is undecided")
     if len(undecided) > 20:
         v.add(f"... and {len(undecided) - 20} more undecided settlements")
         v.count += len(undecided) - 21
-    _check_bookings(requested, by_sid, acct_events, v)
-    dup_answers = _check_outcomes(requested, req_count, by_sid, view.outcomes, v)
-    _check_msgids(requested, by_sid, v)
-    if not undecided:
-        for a in view.accounts.values():
-            if a.reserved != 0 or a.queue:
-                v.add(f"{a.account}: reservation {a.reserved} / queue {len(a.queue)} left after every "
-                      "settlement was decided")
-    final = {sid: ds[0] for sid, ds in by_sid.items()}
-    reasons = Counter(d.reason or "" for d in final.values() if d.decision == "ABORT")
+    dup_answers = _check_outcomes(req_count, decided, view.outcomes, v)
+    committed: dict[tuple[str, str], str] = {}
+    for sid, bs in decided.items():
+        b = bs[0]
+        if b.decision == "COMMIT":
+            if (b.sender, b.msg_id) in committed:
+                v.add(f"sender {b.sender} MsgId {b.msg_id} settled twice: {committed[(b.sender, b.msg_id)]} and {sid}")
+            committed[(b.sender, b.msg_id)] = sid
+    final = [bs[0] for bs in decided.values()]
+    reasons = Counter(b.reason or "" for b in final if b.decision == "ABORT")
     return Report(
-        settlements=len(requested), commits=sum(1 for d in final.values() if d.decision == "COMMIT"),
-        aborts=sum(1 for d in final.values() if d.decision == "ABORT"), undecided=len(undecided),
-        duplicates_answered=dup_answers, accounts=len(view.accounts), currencies=currencies,
+        settlements=len(requested), commits=sum(1 for b in final if b.decision == "COMMIT"),
+        aborts=sum(1 for b in final if b.decision == "ABORT"), undecided=len(undecided),
+        duplicates_answered=dup_answers, accounts=len(replay.balance), currencies=currencies,
         violations=v.items, violation_count=v.count, abort_reasons=dict(sorted(reasons.items())),
     )
 
 
-def _check_accounts(view: LedgerView, events: list[AccountEvent], opening: Mapping[str, AccountOpening],
-                    v: _Violations) -> None:
-    moved: dict[str, Decimal] = defaultdict(Decimal)
-    for e in events:
-        if e.available_after is not None and e.available_after < 0:
-            v.add(f"{e.account}: available {e.available_after} below zero after {e.type} {e.settlement_id}")
-        if e.type == "REJECTED" and e.reason == NOT_RESERVED:
-            v.add(f"{e.account}: COMMIT of {e.settlement_id}/{e.leg} without a reservation")
-        p = e.posting
-        if p is None:
-            continue
-        if p.balance_after - p.reserved_after < 0:
-            v.add(f"{p.account}: available below zero after {e.type} {e.settlement_id}")
-        moved[p.account] += p.amount if p.direction == "CRDT" else -p.amount
-    for acct, a in view.accounts.items():
-        if a.reserved < 0 or a.available < 0:
+def _replay(journal: list[Opened | Funded | Booked], v: _Violations) -> _Replay:
+    rp = _Replay()
+    funds: Counter[str] = Counter()
+    for j in journal:
+        if isinstance(j, Opened):
+            if j.account in rp.balance:
+                v.add(f"{j.account}: opened twice")
+                continue
+            rp.balance[j.account] = j.amount
+            rp.currency[j.account] = j.currency
+            rp.opening[j.currency] += j.amount
+            if j.amount < 0:
+                v.add(f"{j.account}: opened with a negative balance {j.amount}")
+        elif isinstance(j, Funded):
+            funds[j.fund_id] += 1
+            if funds[j.fund_id] > 1:
+                v.add(f"funding {j.fund_id} booked {funds[j.fund_id]} times on {j.posting.account}")
+            if _post(rp, j.posting, f"funding {j.fund_id}", v):
+                rp.funded[j.posting.currency] += j.posting.amount
+        else:
+            rp.bookings[j.settlement_id].append(j)
+            if j.decision == "ABORT":
+                if j.postings:
+                    v.add(f"{j.settlement_id} aborted but booked {len(j.postings)} postings")
+                continue
+            moved: dict[str, Decimal] = defaultdict(Decimal)
+            for p in j.postings:
+                if _post(rp, p, f"settlement {j.settlement_id}", v):
+                    moved[p.currency] += p.amount if p.direction == "CRDT" else -p.amount
+            for ccy, net in moved.items():
+                if net != 0:
+                    v.add(f"settlement {j.settlement_id} does not balance in {ccy}: net {net}")
+    return rp
+
+
+def _post(rp: _Replay, p: Posting, what: str, v: _Violations) -> bool:
+    """Apply one posting to the replayed balances; False (and a violation) when it cannot be."""
+    if p.account not in rp.balance:
+        v.add(f"{p.account}: {what} posts to an account never opened")
+        return False
+    if p.currency != rp.currency[p.account]:
+        v.add(f"{p.account}: {what} posts {p.currency} to an account in {rp.currency[p.account]}")
+        return False
+    if p.amount <= 0:
+        v.add(f"{p.account}: {what} posts a non-positive amount {p.amount}")
+    after = rp.balance[p.account] + (p.amount if p.direction == "CRDT" else -p.amount)
+    rp.balance[p.account] = after
+    if after != p.balance_after:
+        v.add(f"{p.account}: {what} says balance {p.balance_after} but the journal replays to {after}")
+    if after - p.reserved_after < 0:
+        v.add(f"{p.account}: available below zero ({after} - reserved {p.reserved_after}) after {what}")
+    return True
+
+
+def _reconcile(rp: _Replay, accounts: dict[str, Account], v: _Violations) -> dict[str, dict[str, str]]:
+    """The replayed journal against the ledger's changelog, and each currency's conservation."""
+    for acct in sorted(rp.balance.keys() | accounts.keys()):
+        a = accounts.get(acct)
+        if a is None:
+            v.add(f"{acct}: in the journal but not in the ledger state")
+        elif acct not in rp.balance:
+            v.add(f"{acct}: in the ledger state but never opened in the journal")
+        elif a.balance != rp.balance[acct]:
+            v.add(f"{acct}: ledger state balance {a.balance} != journal {rp.balance[acct]}")
+        if a is not None and (a.reserved < 0 or a.available < 0):
             v.add(f"{acct}: balance {a.balance} reserved {a.reserved} (available below zero)")
-        start = opening[acct].amount if acct in opening else ZERO
-        if start + moved.get(acct, ZERO) != a.balance:
-            v.add(f"{acct}: balance {a.balance} != opening {start} + postings {moved.get(acct, ZERO)}")
-    for acct in moved.keys() - view.accounts.keys():
-        v.add(f"{acct}: postings in the journal but no account state")
-
-
-def _check_conservation(view: LedgerView, events: list[AccountEvent], opening: Mapping[str, AccountOpening],
-                        v: _Violations) -> dict[str, dict[str, str]]:
-    open_sum: dict[str, Decimal] = defaultdict(Decimal)
-    funded: dict[str, Decimal] = defaultdict(Decimal)
-    bal: dict[str, Decimal] = defaultdict(Decimal)
-    res: dict[str, Decimal] = defaultdict(Decimal)
-    for acct, o in opening.items():
-        open_sum[o.currency] += o.amount
-        if acct not in view.accounts:
-            bal[o.currency] += o.amount
-    for a in view.accounts.values():
-        bal[a.currency] += a.balance
-        res[a.currency] += a.reserved
-    seen_funds: Counter[tuple[str, str]] = Counter()
-    for e in events:
-        if e.type == "FUNDED" and e.amount is not None and e.currency is not None:
-            funded[e.currency] += e.amount
-            seen_funds[(e.account, e.settlement_id)] += 1
-    for (acct, fid), n in seen_funds.items():
-        if n > 1:
-            v.add(f"funding {fid} booked {n} times on {acct}")
+    total: dict[str, Decimal] = defaultdict(Decimal)
+    reserved: dict[str, Decimal] = defaultdict(Decimal)
+    for acct, bal in rp.balance.items():
+        total[rp.currency[acct]] += bal
+    for a in accounts.values():
+        reserved[a.currency] += a.reserved
     out: dict[str, dict[str, str]] = {}
-    for ccy in sorted(open_sum.keys() | bal.keys() | funded.keys()):
-        expected = open_sum[ccy] + funded[ccy]
-        if bal[ccy] != expected:
-            v.add(f"{ccy} not conserved: balances {bal[ccy]} != opening {open_sum[ccy]} + funded {funded[ccy]}")
-        out[ccy] = {"opening": str(open_sum[ccy]), "funded": str(funded[ccy]), "balances": str(bal[ccy]),
-                    "reserved": str(res[ccy])}
+    for ccy in sorted(total.keys() | rp.opening.keys()):
+        expected = rp.opening[ccy] + rp.funded[ccy]
+        if total[ccy] != expected:
+            v.add(f"{ccy} not conserved: balances {total[ccy]} != opening {rp.opening[ccy]} + funded {rp.funded[ccy]}")
+        out[ccy] = {"opening": str(rp.opening[ccy]), "funded": str(rp.funded[ccy]), "balances": str(total[ccy]),
+                    "reserved": str(reserved[ccy])}
     return out
 
 
-def _check_bookings(requested: Mapping[str, SettlementRequest], by_sid: Mapping[str, list[Decision]],
-                    events: Iterable[AccountEvent], v: _Violations) -> None:
-    booked: dict[tuple[str, str, str], list[AccountEvent]] = defaultdict(list)
-    for e in events:
-        if e.type in ("COMMITTED", "CREDITED"):
-            booked[(e.settlement_id, e.leg or "", e.type)].append(e)
-    for key, evs in booked.items():
-        if len(evs) > 1:
-            v.add(f"{key[0]} leg {key[1]}: {key[2]} booked {len(evs)} times")
-        if key[0] not in by_sid:
-            v.add(f"{key[0]} leg {key[1]}: {key[2]} booked without a decision")
-    for sid, ds in by_sid.items():
-        req = requested.get(sid)
-        if req is None:
-            continue
-        decision = ds[0].decision
-        for leg in req.legs:
-            debit = booked.get((sid, leg.leg, "COMMITTED"), [])
-            credit = booked.get((sid, leg.leg, "CREDITED"), [])
-            if decision == "ABORT":
-                if debit or credit:
-                    v.add(f"{sid} aborted but leg {leg.leg} booked")
-                continue
-            if not debit or not credit:
-                v.add(f"{sid} committed but leg {leg.leg} not fully booked (debit {len(debit)}, credit {len(credit)})")
-                continue
-            if debit[0].account != leg.debit_account or debit[0].amount != leg.amount:
-                v.add(f"{sid} leg {leg.leg}: debit {debit[0].account} {debit[0].amount} does not match the request")
-            if credit[0].account != leg.credit_account or credit[0].amount != leg.amount:
-                v.add(f"{sid} leg {leg.leg}: credit {credit[0].account} {credit[0].amount} does not match the request")
+def _check_legs(req: SettlementRequest, b: Booked, v: _Violations) -> None:
+    if b.decision != "COMMIT":
+        return
+    lines = Counter((p.account, p.direction, p.amount) for p in b.postings)
+    for leg in req.legs:
+        for line in ((leg.debit_account, "DBIT", leg.amount), (leg.credit_account, "CRDT", leg.amount)):
+            if lines[line] != 1:
+                v.add(f"{req.settlement_id} leg {leg.leg}: {line[1]} {line[0]} {line[2]} booked {lines[line]} times")
+            lines[line] -= 1
+    extra = [line for line, n in lines.items() if n > 0]
+    if extra:
+        v.add(f"{req.settlement_id}: postings beyond its legs: {extra}")
 
 
-def _check_outcomes(requested: Mapping[str, SettlementRequest], req_count: Mapping[str, int],
-                    by_sid: Mapping[str, list[Decision]], outcomes: Iterable[Outcome], v: _Violations) -> int:
+def _check_outcomes(req_count: Counter[str], decided: dict[str, list[Booked]], outcomes: list[Outcome],
+                    v: _Violations) -> int:
     finals: dict[str, list[Outcome]] = defaultdict(list)
     dups: Counter[str] = Counter()
     for o in outcomes:
@@ -205,28 +232,15 @@ def _check_outcomes(requested: Mapping[str, SettlementRequest], req_count: Mappi
             finals[o.settlement_id].append(o)
         elif o.decision == "DUPLICATE":
             dups[o.settlement_id] += 1
-    for sid, ds in by_sid.items():
+    for sid, bs in decided.items():
         got = finals.get(sid, [])
         if len(got) != 1:
             v.add(f"{sid}: {len(got)} final outcomes")
-        elif got[0].decision != ds[0].decision:
-            v.add(f"{sid}: outcome {got[0].decision} contradicts decision {ds[0].decision}")
-    for sid in finals.keys() - by_sid.keys():
+        elif got[0].decision != bs[0].decision:
+            v.add(f"{sid}: outcome {got[0].decision} contradicts decision {bs[0].decision}")
+    for sid in finals.keys() - decided.keys():
         v.add(f"{sid}: final outcome without a decision")
     for sid, n in req_count.items():
-        if sid in by_sid and dups[sid] != n - 1:
+        if sid in decided and dups[sid] != n - 1:
             v.add(f"{sid}: {n} requests but {dups[sid]} duplicate answers")
     return sum(dups.values())
-
-
-def _check_msgids(requested: Mapping[str, SettlementRequest], by_sid: Mapping[str, list[Decision]],
-                  v: _Violations) -> None:
-    committed: dict[tuple[str, str], str] = {}
-    for sid, ds in by_sid.items():
-        req = requested.get(sid)
-        if req is None or ds[0].decision != "COMMIT":
-            continue
-        key = (req.sender, req.msg_id)
-        if key in committed:
-            v.add(f"sender {req.sender} MsgId {req.msg_id} settled twice: {committed[key]} and {sid}")
-        committed[key] = sid

@@ -1,4 +1,4 @@
-"""Settlement records: requests, account commands, events and outcomes (JSON on Kafka).
+"""Settlement records: requests and fundings in, the journal and outcomes out (JSON on Kafka).
 
 Every record carries ``type`` so one topic can hold several kinds and a reader can dispatch
 without guessing. Amounts are Decimal, serialised as strings, never floats.
@@ -74,39 +74,7 @@ class SettlementRequest(_Frozen):
         return v
 
 
-# --- commands to the account processor (topic settlement.commands, key = account id) ---
-
-class Reserve(_Frozen):
-    type: Literal["RESERVE"] = "RESERVE"
-    account: AccountId
-    settlement_id: Ident
-    leg: LegName
-    currency: Currency
-    amount: Decimal
-
-
-class Commit(_Frozen):
-    type: Literal["COMMIT"] = "COMMIT"
-    account: AccountId
-    settlement_id: Ident
-    leg: LegName
-
-
-class Release(_Frozen):
-    type: Literal["RELEASE"] = "RELEASE"
-    account: AccountId
-    settlement_id: Ident
-    leg: LegName
-
-
-class Credit(_Frozen):
-    type: Literal["CREDIT"] = "CREDIT"
-    account: AccountId
-    settlement_id: Ident
-    leg: LegName
-    currency: Currency
-    amount: Decimal
-
+# --- ledger inputs (topic settlement.requests, one partition per ledger shard) ---
 
 class Fund(_Frozen):
     """External liquidity (central bank, nostro top-up); idempotent by ``fund_id``."""
@@ -124,29 +92,11 @@ class Fund(_Frozen):
         return self
 
 
-class Claim(_Frozen):
-    """First-come claim of (sender, MsgId) by a settlement; key = claim_key(sender, msg_id)."""
-
-    type: Literal["CLAIM"] = "CLAIM"
-    sender: Ident
-    msg_id: Ident
-    settlement_id: Ident
+LedgerInput = Annotated[SettlementRequest | Fund, Field(discriminator="type")]
+LEDGER_INPUT = TypeAdapter[LedgerInput](LedgerInput)
 
 
-AccountCommand = Annotated[Reserve | Commit | Release | Credit | Fund | Claim, Field(discriminator="type")]
-COMMAND = TypeAdapter[AccountCommand](AccountCommand)
-
-
-def claim_key(sender: str, msg_id: str) -> str:
-    """The settlement.commands key of a MsgId claim (never a valid account id: it holds '|')."""
-    return f"msgid|{sender}|{msg_id}"
-
-
-def command_key(cmd: Reserve | Commit | Release | Credit | Fund | Claim) -> str:
-    return claim_key(cmd.sender, cmd.msg_id) if isinstance(cmd, Claim) else cmd.account
-
-
-# --- events (topic settlement.events, key = settlement id) ---
+# --- the journal (topic settlement.events): the ledger's own evidence, in booking order ---
 
 class Posting(_Frozen):
     """One booked line of a double entry: the account moved, by how much, and where it landed."""
@@ -160,40 +110,44 @@ class Posting(_Frozen):
     reserved_after: Decimal
 
 
-EventType = Literal[
-    "RESERVED", "INSUFFICIENT", "REJECTED", "COMMITTED", "CREDITED", "RELEASED", "FUNDED",
-    "CLAIMED", "CLAIM_DUPLICATE",
-]
+class Opened(_Frozen):
+    """Genesis: an account opened with its opening balance, written once, before any booking on it."""
 
-
-class AccountEvent(_Frozen):
-    """An account processor's answer. ``settlement_id`` is the fund id for FUNDED."""
-
-    type: EventType
-    settlement_id: str
+    type: Literal["OPENED"] = "OPENED"
     account: str
-    leg: LegName | None = None
-    amount: Decimal | None = None
-    currency: str | None = None
-    reason: str | None = None
-    posting: Posting | None = None
-    available_after: Decimal | None = None
-    duplicate_of: str | None = None
+    owner: str
+    currency: str
+    amount: Decimal
+    at: datetime
 
 
-class Decision(_Frozen):
-    """The moment of finality: exactly one per settlement."""
+class Funded(_Frozen):
+    """External liquidity booked on an account (once per ``fund_id``)."""
 
-    type: Literal["DECISION"] = "DECISION"
+    type: Literal["FUNDED"] = "FUNDED"
+    fund_id: str
+    posting: Posting
+    at: datetime
+
+
+class Booked(_Frozen):
+    """The moment of finality of one settlement: COMMIT with every leg's debit and credit
+    posting (both legs in this one record: both or neither), or ABORT with none."""
+
+    type: Literal["BOOKED"] = "BOOKED"
     settlement_id: str
     uetr: str
+    sender: str
+    msg_id: str
     decision: Literal["COMMIT", "ABORT"]
     reason: str | None = None
-    decided_at: datetime
+    duplicate_of: str | None = None
+    postings: tuple[Posting, ...] = ()
+    at: datetime
 
 
-SettlementEvent = Annotated[AccountEvent | Decision, Field(discriminator="type")]
-EVENT = TypeAdapter[SettlementEvent](SettlementEvent)
+JournalRecord = Annotated[Opened | Funded | Booked, Field(discriminator="type")]
+JOURNAL = TypeAdapter[JournalRecord](JournalRecord)
 
 
 # --- outcomes (topic settlement.outcomes, key = UETR) ---

@@ -12,13 +12,12 @@ from pydantic import ValidationError
 
 from router.config import Settings
 from router.kafka_clients import client_options
+from router.settlement.book import ACCT, LEDGER_CHANGELOG, Account, decode
 from router.settlement.check import LedgerView, Report, check
-from router.settlement.ledger import AccountState
-from router.settlement.model import COMMAND, EVENT, OUTCOME, REQUEST, Fund, command_key
-from router.settlement.state import ACCT
+from router.settlement.model import JOURNAL, LEDGER_INPUT, OUTCOME, Fund
 from router.topics import topic_name
 
-AUDITED = ("settlement.requests", "settlement.events", "settlement.outcomes", "settlement.accounts.state")
+AUDITED = ("settlement.requests", "settlement.events", "settlement.outcomes", LEDGER_CHANGELOG)
 
 
 async def partitions(consumer: AIOKafkaConsumer, topics: list[str]) -> dict[str, set[int]]:
@@ -73,9 +72,13 @@ class LedgerReader:
     def _fold(self, name: str, key: bytes | None, value: bytes | None) -> None:
         try:
             if name == "settlement.requests":
-                self.view.requests.append(REQUEST.validate_json(value or b""))
+                item = LEDGER_INPUT.validate_json(value or b"")
+                if isinstance(item, Fund):
+                    self.view.fundings.append(item)
+                else:
+                    self.view.requests.append(item)
             elif name == "settlement.events":
-                self.view.events.append(EVENT.validate_json(value or b""))
+                self.view.journal.append(JOURNAL.validate_json(value or b""))
             elif name == "settlement.outcomes":
                 self.view.outcomes.append(OUTCOME.validate_json(value or b""))
             elif key is not None and key.startswith(ACCT.encode()):
@@ -83,8 +86,10 @@ class LedgerReader:
                 if value is None:
                     self.view.accounts.pop(acct, None)
                 else:
-                    self.view.accounts[acct] = AccountState.model_validate_json(value)
-        except ValidationError:
+                    account = decode(key.decode(), value)
+                    assert isinstance(account, Account)
+                    self.view.accounts[acct] = account
+        except (ValidationError, ValueError):
             self.undecodable += 1  # the processor sent these to the DLQ too
 
 
@@ -94,35 +99,29 @@ async def check_ledger(settings: Settings, *, wait_s: float = 0.0) -> Report:
     async with LedgerReader(settings) as reader:
         while True:
             await reader.catch_up()
-            report = check(reader.view, settings.settlement.opening_balances)
+            report = check(reader.view)
             if report.ok or time.monotonic() >= deadline:
                 return report
             await asyncio.sleep(0.5)
 
 
-async def read_balances(settings: Settings) -> dict[str, AccountState]:
-    """Every account's state: the changelog's latest value, or the opening for untouched accounts."""
+async def read_balances(settings: Settings) -> dict[str, Account]:
+    """Every account's state, as the ledger's changelog holds it."""
     async with LedgerReader(settings) as reader:
         await reader.catch_up()
-        accounts = dict(reader.view.accounts)
-    for acct, o in settings.settlement.opening_balances.items():
-        if acct not in accounts:
-            accounts[acct] = AccountState(account=acct, owner=settings.settlement.owner_of(acct), currency=o.currency,
-                                          balance=o.amount)
-    return dict(sorted(accounts.items()))
+        return dict(sorted(reader.view.accounts.items()))
 
 
 async def fund(settings: Settings, account: str, amount: Decimal, currency: str, fund_id: str,
                owner: str | None = None) -> Fund:
     """Send external liquidity to ``account`` (booked once per ``fund_id``)."""
-    cmd = COMMAND.validate_python({"type": "FUND", "account": account, "fund_id": fund_id, "currency": currency,
-                                   "amount": amount, "owner": owner})
-    assert isinstance(cmd, Fund)
+    cmd = Fund.model_validate({"account": account, "fund_id": fund_id, "currency": currency, "amount": amount,
+                               "owner": owner})
     producer = AIOKafkaProducer(**client_options(settings.kafka), acks="all", enable_idempotence=True)
     await producer.start()
     try:
-        await producer.send_and_wait(topic_name("settlement.commands", settings.kafka.topic_prefix),
-                                     cmd.model_dump_json().encode(), key=command_key(cmd).encode(),
+        await producer.send_and_wait(topic_name("settlement.requests", settings.kafka.topic_prefix),
+                                     cmd.model_dump_json().encode(), key=fund_id.encode(),
                                      headers=[("type", b"FUND")])
     finally:
         await producer.stop()

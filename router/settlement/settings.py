@@ -84,13 +84,9 @@ class SettlementSettings(BaseModel):
     # Records per consume-transform-produce transaction (upper bound).
     max_batch: int = Field(default=2000, ge=1)
     transaction_timeout_ms: int = Field(default=20000, ge=1000)
-    # A decided settlement keeps its full coordinator state this long after its decision, then
-    # shrinks to a receipt that still answers a replayed request as a duplicate. A sender's
-    # MsgId claim is kept this long too: it is the window in which a reused MsgId is a duplicate.
+    # A decided settlement's receipt is kept this long after its decision: it answers a replayed
+    # request as a duplicate, and the sender's MsgId counts as used for as long.
     retention_days: float = Field(default=30.0, gt=0)
-    # An account's finished ledger entry (the idempotence record of a command) is kept this long
-    # after its last change; it may only go once no command it guards can be replayed.
-    entry_retention_days: float = Field(default=30.0, gt=0)
     sweep_interval_s: float = Field(default=60.0, gt=0)
     max_archived_per_sweep: int = Field(default=2000, ge=1)  # keeps each sweep's transaction small
 
@@ -109,19 +105,16 @@ class SettlementSettings(BaseModel):
     @model_validator(mode="after")
     def _retention_outlives_replays(self) -> SettlementSettings:
         floor = self.min_retention_days()
-        for name in ("retention_days", "entry_retention_days"):
-            days = float(getattr(self, name))
-            if days < floor:
-                raise ValueError(f"{name}={days:g} is shorter than the replay horizon of settlement.commands "
-                                 f"+ pvp_deadline_s + margin ({floor:.2f} days)")
+        if self.retention_days < floor:
+            raise ValueError(f"retention_days={self.retention_days:g} is shorter than the replay horizon of "
+                             f"settlement.requests + pvp_deadline_s + margin ({floor:.2f} days)")
         return self
 
     def min_retention_days(self) -> float:
-        """The shortest safe retention. Every command about a settlement is written before its
-        decision, at most pvp_deadline_s after the request, and can be read again for
-        replay_horizon_ms(settlement.commands): an entry or a MsgId claim removed earlier could
-        let a replayed command book twice or a concurrent reuse of a MsgId slip through."""
-        return (replay_horizon_ms("settlement.commands") / 1000 + self.pvp_deadline_s + REPLAY_MARGIN_S) / DAY_S
+        """The shortest safe retention. A request is decided at most pvp_deadline_s after it
+        arrives and can be read again for replay_horizon_ms(settlement.requests): a receipt
+        removed earlier could let a replayed request book twice."""
+        return (replay_horizon_ms("settlement.requests") / 1000 + self.pvp_deadline_s + REPLAY_MARGIN_S) / DAY_S
 
     def owner_of(self, account: str) -> str:
         opening = self.opening_balances.get(account)

@@ -259,11 +259,14 @@ class TransactionalProcessor(Generic[S]):
     async def _check_topology(self) -> None:
         assert self.consumer is not None
         counts = {}
+        deadline = time.monotonic() + 10.0  # a topic created a moment ago may not be in metadata yet
         for name in (*self.logic.inputs, *self.logic.changelogs, *self.logic.outputs):
             parts = self.consumer.partitions_for_topic(self.physical(name))
-            if not parts:
+            while not parts and time.monotonic() < deadline:
                 await self.consumer._client.force_metadata_update()
                 parts = self.consumer.partitions_for_topic(self.physical(name))
+                if not parts:
+                    await asyncio.sleep(0.25)
             counts[name] = len(parts or ())
         self._partition_counts = {self.physical(name): n for name, n in counts.items()}
         copartitioned = {counts[name] for name in (*self.logic.inputs, *self.logic.changelogs)}

@@ -96,7 +96,7 @@ async def test_sigkill_mid_flow_keeps_every_invariant(topics: Settings, tmp_path
     assert report.duplicates_answered == len(requests) - len(distinct)
     restarts = sum(w.output().count(loadgen.READY) for w in workers)
     assert restarts >= 2 + KILLS - 1  # every restart took partitions over again
-    assert "ready partitions=[0, 1, 2, 3]" in survivor.output().split(loadgen.READY, 1)[1]
+    assert "ready partitions=[0]" in survivor.output().split(loadgen.READY, 1)[1]  # the one ledger shard
     # the operator's view: the CLI agrees (topic prefix and settings via the environment)
     cli = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "router", "ledger", "check", "--json"],
                                   env=settings_env(s), capture_output=True, text=True, timeout=120)

@@ -16,7 +16,7 @@ from router.config import Settings
 from router.dlq import header_dict
 from router.procs import settings_env
 from router.settlement import loadgen
-from router.settlement.model import EVENT, Decision, SettlementRequest
+from router.settlement.model import JOURNAL, Booked, Opened, SettlementRequest
 from router.settlement.reader import check_ledger, fund, read_balances
 from router.settlement.settings import AccountOpening
 from tests.support.kafka import consume, produce
@@ -73,9 +73,12 @@ async def test_happy_path_commits_both_legs_and_reports_balances(env: Settings) 
     assert {a: (b.balance, b.reserved) for a, b in balances.items()} == {
         "CN1/CNY": (D("300.00"), 0), "FX/CNY": (D("700.00"), 0), "FX/USD": (D("2.00"), 0),
         "US1/USD": (D("98.00"), 0)}
-    events = await consume(env, "settlement.events", until=lambda rs: len(rs) >= 8, timeout=10)
-    decisions = [e for e in (EVENT.validate_json(x.value) for x in events) if isinstance(e, Decision)]
-    assert [(d.settlement_id, d.decision) for d in decisions] == [(r.settlement_id, "COMMIT")]
+    # The journal: the four openings (genesis), then one record with both legs' postings.
+    events = await consume(env, "settlement.events", until=lambda rs: len(rs) >= 5, timeout=10)
+    journal = [JOURNAL.validate_json(x.value) for x in events]
+    assert sorted(j.account for j in journal if isinstance(j, Opened)) == sorted(OPENING)
+    booked = [j for j in journal if isinstance(j, Booked)]
+    assert [(b.settlement_id, b.decision, len(b.postings)) for b in booked] == [(r.settlement_id, "COMMIT", 4)]
     report = await check_ledger(env, wait_s=10)
     assert report.ok and (report.settlements, report.commits, report.aborts) == (1, 1, 0), report.violations
     (dead,) = await consume(env, "router.dlq", until=lambda rs: len(rs) >= 1, timeout=10)
@@ -92,7 +95,7 @@ async def test_insufficient_funds_queue_then_abort_am04_with_nothing_booked(env:
     assert final_at - pdng_at >= 3500  # it waited (about the 4 s queue wait) before giving up
     balances = await read_balances(env)
     assert balances["CN1/CNY"].balance == D("1000.00") and balances["CN1/CNY"].reserved == 0
-    assert balances["FX/USD"].balance == D("100.00") and balances["FX/USD"].queue == ()
+    assert balances["FX/USD"].balance == D("100.00") and balances["FX/USD"].reserved == 0
     report = await check_ledger(env, wait_s=10)
     assert report.ok and report.aborts == 1 and report.abort_reasons == {"AM04": 1}, report.violations
 
@@ -113,7 +116,7 @@ async def test_liquidity_arriving_while_queued_commits(env: Settings) -> None:
     report = await check_ledger(env, wait_s=10)
     assert report.ok and report.commits == 1, report.violations
     assert report.currencies["USD"] == {"opening": "100.00", "funded": "60.00", "balances": "160.00",
-                                        "reserved": "0.00"}
+                                        "reserved": "0"}
 
 
 async def test_duplicate_uetr_and_reused_msgid_are_never_booked_twice(env: Settings) -> None:

@@ -48,12 +48,15 @@ def test_topic_contract() -> None:
     names = [t.name for t in TOPICS]
     assert len(names) == len(set(names))
     for required in ("cips.in", "cips.out", "corr.in", "corr.out", "fx.rates", "screening.cases",
-                     "screening.decisions", "settlement.commands", "settlement.events",
+                     "screening.decisions", "settlement.requests", "settlement.events", "settlement.ledger.state",
                      "payments.status", "router.dlq"):
         assert required in BY_NAME
     assert BY_NAME["fx.rates"].kafka_config()["cleanup.policy"] == "compact"
     assert BY_NAME["payments.status"].kafka_config()["cleanup.policy"] == "compact"
     assert "retention.ms" in BY_NAME["router.dlq"].kafka_config()
+    # The ledger journal is its own evidence: never deleted, one partition per shard, in booking order.
+    assert BY_NAME["settlement.events"].kafka_config() == {"cleanup.policy": "delete", "retention.ms": "-1"}
+    assert BY_NAME["settlement.requests"].partitions == BY_NAME["settlement.ledger.state"].partitions == 1
     assert topic_name("cips.in", "p.") == "p.cips.in"
     with pytest.raises(KeyError):
         topic_name("nope")

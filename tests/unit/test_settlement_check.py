@@ -1,124 +1,80 @@
-"""The ledger check finds each kind of violation it promises to find, and passes a clean ledger."""
+"""The ledger check finds what it must from the topics alone: a changed posting (naming the
+account), a booking twice, a half-booked settlement, money created, an undecided request."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from decimal import Decimal
 
-from router.settlement.check import LedgerView, check
-from router.settlement.coordinator import Policy, SettlementState, handle
-from router.settlement.ledger import AccountState, Entry, apply, entry_key, open_account
-from router.settlement.model import AccountEvent, Decision, SettlementRequest
-from router.settlement.settings import AccountOpening
+from router.settlement.book import Account
+from router.settlement.model import Booked, Posting
+from tests.unit.test_settlement_pvp import Ledger, req
 
 D = Decimal
-OPENING = {
-    "CN1/CNY": AccountOpening(currency="CNY", amount=D("100.00"), owner="CN1"),
-    "FX/CNY": AccountOpening(currency="CNY", amount=D("0.00"), owner="FX"),
-    "FX/USD": AccountOpening(currency="USD", amount=D("50.00"), owner="FX"),
-    "US1/USD": AccountOpening(currency="USD", amount=D("0.00"), owner="US1"),
-}
-POLICY = Policy(pvp_deadline_s=30, liquidity_max_wait_s=0, opening_balances=OPENING)
-T = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def req(sid: str, cny: str = "60.00", usd: str = "8.00", msg_id: str | None = None) -> SettlementRequest:
-    return SettlementRequest.model_validate({
-        "settlement_id": sid, "uetr": sid, "sender": "CN1", "msg_id": msg_id or f"M-{sid}", "legs": [
-            {"leg": "cny", "debit_account": "CN1/CNY", "credit_account": "FX/CNY", "currency": "CNY", "amount": cny},
-            {"leg": "foreign", "debit_account": "FX/USD", "credit_account": "US1/USD", "currency": "USD",
-             "amount": usd}]})
+def _busy_ledger() -> Ledger:
+    ledger = Ledger()
+    ledger.settle(req("s1", "10.00", "1.00"))
+    ledger.settle(req("s2", "20.00", "2.00"))
+    ledger.settle(req("s3", "30.00", "50.00"))  # queued
+    ledger.fund("FX/USD", "30.00", "f1")  # settles s3
+    return ledger
 
 
-def settle_all(*reqs: SettlementRequest) -> LedgerView:
-    """Run requests to completion synchronously through the real pure functions."""
-    view = LedgerView()
-    states: dict[str, SettlementState] = {}
-    accounts: dict[str, AccountState] = {}
-    entries: dict[tuple[str, str, str, str], Entry] = {}
-    inbox: list[tuple[str, object]] = [(r.settlement_id, r) for r in reqs]
-    view.requests.extend(reqs)
-    while inbox:
-        sid, msg = inbox.pop(0)
-        step = handle(states.get(sid), msg, 1.0, POLICY)  # type: ignore[arg-type]
-        if step.state is not None:
-            states[sid] = step.state
-        view.events.extend(step.decisions)
-        view.outcomes.extend(step.outcomes)
-        for cmd in step.commands:
-            if cmd.type == "CLAIM":
-                inbox.append((cmd.settlement_id, AccountEvent(type="CLAIMED", settlement_id=cmd.settlement_id,
-                                                              account="msgid")))
-                continue
-            a = accounts.get(cmd.account) or open_account(cmd.account, OPENING.get(cmd.account),
-                                                          currency="CNY", owner="X")
-            applied = apply(a, entries.get(entry_key(cmd)), cmd)  # type: ignore[arg-type]
-            accounts[cmd.account] = applied.account
-            entries.update({(e.account, e.settlement_id, e.leg, e.role): e for e in applied.entries})
-            view.events.extend(applied.events)
-            inbox.extend((ev.settlement_id, ev) for ev in applied.events)
-    view.accounts = accounts
-    return view
+def test_a_clean_ledger_passes() -> None:
+    report = _busy_ledger().report()
+    assert report.ok, report.violations
+    assert (report.settlements, report.commits, report.aborts, report.undecided) == (3, 3, 0, 0)
 
 
-def test_clean_ledger_passes_with_totals() -> None:
-    view = settle_all(req("u1"), req("u2"))  # u2 lacks CNY: aborted AM04
-    r = check(view, OPENING)
-    assert r.ok, r.violations
-    assert (r.settlements, r.commits, r.aborts, r.abort_reasons) == (2, 1, 1, {"AM04": 1})
-    assert r.currencies["CNY"] == {"opening": "100.00", "funded": "0", "balances": "100.00", "reserved": "0.00"}
+def test_a_changed_posting_is_found_and_names_its_account() -> None:
+    ledger = _busy_ledger()
+    i = next(i for i, j in enumerate(ledger.view.journal) if isinstance(j, Booked) and j.settlement_id == "s2")
+    b = ledger.view.journal[i]
+    assert isinstance(b, Booked)
+    p = b.postings[3]
+    forged = p.model_copy(update={"amount": p.amount + 1, "balance_after": p.balance_after + 1})
+    ledger.view.journal[i] = b.model_copy(update={"postings": (*b.postings[:3], forged)})
+    report = ledger.report()
+    assert not report.ok
+    assert any(v.startswith("US1/USD") for v in report.violations), report.violations
 
 
-def test_double_booking_is_found() -> None:
-    view = settle_all(req("u1"))
-    booked = next(e for e in view.events if isinstance(e, AccountEvent) and e.type == "CREDITED")
-    view.events.append(booked)
-    r = check(view, OPENING)
-    assert any("booked 2 times" in v for v in r.violations)
-    # the journal now disagrees with the account state it claims to explain
-    assert any("!= opening" in v and "postings" in v for v in r.violations)
+def test_a_settlement_booked_twice_is_found() -> None:
+    ledger = _busy_ledger()
+    dup = next(j for j in ledger.view.journal if isinstance(j, Booked) and j.settlement_id == "s1")
+    ledger.view.journal.append(dup)
+    assert any("decided 2 times" in v for v in ledger.report().violations)
 
 
-def test_money_created_or_lost_is_found() -> None:
-    view = settle_all(req("u1"))
-    a = view.accounts["US1/USD"]
-    view.accounts["US1/USD"] = a.model_copy(update={"balance": a.balance + 1})
-    r = check(view, OPENING)
-    assert any("USD not conserved" in v for v in r.violations)
-    assert any("US1/USD: balance" in v for v in r.violations)
+def test_half_a_pvp_is_found() -> None:
+    ledger = _busy_ledger()
+    i = next(i for i, j in enumerate(ledger.view.journal) if isinstance(j, Booked) and j.settlement_id == "s1")
+    b = ledger.view.journal[i]
+    assert isinstance(b, Booked)
+    ledger.view.journal[i] = b.model_copy(update={"postings": b.postings[:2]})
+    assert any("leg foreign" in v for v in ledger.report().violations)
 
 
-def test_second_decision_and_missing_leg_are_found() -> None:
-    view = settle_all(req("u1"))
-    view.events.append(Decision(settlement_id="u1", uetr="u1", decision="ABORT", reason="AB05", decided_at=T))
-    view.events = [e for e in view.events
-                   if not (isinstance(e, AccountEvent) and e.type == "CREDITED" and e.leg == "foreign")]
-    r = check(view, OPENING)
-    assert any("decided 2 times" in v for v in r.violations)
-    assert any("not fully booked" in v for v in r.violations)
+def test_money_created_in_the_state_is_found() -> None:
+    ledger = _busy_ledger()
+    ledger.view.accounts = dict(ledger.book.accounts)
+    a = ledger.view.accounts["CN1/CNY"]
+    ledger.view.accounts["CN1/CNY"] = Account(account=a.account, owner=a.owner, currency=a.currency,
+                                              balance=a.balance + 5)
+    from router.settlement.check import check
+
+    assert any("CN1/CNY: ledger state balance" in v for v in check(ledger.view).violations)
 
 
-def test_undecided_settlement_and_missing_outcome_are_found() -> None:
-    view = settle_all(req("u1"))
-    view.requests.append(req("u9"))
-    view.outcomes.clear()
-    r = check(view, OPENING)
-    assert any("u9 is undecided" in v for v in r.violations)
-    assert any("u1: 0 final outcomes" in v for v in r.violations)
-    assert r.undecided == 1
-
-
-def test_overdraft_and_leftover_reservation_are_found() -> None:
-    view = settle_all(req("u1"))
-    a = view.accounts["FX/USD"]
-    view.accounts["FX/USD"] = a.model_copy(update={"reserved": a.balance + 5})
-    r = check(view, OPENING)
-    assert any("available below zero" in v for v in r.violations)
-    assert any("reservation" in v and "left" in v for v in r.violations)
-
-
-def test_msgid_settled_twice_is_found() -> None:
-    # two UETRs with one MsgId that both committed: what the CLAIM step exists to prevent
-    view = settle_all(req("u1", "10.00", "1.00", msg_id="SAME"), req("u2", "10.00", "1.00", msg_id="SAME"))
-    r = check(view, OPENING)
-    assert any("MsgId SAME settled twice" in v for v in r.violations)
+def test_an_unbalanced_booking_and_an_undecided_request_are_found() -> None:
+    ledger = _busy_ledger()
+    stray = Posting(account="US1/USD", owner="US1", currency="USD", direction="CRDT", amount=D("1.00"),
+                    balance_after=D("34.00"), reserved_after=D(0))
+    b = ledger.view.journal[-1]
+    assert isinstance(b, Booked)
+    ledger.view.journal[-1] = b.model_copy(update={"postings": (*b.postings, stray)})
+    ledger.view.requests.append(req("never", "1.00", "1.00"))
+    violations = ledger.report().violations
+    assert any("does not balance in USD" in v for v in violations)
+    assert any("never is undecided" in v for v in violations)
