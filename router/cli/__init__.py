@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 # Modules under router.cli, in help order.
 COMMANDS: tuple[str, ...] = (
-    "topics", "worker", "messages", "track", "demo", "bench", "fx", "ledger",
+    "topics", "worker", "settle-worker", "messages", "track", "demo", "bench", "fx", "ledger",
     "iso", "screen", "review",
 )
 
@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in COMMANDS:
-        importlib.import_module(f"router.cli.{name}").register(sub)
+        importlib.import_module(f"router.cli.{name.replace('-', '_')}").register(sub)
     return parser
 
 

@@ -92,7 +92,6 @@ def demo_settings(base: Settings) -> Settings:
     run_id = new_run_id(time.time())
     return base.model_copy(update={
         "app_id": f"demo-{run_id}",
-        "store_url": "memory://",
         "kafka": base.kafka.model_copy(update={"topic_prefix": f"{base.kafka.topic_prefix}demo-{run_id}."}),
     })
 

@@ -79,7 +79,7 @@ def deployment(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -
     base = Settings()
     s = Settings(
         app_id=f"e2e-{run}", kafka=KafkaSettings(bootstrap_servers=kafka_bootstrap, topic_prefix=f"e{run}."),
-        store_url="memory://", data_dir=tmp_path_factory.mktemp("e2e"), web={"port": free_port()},  # type: ignore[arg-type]
+        web={"port": free_port()},  # type: ignore[arg-type]
         fx=base.fx.model_copy(update={"max_wait_s": 3.0, "retry_interval_s": 0.5}),
         settlement=base.settlement.model_copy(update={
             "opening_balances": demo_balances(DIRECTORY, thin=THIN), "fx_providers": FX_PROVIDERS,
