@@ -31,8 +31,8 @@ from router.config import Settings
 from router.ingest import ingest
 from router.iso20022.build import build_message
 from router.iso20022.directory import Directory, Participant
+from router.iso20022.inbound import extract
 from router.iso20022.model import Agent, CancellationRequest, Header, OriginalRef, Payment, StatusReport
-from router.iso20022.normalise import extract
 from router.iso20022.translate import CIPS_BIZ_SVC
 from router.kafka_clients import client_options
 from router.outcome import Ok

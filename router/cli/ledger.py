@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def _check(args: argparse.Namespace) -> int:
     from router.cli import CliError
-    from router.settlement.reader import check_ledger
+    from router.ledger_reader import check_ledger
 
     try:
         report = asyncio.run(check_ledger(get_settings(), wait_s=args.wait))
@@ -57,7 +57,7 @@ def _check(args: argparse.Namespace) -> int:
 
 def _balances(args: argparse.Namespace) -> int:
     from router.cli import CliError
-    from router.settlement.reader import read_balances
+    from router.ledger_reader import read_balances
 
     try:
         accounts = asyncio.run(read_balances(get_settings()))
@@ -80,7 +80,7 @@ def _fund(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     from router.cli import CliError
-    from router.settlement.reader import fund
+    from router.ledger_reader import fund
 
     try:
         amount = Decimal(args.amount)

@@ -175,7 +175,7 @@ def _percentile(values: list[float], q: float) -> float:
 
 async def run(s: Settings, *, payments: int, profile: Profile, chaos: int, workers: int, report_dir: Path,
               timeout_s: float, progress: bool) -> dict[str, Any]:
-    from router.settlement.reader import check_ledger
+    from router.ledger_reader import check_ledger
 
     directory = load_directory()
     await asyncio.to_thread(report_dir.mkdir, parents=True, exist_ok=True)

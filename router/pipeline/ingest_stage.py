@@ -14,7 +14,7 @@ from router.config import Settings
 from router.dlq import dlq_headers
 from router.ingest import Refused, ingest_message
 from router.iso20022.model import Side
-from router.iso20022.replies import reply_for
+from router.iso20022.refusals import reply_for
 from router.outcome import FORMAT_ERROR, Reject
 from router.streams.processor import Out, Record, Store, StoreLogic, record_headers
 

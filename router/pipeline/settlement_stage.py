@@ -6,7 +6,7 @@ partition p of the three is one task) and keeps, per task, the coordinator state
 calls the pure ``coordinator.handle``, ``ledger.apply`` and ``dedup.claim`` and sends what they
 return in one Kafka transaction with the state changes and the consumed offsets. Deadlines and
 liquidity waits are looked at by the processor's timer, which also runs the retention sweep
-(``router.settlement.archive``). ``router settle-worker`` runs it.
+(``router.settlement.retention``). ``router settle-worker`` runs it.
 """
 
 from __future__ import annotations
@@ -20,10 +20,19 @@ from pydantic import ValidationError
 from router.config import Settings
 from router.dlq import dlq_headers
 from router.outcome import FORMAT_ERROR, Reject
-from router.settlement import archive, ledger
+from router.settlement import ledger, retention
 from router.settlement.coordinator import Policy, SettlementState, Tick, due, handle
 from router.settlement.dedup import ClaimState, claim
-from router.settlement.model import COMMAND, EVENT, REQUEST, AccountEvent, Claim, Decision, Outcome, command_key
+from router.settlement.model import (
+    COMMAND,
+    EVENT,
+    REQUEST,
+    AccountEvent,
+    Claim,
+    Decision,
+    SettlementOutcome,
+    command_key,
+)
 from router.settlement.settings import DAY_S, SettlementSettings
 from router.settlement.state import CHANGELOGS, ENTRY, PartitionState, account_store_key, entry_store_key
 from router.streams.processor import Out, Record, TransactionalProcessor
@@ -98,26 +107,26 @@ class SettlementLogic:
         budget = self.s.max_archived_per_sweep
         for sid in [sid for sid, since in state.resting.items() if since + retention_s <= now][:budget]:
             current = state.settlement(sid)
-            if isinstance(current, SettlementState) and archive.due(current, now, retention_s):
-                state.put_settlement(sid, archive.receipt(current, now))
+            if isinstance(current, SettlementState) and retention.due(current, now, retention_s):
+                state.put_settlement(sid, retention.receipt(current, now))
                 budget -= 1
         for key in [key for key, since in state.expiring.items()
                     if since is None or since + (entry_retention_s if key.startswith(ENTRY) else retention_s) <= now
                     ][:budget]:
             value = state.account_value(key)
-            expires, since = archive.expiry_start(value)
+            expires, since = retention.expiry_start(value)
             if expires and since is None and isinstance(value, ledger.Entry | ClaimState):
                 # Written before values carried a time: start its retention now, durably.
                 state.put_account_value(key, value.model_copy(update={"at": now}))
-            elif archive.expired(value, now, retention_s, entry_retention_s):
+            elif retention.expired(value, now, retention_s, entry_retention_s):
                 state.put_account_value(key, None)
 
     def _coordinate(self, state: PartitionState, sid: str, event: Any, outputs: list[Out],
                     now: float | None = None) -> None:
         before = state.settlement(sid)
         at = self.clock() if now is None else now
-        if isinstance(before, archive.SettlementReceipt):
-            answered, step = archive.on_event(before, event, at)
+        if isinstance(before, retention.SettlementReceipt):
+            answered, step = retention.on_event(before, event, at)
             if answered is not before:
                 state.put_settlement(sid, answered)
             outputs.extend(_outcome_output(out) for out in step.outcomes)
@@ -185,6 +194,6 @@ def _event_output(ev: AccountEvent | Decision) -> Out:
                (("type", ev.type.encode()),))
 
 
-def _outcome_output(out: Outcome) -> Out:
+def _outcome_output(out: SettlementOutcome) -> Out:
     return Out("settlement.outcomes", out.uetr.encode(), out.model_dump_json().encode(),
                (("decision", out.decision.encode()),))

@@ -17,7 +17,7 @@ def web_app(settings: Settings, processors: list[TransactionalProcessor[Any]]) -
     from starlette.responses import JSONResponse, Response
     from starlette.routing import Route
 
-    from router.tracker.reader import latest_journey
+    from router.journey_reader import latest_journey
 
     registry = CollectorRegistry()
     records = Gauge("router_stage_records", "records processed", ["stage"], registry=registry)

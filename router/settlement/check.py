@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from router.settlement.ledger import NOT_RESERVED, AccountState
-from router.settlement.model import AccountEvent, Decision, Outcome, SettlementRequest
+from router.settlement.model import AccountEvent, Decision, SettlementOutcome, SettlementRequest
 from router.settlement.settings import AccountOpening
 
 ZERO = Decimal(0)
@@ -25,7 +25,7 @@ MAX_LISTED = 200
 class LedgerView:
     requests: list[SettlementRequest] = field(default_factory=list)
     events: list[AccountEvent | Decision] = field(default_factory=list)
-    outcomes: list[Outcome] = field(default_factory=list)
+    outcomes: list[SettlementOutcome] = field(default_factory=list)
     accounts: dict[str, AccountState] = field(default_factory=dict)  # latest state per account id
 
 
@@ -197,8 +197,8 @@ def _check_bookings(requested: Mapping[str, SettlementRequest], by_sid: Mapping[
 
 
 def _check_outcomes(requested: Mapping[str, SettlementRequest], req_count: Mapping[str, int],
-                    by_sid: Mapping[str, list[Decision]], outcomes: Iterable[Outcome], v: _Violations) -> int:
-    finals: dict[str, list[Outcome]] = defaultdict(list)
+                    by_sid: Mapping[str, list[Decision]], outcomes: Iterable[SettlementOutcome], v: _Violations) -> int:
+    finals: dict[str, list[SettlementOutcome]] = defaultdict(list)
     dups: Counter[str] = Counter()
     for o in outcomes:
         if o.final:

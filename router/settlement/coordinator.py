@@ -32,10 +32,10 @@ from router.settlement.model import (
     Credit,
     Decision,
     Leg,
-    Outcome,
     Posting,
     Release,
     Reserve,
+    SettlementOutcome,
     SettlementRequest,
 )
 from router.settlement.settings import AccountOpening
@@ -88,11 +88,11 @@ class SettlementState(BaseModel):
 
 
 @dataclass(frozen=True, slots=True)
-class Step:
+class CoordinatorStep:
     state: SettlementState | None
     commands: tuple[Command, ...] = ()
     decisions: tuple[Decision, ...] = ()
-    outcomes: tuple[Outcome, ...] = ()
+    outcomes: tuple[SettlementOutcome, ...] = ()
 
 
 def due(state: SettlementState) -> float | None:
@@ -105,11 +105,11 @@ def due(state: SettlementState) -> float | None:
 
 
 def handle(state: SettlementState | None, event: SettlementRequest | AccountEvent | Tick, now: float,
-           policy: Policy) -> Step:
+           policy: Policy) -> CoordinatorStep:
     if isinstance(event, SettlementRequest):
         return _request(state, event, now, policy)
     if state is None:
-        return Step(None)  # answers about fundings or about settlements this partition never saw
+        return CoordinatorStep(None)  # answers about fundings or about settlements this partition never saw
     if isinstance(event, Tick):
         return _tick(state, now)
     return _answer(state, event, now)
@@ -119,15 +119,15 @@ def _ts(now: float) -> datetime:
     return datetime.fromtimestamp(now, UTC)
 
 
-def _outcome(state: SettlementState, now: float, **kw: object) -> Outcome:
+def _outcome(state: SettlementState, now: float, **kw: object) -> SettlementOutcome:
     r = state.request
-    return Outcome.model_validate({"settlement_id": r.settlement_id, "uetr": r.uetr, "sender": r.sender,
+    return SettlementOutcome.model_validate({"settlement_id": r.settlement_id, "uetr": r.uetr, "sender": r.sender,
                                    "msg_id": r.msg_id, "at": _ts(now), **kw})
 
 
-def duplicate_answer(req: SettlementRequest, of: str, now: float) -> Outcome:
+def duplicate_answer(req: SettlementRequest, of: str, now: float) -> SettlementOutcome:
     """What a request for a settlement id already seen gets: never a second settlement."""
-    return Outcome(settlement_id=req.settlement_id, uetr=req.uetr, sender=req.sender, msg_id=req.msg_id,
+    return SettlementOutcome(settlement_id=req.settlement_id, uetr=req.uetr, sender=req.sender, msg_id=req.msg_id,
                    decision="DUPLICATE", status="RJCT", final=False, reason=DUPLICATE, duplicate_of=of,
                    at=_ts(now))
 
@@ -141,10 +141,10 @@ def _currency_problem(leg: Leg, opening: Mapping[str, AccountOpening]) -> str | 
     return None
 
 
-def _request(state: SettlementState | None, req: SettlementRequest, now: float, policy: Policy) -> Step:
+def _request(state: SettlementState | None, req: SettlementRequest, now: float, policy: Policy) -> CoordinatorStep:
     if state is not None:
         answered = state.model_copy(update={"duplicates_answered": state.duplicates_answered + 1})
-        return Step(answered, outcomes=(duplicate_answer(req, state.request.settlement_id, now),))
+        return CoordinatorStep(answered, outcomes=(duplicate_answer(req, state.request.settlement_id, now),))
     deadline = now + policy.pvp_deadline_s
     if req.deadline is not None:
         deadline = min(deadline, req.deadline.timestamp())
@@ -161,11 +161,11 @@ def _request(state: SettlementState | None, req: SettlementRequest, now: float, 
         for leg in req.legs
     ]
     cmds.append(Claim(sender=req.sender, msg_id=req.msg_id, settlement_id=req.settlement_id))
-    return Step(new, commands=tuple(cmds))
+    return CoordinatorStep(new, commands=tuple(cmds))
 
 
 def _abort(state: SettlementState, reason: str, now: float, *, release: bool = True,
-           duplicate_of: str | None = None) -> Step:
+           duplicate_of: str | None = None) -> CoordinatorStep:
     sid = state.request.settlement_id
     new = state.model_copy(update={"phase": "ABORTED", "decision": "ABORT", "reason": reason, "decided_at": now,
                                    "queued_until": None, "duplicate_of": duplicate_of or state.duplicate_of})
@@ -174,12 +174,12 @@ def _abort(state: SettlementState, reason: str, now: float, *, release: bool = T
     dec = Decision(settlement_id=sid, uetr=state.request.uetr, decision="ABORT", reason=reason, decided_at=_ts(now))
     out = _outcome(new, now, decision="ABORT", status="RJCT", final=True, reason=reason,
                    duplicate_of=new.duplicate_of)
-    return Step(new, commands=cmds, decisions=(dec,), outcomes=(out,))
+    return CoordinatorStep(new, commands=cmds, decisions=(dec,), outcomes=(out,))
 
 
-def _maybe_commit(state: SettlementState, now: float) -> Step:
+def _maybe_commit(state: SettlementState, now: float) -> CoordinatorStep:
     if state.claim != "OK" or any(p != "RESERVED" for p in state.legs.values()):
-        return Step(state)
+        return CoordinatorStep(state)
     sid = state.request.settlement_id
     new = state.model_copy(update={"phase": "COMMITTING", "decision": "COMMIT", "decided_at": now,
                                    "queued_until": None})
@@ -189,29 +189,29 @@ def _maybe_commit(state: SettlementState, now: float) -> Step:
         cmds.append(Credit(account=leg.credit_account, settlement_id=sid, leg=leg.leg, currency=leg.currency,
                            amount=leg.amount))
     dec = Decision(settlement_id=sid, uetr=state.request.uetr, decision="COMMIT", decided_at=_ts(now))
-    return Step(new, commands=tuple(cmds), decisions=(dec,))
+    return CoordinatorStep(new, commands=tuple(cmds), decisions=(dec,))
 
 
-def _tick(state: SettlementState, now: float) -> Step:
+def _tick(state: SettlementState, now: float) -> CoordinatorStep:
     if state.phase not in OPEN_PHASES:
-        return Step(state)
+        return CoordinatorStep(state)
     if state.phase == "QUEUED" and state.queued_until is not None and now >= state.queued_until:
         return _abort(state, INSUFFICIENT_FUNDS, now)
     if now >= state.deadline:
         short = any(p == "INSUFFICIENT" for p in state.legs.values())
         return _abort(state, INSUFFICIENT_FUNDS if short else TIMEOUT, now)
-    return Step(state)
+    return CoordinatorStep(state)
 
 
-def _answer(state: SettlementState, ev: AccountEvent, now: float) -> Step:
+def _answer(state: SettlementState, ev: AccountEvent, now: float) -> CoordinatorStep:
     if state.phase in OPEN_PHASES:
         return _undecided_answer(state, ev, now)
     if state.phase == "COMMITTING" and ev.type in ("COMMITTED", "CREDITED") and ev.posting is not None:
         return _booked(state, ev, now)
-    return Step(state)  # late answers after the decision: the RELEASEs already sent clean up
+    return CoordinatorStep(state)  # late answers after the decision: the RELEASEs already sent clean up
 
 
-def _undecided_answer(state: SettlementState, ev: AccountEvent, now: float) -> Step:
+def _undecided_answer(state: SettlementState, ev: AccountEvent, now: float) -> CoordinatorStep:
     if ev.type == "CLAIMED":
         return _maybe_commit(state.model_copy(update={"claim": "OK"}), now)
     if ev.type == "CLAIM_DUPLICATE":
@@ -219,7 +219,7 @@ def _undecided_answer(state: SettlementState, ev: AccountEvent, now: float) -> S
         return _abort(marked, DUPLICATE, now, duplicate_of=ev.duplicate_of)
     leg = ev.leg
     if leg is None or leg not in state.legs or _debit_account(state, leg) != ev.account:
-        return Step(state)
+        return CoordinatorStep(state)
     if ev.type == "RESERVED":
         legs = {**state.legs, leg: "RESERVED"}
         return _maybe_commit(state.model_copy(update={"legs": legs}), now)
@@ -229,21 +229,21 @@ def _undecided_answer(state: SettlementState, ev: AccountEvent, now: float) -> S
         return _queue_or_abort(marked, now)
     if ev.type == "REJECTED":
         return _abort(state, ev.reason or INVALID_CURRENCY, now)
-    return Step(state)
+    return CoordinatorStep(state)
 
 
-def _queue_or_abort(state: SettlementState, now: float) -> Step:
+def _queue_or_abort(state: SettlementState, now: float) -> CoordinatorStep:
     # The wait is queue_wait_s after the first shortfall, never past the PvP deadline. A
     # settlement already queued keeps its original wait when a second leg falls short.
     if state.phase == "QUEUED":
-        return Step(state)
+        return CoordinatorStep(state)
     wait = state.queue_wait_s
     if wait <= 0:
         return _abort(state, INSUFFICIENT_FUNDS, now)
     until = min(now + wait, state.deadline)
     new = state.model_copy(update={"phase": "QUEUED", "queued_until": until})
     pending = _outcome(new, now, decision="PENDING", status="PDNG", final=False, reason=INSUFFICIENT_FUNDS)
-    return Step(new, outcomes=(pending,))
+    return CoordinatorStep(new, outcomes=(pending,))
 
 
 def _debit_account(state: SettlementState, leg: str) -> str | None:
@@ -253,17 +253,17 @@ def _debit_account(state: SettlementState, leg: str) -> str | None:
     return None
 
 
-def _booked(state: SettlementState, ev: AccountEvent, now: float) -> Step:
+def _booked(state: SettlementState, ev: AccountEvent, now: float) -> CoordinatorStep:
     assert ev.posting is not None and ev.leg is not None
     role: Literal["debit", "credit"] = "debit" if ev.type == "COMMITTED" else "credit"
     if any(b.leg == ev.leg and b.role == role for b in state.booked):
-        return Step(state)
+        return CoordinatorStep(state)
     booked = (*state.booked, BookedLine(leg=ev.leg, role=role, posting=ev.posting))
     new = state.model_copy(update={"booked": booked})
     if len(booked) < 2 * len(state.request.legs):
-        return Step(new)
+        return CoordinatorStep(new)
     done = new.model_copy(update={"phase": "COMMITTED"})
     legs = tuple(lg.leg for lg in state.request.legs)
     out = _outcome(done, now, decision="COMMIT", status="ACSC", final=True, legs_booked=legs,
                    postings=tuple(b.posting for b in booked))
-    return Step(done, outcomes=(out,))
+    return CoordinatorStep(done, outcomes=(out,))

@@ -198,7 +198,7 @@ EVENT = TypeAdapter[SettlementEvent](SettlementEvent)
 
 # --- outcomes (topic settlement.outcomes, key = UETR) ---
 
-class Outcome(_Frozen):
+class SettlementOutcome(_Frozen):
     """What the sender and the moved accounts' owners must be told.
 
     ``final`` outcomes: exactly one COMMIT (status ACSC, with every posting) or ABORT (RJCT +
@@ -221,5 +221,5 @@ class Outcome(_Frozen):
     at: datetime
 
 
-OUTCOME = TypeAdapter(Outcome)
+OUTCOME = TypeAdapter(SettlementOutcome)
 REQUEST = TypeAdapter(SettlementRequest)

@@ -7,18 +7,18 @@ staged; they become the task's state only after the Kafka transaction that carri
 changelog has committed, so an aborted transaction leaves memory exactly as the changelog has it.
 Values are kept decoded: the settlement logic reads them far more often than they change.
 Decided settlements may be receipts and finished entries / old claims may be gone
-(``router.settlement.archive``); the task indexes what the retention sweep will look at.
+(``router.settlement.retention``); the task indexes what the retention sweep will look at.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from router.settlement import archive
-from router.settlement.archive import Coordinated
+from router.settlement import retention
 from router.settlement.coordinator import SettlementState, due
 from router.settlement.dedup import ClaimState
 from router.settlement.ledger import AccountState, Entry, EntryKey
+from router.settlement.retention import Coordinated
 
 ACCT = "acct|"
 ENTRY = "entry|"
@@ -87,7 +87,7 @@ class PartitionState:
 
     def load(self, changelog: str, key: str, value: bytes) -> None:
         if changelog == COORDINATOR_CHANGELOG:
-            self._set_settlement(key, archive.decode(value))
+            self._set_settlement(key, retention.decode(value))
         else:
             self._set_account(key, decode_account_value(key, value))
 
@@ -125,7 +125,7 @@ class PartitionState:
             self.open_ids.add(sid)
         else:
             self.open_ids.discard(sid)
-        since = archive.at_rest_since(value)
+        since = retention.at_rest_since(value)
         if since is None:
             self.resting.pop(sid, None)
         else:
@@ -137,7 +137,7 @@ class PartitionState:
             self.expiring.pop(key, None)
             return
         self.accounts[key] = value
-        expires, since = archive.expiry_start(value)
+        expires, since = retention.expiry_start(value)
         if expires:
             self.expiring[key] = since
         else:

@@ -30,8 +30,8 @@ from router.demo.corridor_demo import FX_PROVIDERS, demo_balances
 from router.ingest import ingest
 from router.iso20022.build import build_message
 from router.iso20022.directory import load_directory
+from router.iso20022.inbound import extract
 from router.iso20022.model import CanonicalMessage, Payment, StatusReport
-from router.iso20022.normalise import extract
 from router.kafka_clients import client_options, create_topics, delete_topics_with_prefix
 from router.outcome import Ok
 from router.procs import RouterProcess, spawn
@@ -396,7 +396,7 @@ async def test_analyst_releases_a_held_payment_in_chromium_and_it_settles(deploy
 
 def test_zz_ledger_is_clean_after_every_path(deployment: Deployment) -> None:
     """Last in the module (pytest keeps file order): the ledger check over every path above."""
-    from router.settlement.reader import check_ledger
+    from router.ledger_reader import check_ledger
 
     assert deployment.alive(), deployment.logs()
     report = asyncio.run(check_ledger(deployment.settings, wait_s=2.0))

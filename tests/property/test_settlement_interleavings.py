@@ -21,7 +21,15 @@ from router.settlement.check import LedgerView, check
 from router.settlement.coordinator import Policy, SettlementState, Tick, handle
 from router.settlement.dedup import ClaimState, claim
 from router.settlement.ledger import AccountState, Entry, apply, entry_key, open_account
-from router.settlement.model import AccountEvent, Claim, Decision, Fund, Outcome, SettlementRequest, command_key
+from router.settlement.model import (
+    AccountEvent,
+    Claim,
+    Decision,
+    Fund,
+    SettlementOutcome,
+    SettlementRequest,
+    command_key,
+)
 from router.settlement.settings import AccountOpening
 
 D = Decimal
@@ -175,5 +183,5 @@ def test_any_interleaving_keeps_every_invariant(reqs: list[SettlementRequest], w
     assert report.ok, report.violations
     decided = {e.settlement_id for e in m.view.events if isinstance(e, Decision)}
     assert decided == {r.settlement_id for r in reqs}
-    finals = [o for o in m.view.outcomes if isinstance(o, Outcome) and o.final]
+    finals = [o for o in m.view.outcomes if isinstance(o, SettlementOutcome) and o.final]
     assert sorted(o.settlement_id for o in finals) == sorted(decided)

@@ -32,7 +32,11 @@ def test_a_committed_settlement_notifies_every_moved_account_on_its_owners_side(
               posting("BKCHCNBJ/EUR", "DBIT", "1000.00", "990.00"), posting("NRDBDEFF/EUR", "CRDT", "1000.00", "10.00"))
     sends = notifications(ports, outbound(), outcome("COMMIT", booked), NOW)
     assert [s.topic for s in sends] == ["cips.out", "cips.out", "cips.out", "corr.out"]
-    assert [dict(s.headers)["receiver-bic"][:8] for s in sends] == [b"ICBKCNBJ", b"BKCHCNBJ", b"BKCHCNBJ", b"NRDBDEFF"]
+    # a CIPS participant is addressed by its CIPS id, a correspondent by its BIC
+    icbc, boc = (ports.directory.by_bic(b) for b in ("ICBKCNBJ", "BKCHCNBJ"))
+    assert icbc is not None and boc is not None and icbc.cips_id and boc.cips_id
+    assert [dict(s.headers)["receiver-bic"].decode() for s in sends] == [
+        icbc.cips_id, boc.cips_id, boc.cips_id, "NRDBDEFF"]
     read = [parsed(s) for s in sends]
     assert all(isinstance(n, Notification) for n in read)
     assert [(n.account.id, n.credit_debit, n.amount, n.currency) for n in read if isinstance(n, Notification)] == [

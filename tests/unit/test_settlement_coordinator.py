@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from router.settlement.coordinator import Policy, SettlementState, Step, Tick, due, handle
+from router.settlement.coordinator import CoordinatorStep, Policy, SettlementState, Tick, due, handle
 from router.settlement.model import AccountEvent, Commit, Credit, Posting, Release, Reserve, SettlementRequest
-from router.settlement.notifications import AccountNotification, StatusReport, notifications_for
 from router.settlement.settings import AccountOpening
 
 D = Decimal
@@ -43,7 +42,8 @@ def posted(type_: str, leg: str, account: str, direction: str, amount: str, bala
                         posting=p)
 
 
-def run(events: list[object], policy: Policy = POLICY, t0: float = 1000.0) -> tuple[SettlementState | None, list[Step]]:
+def run(events: list[object], policy: Policy = POLICY,
+        t0: float = 1000.0) -> tuple[SettlementState | None, list[CoordinatorStep]]:
     state: SettlementState | None = None
     steps = []
     for i, e in enumerate(events):
@@ -77,14 +77,14 @@ def test_commit_needs_both_legs_and_the_claim_then_books_both_legs() -> None:
     out = more[3].outcomes[0]
     assert (out.decision, out.status, out.final, out.legs_booked) == ("COMMIT", "ACSC", True, ("cny", "foreign"))
     assert [p.balance_after for p in out.postings] == [D("930.00"), D("70.00"), D("990.00"), D("10.00")]
-    notes = notifications_for(out)
-    assert isinstance(notes[0], StatusReport) and notes[0].status == "ACSC" and notes[0].recipient == "CN1"
-    assert [(n.recipient, n.direction, n.amount) for n in notes[1:] if isinstance(n, AccountNotification)] == [
+    # what the corridor tells the sender (pacs.002) and each moved account's owner (camt.054)
+    assert (out.sender, out.status) == ("CN1", "ACSC")
+    assert [(p.owner, p.direction, p.amount) for p in out.postings] == [
         ("CN1", "DBIT", D("70.00")), ("FX", "CRDT", D("70.00")), ("FX", "DBIT", D("10.00")),
         ("US1", "CRDT", D("10.00"))]
 
 
-def _continue(state: SettlementState | None) -> list[Step]:
+def _continue(state: SettlementState | None) -> list[CoordinatorStep]:
     steps = []
     for e in (posted("COMMITTED", "cny", "CN1/CNY", "DBIT", "70.00", "930.00"),
               posted("CREDITED", "cny", "FX/CNY", "CRDT", "70.00", "70.00"),
@@ -105,7 +105,7 @@ def test_insufficient_without_queue_aborts_am04_and_releases_every_leg() -> None
         ("Release", "CN1/CNY"), ("Release", "FX/USD")}
     out = steps[-1].outcomes[0]
     assert (out.status, out.reason, out.final, out.postings) == ("RJCT", "AM04", True, ())
-    assert notifications_for(out) == [StatusReport("CN1", "u1", "M1", "RJCT", "AM04")]
+    assert (out.sender, out.uetr, out.msg_id, out.status, out.reason) == ("CN1", "u1", "M1", "RJCT", "AM04")
     # late answers after the decision change nothing
     late = handle(state, ev("RESERVED", "foreign"), 1010.0, NO_QUEUE)
     assert late.state is state and late.commands == () and late.decisions == ()
@@ -175,8 +175,8 @@ def test_rejected_leg_aborts_with_its_reason() -> None:
 
 
 def test_events_for_unknown_settlements_are_ignored() -> None:
-    assert handle(None, ev("RESERVED", "cny"), 1.0, POLICY) == Step(None)
-    assert handle(None, Tick(), 1.0, POLICY) == Step(None)
+    assert handle(None, ev("RESERVED", "cny"), 1.0, POLICY) == CoordinatorStep(None)
+    assert handle(None, Tick(), 1.0, POLICY) == CoordinatorStep(None)
 
 
 def test_commit_commands_never_precede_the_decision() -> None:

@@ -144,15 +144,14 @@ def test_msgid_claim_first_settlement_wins() -> None:
     assert (ev2.type, ev2.duplicate_of, ev2.reason, kept.settlement_id) == ("CLAIM_DUPLICATE", "u1", "AM05", "u1")
 
 
-def test_fx_provider_is_chosen_from_settings_by_currency() -> None:
-    from router.settlement.legs import fx_provider_for, pvp_legs
-    from router.settlement.settings import SettlementSettings
+def test_the_load_generator_settles_the_corridors_own_legs() -> None:
+    from router.bench.settlement_load import corridor, legs_for, random_requests
 
-    s = SettlementSettings(fx_providers=("FXA", "FXB"), opening_balances={
-        "FXA/CNY": AccountOpening(currency="CNY"), "FXA/USD": AccountOpening(currency="USD"),
-        "FXB/CNY": AccountOpening(currency="CNY"), "FXB/EUR": AccountOpening(currency="EUR")})
-    assert (fx_provider_for(s, "USD"), fx_provider_for(s, "EUR"), fx_provider_for(s, "GBP")) == ("FXA", "FXB", None)
-    cny, eur = pvp_legs(debtor="CN1", creditor="DE1", fx_provider="FXB", cny_amount=D("10.00"),
+    cny, eur = legs_for(debtor="CN1", creditor="DE1", fx_provider="FXB", cny_amount=D("10.00"),
                         foreign_currency="EUR", foreign_amount=D("1.30"))
-    assert (cny.debit_account, cny.credit_account, eur.debit_account, eur.credit_account) == (
-        "CN1/CNY", "FXB/CNY", "FXB/EUR", "DE1/EUR")
+    assert (cny.leg, cny.debit_account, cny.credit_account, cny.amount) == ("cny", "CN1/CNY", "FXB/CNY", D("10.00"))
+    assert (eur.leg, eur.debit_account, eur.credit_account, eur.amount) == ("foreign", "FXB/EUR", "DE1/EUR", D("1.30"))
+    c = corridor(participants=2)
+    for r in random_requests(c, 20, seed=3):
+        assert r.legs[0].currency == "CNY" and len(r.legs) == 2
+        assert all(leg.debit_account in c.opening and leg.credit_account in c.opening for leg in r.legs)

@@ -10,12 +10,12 @@ import pytest
 from pydantic import ValidationError
 
 from router.pipeline.settlement_stage import SettlementLogic
-from router.settlement import archive
+from router.settlement import retention
 from router.settlement.check import LedgerView, check
 from router.settlement.coordinator import SettlementState, handle
 from router.settlement.dedup import ClaimState
 from router.settlement.ledger import AccountState, Entry
-from router.settlement.model import EVENT, OUTCOME, AccountEvent, Decision, Outcome, SettlementRequest
+from router.settlement.model import EVENT, OUTCOME, AccountEvent, Decision, SettlementOutcome, SettlementRequest
 from router.settlement.settings import DAY_S, SettlementSettings
 from router.settlement.state import ACCT, COORDINATOR_CHANGELOG, ENTRY, MSGID, PartitionState
 from router.streams.processor import Out
@@ -37,16 +37,16 @@ def decided(phase: str = "COMMITTED", at: float = T0) -> SettlementState:
 
 def test_only_decided_settlements_are_due_and_only_after_the_retention() -> None:
     done = decided()
-    assert not archive.due(done, T0 + RETENTION_S - 1, RETENTION_S)
-    assert archive.due(done, T0 + RETENTION_S, RETENTION_S)
-    assert archive.due(decided("ABORTED"), T0 + RETENTION_S, RETENTION_S)
+    assert not retention.due(done, T0 + RETENTION_S - 1, RETENTION_S)
+    assert retention.due(done, T0 + RETENTION_S, RETENTION_S)
+    assert retention.due(decided("ABORTED"), T0 + RETENTION_S, RETENTION_S)
     for phase in ("RESERVING", "QUEUED", "COMMITTING"):  # COMMITTING still waits for its bookings
-        assert not archive.due(decided(phase), T0 + 10 * RETENTION_S, RETENTION_S), phase
-    r = archive.receipt(done, T0 + RETENTION_S)
-    assert not archive.due(r, T0 + 10 * RETENTION_S, RETENTION_S)
+        assert not retention.due(decided(phase), T0 + 10 * RETENTION_S, RETENTION_S), phase
+    r = retention.receipt(done, T0 + RETENTION_S)
+    assert not retention.due(r, T0 + 10 * RETENTION_S, RETENTION_S)
     raw = r.model_dump_json().encode()
-    assert archive.is_receipt(raw) and archive.decode(raw) == r
-    assert archive.decode(done.model_dump_json().encode()) == done
+    assert retention.is_receipt(raw) and retention.decode(raw) == r
+    assert retention.decode(done.model_dump_json().encode()) == done
     assert len(raw) * 2 < len(done.model_dump_json()), "a receipt is a fraction of the full state"
 
 
@@ -55,11 +55,11 @@ def test_a_receipt_answers_a_replayed_request_exactly_as_the_full_state() -> Non
         full = decided(phase)
         now = T0 + RETENTION_S + 5
         by_state = handle(full, request(), now, POLICY)
-        answered, by_receipt = archive.on_event(archive.receipt(full, T0 + RETENTION_S), request(), now)
+        answered, by_receipt = retention.on_event(retention.receipt(full, T0 + RETENTION_S), request(), now)
         assert by_receipt.outcomes == by_state.outcomes and by_receipt.outcomes[0].decision == "DUPLICATE"
         assert by_receipt.commands == by_state.commands == () and by_receipt.decisions == ()
         assert answered.duplicates_answered == 1
-        late, step = archive.on_event(answered, ev("RESERVED", "cny"), now)
+        late, step = retention.on_event(answered, ev("RESERVED", "cny"), now)
         assert late is answered and (step.commands, step.outcomes, step.decisions) == ((), (), ())
 
 
@@ -71,17 +71,17 @@ def entry(status: str, role: str = "debit", at: float | None = T0) -> Entry:
 def test_only_finished_entries_and_claims_expire() -> None:
     keep, entry_keep = RETENTION_S, 20 * DAY_S
     for status in ("COMMITTED", "CREDITED", "RELEASED", "REJECTED"):
-        assert not archive.expired(entry(status), T0 + entry_keep - 1, keep, entry_keep), status
-        assert archive.expired(entry(status), T0 + entry_keep, keep, entry_keep), status
+        assert not retention.expired(entry(status), T0 + entry_keep - 1, keep, entry_keep), status
+        assert retention.expired(entry(status), T0 + entry_keep, keep, entry_keep), status
     for held in ("RESERVED", "QUEUED"):  # money is held: the entry is the reservation's record
-        assert archive.expiry_start(entry(held)) == (False, None)
-    assert archive.expiry_start(entry("FUNDED", role="fund")) == (False, None), "fund ids are kept for good"
-    assert archive.expiry_start(entry("COMMITTED", at=None)) == (True, None), "unstamped: stamped first"
+        assert retention.expiry_start(entry(held)) == (False, None)
+    assert retention.expiry_start(entry("FUNDED", role="fund")) == (False, None), "fund ids are kept for good"
+    assert retention.expiry_start(entry("COMMITTED", at=None)) == (True, None), "unstamped: stamped first"
     claim = ClaimState(sender="CN1", msg_id="M1", settlement_id="u1", at=T0)
-    assert not archive.expired(claim, T0 + keep - 1, keep, entry_keep)
-    assert archive.expired(claim, T0 + keep, keep, entry_keep)
+    assert not retention.expired(claim, T0 + keep - 1, keep, entry_keep)
+    assert retention.expired(claim, T0 + keep, keep, entry_keep)
     acct = AccountState(account="CN1/CNY", owner="CN1", currency="CNY", balance=D("1.00"))
-    assert archive.expiry_start(acct) == (False, None), "balances are never removed"
+    assert retention.expiry_start(acct) == (False, None), "balances are never removed"
 
 
 def test_retentions_must_outlive_the_command_topics_replay_horizon() -> None:
@@ -108,7 +108,7 @@ class Harness:
         self.changelog: dict[tuple[str, str], bytes | None] = {}
         self.requests: list[SettlementRequest] = []
         self.events: list[AccountEvent | Decision] = []
-        self.outcomes: list[Outcome] = []
+        self.outcomes: list[SettlementOutcome] = []
         self.commands = 0
 
     def run(self, *records: FakeRecord) -> list[Out]:
@@ -184,7 +184,7 @@ def test_the_stage_archives_after_the_retention_and_replays_still_move_no_money(
     assert h.state.settlements == full and keys(h.state, ENTRY) == entries and keys(h.state, MSGID)
 
     h.sweep(T0 + RETENTION_S + 60)
-    assert all(isinstance(s, archive.SettlementReceipt) for s in h.state.settlements.values())
+    assert all(isinstance(s, retention.SettlementReceipt) for s in h.state.settlements.values())
     assert {s.decision for s in h.state.settlements.values()} == {"COMMIT", "ABORT"}
     assert keys(h.state, MSGID) == set(), "the MsgId claim went with the retention"
     assert keys(h.state, ENTRY) == entries, "entries keep their own, longer retention"
@@ -241,6 +241,6 @@ def test_a_sweep_archives_a_bounded_batch() -> None:
     h = Harness(SettlementSettings(opening_balances=OPENING, pvp_deadline_s=30, max_archived_per_sweep=1))
     h.run(req("u1", "M1"), req("u4", "M4"))
     h.sweep(T0 + RETENTION_S + 60)
-    assert sum(isinstance(s, archive.SettlementReceipt) for s in h.state.settlements.values()) == 1
+    assert sum(isinstance(s, retention.SettlementReceipt) for s in h.state.settlements.values()) == 1
     h.sweep(T0 + RETENTION_S + 120)
-    assert all(isinstance(s, archive.SettlementReceipt) for s in h.state.settlements.values())
+    assert all(isinstance(s, retention.SettlementReceipt) for s in h.state.settlements.values())

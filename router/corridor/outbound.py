@@ -31,7 +31,7 @@ from router.iso20022.model import (
     StatusReport,
 )
 from router.iso20022.translate import CBPR_BIZ_SVC, CIPS_BIZ_SVC, derived_id
-from router.settlement.model import Outcome as SettlementOutcome
+from router.settlement.model import SettlementOutcome
 
 OUT_TOPIC: dict[Side, str] = {"cips": "cips.out", "corr": "corr.out"}
 PROFILE: dict[Side, Profile] = {"cips": "cips", "corr": "cbpr"}

@@ -28,7 +28,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from router.settlement.coordinator import SettlementState, Step, Tick, duplicate_answer
+from router.settlement.coordinator import CoordinatorStep, SettlementState, Tick, duplicate_answer
 from router.settlement.dedup import ClaimState
 from router.settlement.ledger import Entry
 from router.settlement.model import AccountEvent, SettlementRequest
@@ -89,14 +89,14 @@ def receipt(state: SettlementState, now: float) -> SettlementReceipt:
 
 
 def on_event(r: SettlementReceipt, event: SettlementRequest | AccountEvent | Tick,
-             now: float) -> tuple[SettlementReceipt, Step]:
+             now: float) -> tuple[SettlementReceipt, CoordinatorStep]:
     """What an archived settlement answers. A request gets the coordinator's own duplicate
     answer; account answers are late (the decision was final long ago) and change nothing,
-    exactly as for a full decided state. The Step carries outcomes only, never commands."""
+    exactly as for a full decided state. The CoordinatorStep carries outcomes only, never commands."""
     if isinstance(event, SettlementRequest):
         answered = r.model_copy(update={"duplicates_answered": r.duplicates_answered + 1})
-        return answered, Step(None, outcomes=(duplicate_answer(event, r.settlement_id, now),))
-    return r, Step(None)
+        return answered, CoordinatorStep(None, outcomes=(duplicate_answer(event, r.settlement_id, now),))
+    return r, CoordinatorStep(None)
 
 
 # --- the account changelog: MsgId claims and ledger entries ---
