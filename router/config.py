@@ -16,10 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from router.corridor.settings import CorridorSettings
-from router.demo.settings import SimSettings
 from router.fx.settings import FxSettings
 from router.screening.settings import ScreeningSettings
 from router.settlement.settings import SettlementSettings
+from router.simulation_settings import SimSettings
 
 
 class KafkaSettings(BaseModel):

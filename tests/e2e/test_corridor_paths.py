@@ -24,9 +24,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from connectors.cips_sim import CipsTraffic
 from connectors.corr_sim import CorrespondentBanks
+from connectors.demo import FX_PROVIDERS, demo_balances
 from connectors.fx_feed import day_quotes, latest_ecb_day
 from router.config import KafkaSettings, Settings
-from router.demo.corridor_demo import FX_PROVIDERS, demo_balances
 from router.ingest import ingest
 from router.iso20022.build import build_message
 from router.iso20022.directory import load_directory

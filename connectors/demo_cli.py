@@ -97,8 +97,8 @@ def demo_settings(base: Settings) -> Settings:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from connectors.demo import demo_corridor_settings, run
     from router.cli import CliError
-    from router.demo.corridor_demo import demo_corridor_settings, run
     from router.iso20022.directory import load_directory
     from router.kafka_clients import create_topics
 

@@ -1,0 +1,7 @@
+"""Benchmarks that need the simulators' data (ECB quotes, generated Chinese names and addresses);
+they join ``router bench`` through ``connectors.commands``. The others are in ``router.bench``."""
+
+BENCHES: dict[str, str] = {
+    "fx": "connectors.bench.fx",
+    "iso": "connectors.bench.iso",
+}
