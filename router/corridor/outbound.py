@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from router import headers
 from router.corridor.effects import Send
 from router.corridor.ports import Ports
 from router.corridor.state import PaymentState
@@ -36,8 +37,8 @@ from router.settlement.model import SettlementOutcome
 OUT_TOPIC: dict[Side, str] = {"cips": "cips.out", "corr": "corr.out"}
 PROFILE: dict[Side, Profile] = {"cips": "cips", "corr": "cbpr"}
 BIZ_SVC: dict[Side, str] = {"cips": CIPS_BIZ_SVC, "corr": CBPR_BIZ_SVC}
-RECEIVER_HEADER = "receiver-bic"
-MESSAGE_HEADER = "iso.message"  # lets a receiver skip what it does not read without parsing it
+RECEIVER_HEADER = headers.RECEIVER_BIC
+MESSAGE_HEADER = headers.ISO_MESSAGE
 
 
 def msg_def_id(message: CanonicalMessage) -> str:

@@ -22,7 +22,7 @@ from pydantic import TypeAdapter, ValidationError
 from router.corridor import lifecycle, receipts
 from router.corridor.ports import Ports, Verdict
 from router.corridor.state import PaymentState, Phase
-from router.dlq import dlq_headers
+from router.dlq import dead_letter
 from router.iso20022.model import (
     CancellationRequest,
     CanonicalMessage,
@@ -35,7 +35,7 @@ from router.iso20022.model import (
 from router.outcome import FORMAT_ERROR, NARRATIVE, Reject
 from router.pipeline.ingest_stage import H_SOURCE
 from router.settlement.model import OUTCOME
-from router.streams.processor import Out, Record, Store, StoreLogic, record_headers
+from router.streams.processor import Out, Record, Store, StoreLogic
 
 log = logging.getLogger(__name__)
 CANONICAL: TypeAdapter[CanonicalMessage] = TypeAdapter(CanonicalMessage)
@@ -167,9 +167,7 @@ class CorridorLogic(StoreLogic):
                record: Record | None) -> list[Out]:
         outputs = [Out(x.topic, x.key.encode(), x.value, x.headers) for x in step.sends]
         if step.reject is not None and record is not None:
-            outputs.append(Out("router.dlq", record.key, record.value or b"", tuple(dlq_headers(
-                step.reject, topic=record.topic, partition=record.partition, offset=record.offset,
-                original=record_headers(record)))))
+            outputs.append(dead_letter(step.reject, record))
         index = self.waiting.setdefault(store.partition, {})
         if step.state is not None and step.state is not state:
             store.put(key, step.state.model_dump_json().encode())

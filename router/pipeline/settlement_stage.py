@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from router.config import Settings
-from router.dlq import dlq_headers
+from router.dlq import dead_letter
 from router.outcome import FORMAT_ERROR, Reject
 from router.settlement import ledger, retention
 from router.settlement.coordinator import Policy, SettlementState, Tick, due, handle
@@ -75,10 +75,8 @@ class SettlementLogic:
                 self._account(state, COMMAND.validate_json(r.value or b""), outputs)
         except (ValidationError, ValueError, UnicodeDecodeError) as exc:
             reject = Reject(FORMAT_ERROR, f"undecodable {topic} record: {exc}"[:2000], STAGE)
-            headers = dlq_headers(reject, topic=r.topic, partition=r.partition, offset=r.offset,
-                                  original=list(r.headers or ()))
             key = (r.key or b"").decode("utf-8", "replace").encode()
-            outputs.append(Out("router.dlq", key, r.value or b"", tuple(headers)))
+            outputs.append(dead_letter(reject, r, key=key))
         return outputs
 
     def tick(self, state: PartitionState) -> list[Out]:
