@@ -1,6 +1,6 @@
 """The corridor demo: real router processes on a real broker, simulated banks on both sides.
 
-Runs the router's faust worker (ingest + corridor stages) and settlement processors as child
+Runs the router's payment workers (ingest, screening, corridor) and settlement workers as child
 processes, the FX feed, the CIPS / e-CNY simulator and the correspondent banks in this process,
 then waits until every payment has an outcome and reports: settled, rejected by reason, held,
 returned, cancelled, per-currency volumes, end-to-end latency, throughput and the ledger check.

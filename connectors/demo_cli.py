@@ -62,7 +62,7 @@ def new_run_id(now: float) -> str:
 
 
 def earlier_runs(topics: list[str], base_prefix: str, now: float) -> tuple[str, ...]:
-    """Topic prefixes (the run's own topics and its faust app's) of demo runs started over
+    """Topic prefixes (the run's own topics and its app id's) of demo runs started over
     ``STALE_AFTER_S`` ago, or before run ids carried their start time."""
     out: set[str] = set()
     for t in topics:

@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from router.corridor import lifecycle, receipts
 from router.corridor.ports import Ports, Verdict
@@ -25,12 +25,12 @@ from router.corridor.state import PaymentState, Phase
 from router.dlq import dead_letter
 from router.iso20022.model import (
     CancellationRequest,
-    CanonicalMessage,
     Payment,
     Resolution,
     Return,
     Side,
     StatusReport,
+    parse_canonical,
 )
 from router.outcome import FORMAT_ERROR, NARRATIVE, Reject
 from router.pipeline.ingest_stage import H_SOURCE
@@ -38,7 +38,6 @@ from router.settlement.model import OUTCOME
 from router.streams.processor import Out, Record, Store, StoreLogic
 
 log = logging.getLogger(__name__)
-CANONICAL: TypeAdapter[CanonicalMessage] = TypeAdapter(CanonicalMessage)
 SOURCES = ("router.accepted", "screening.results", "screening.decisions", "settlement.outcomes")
 
 
@@ -47,7 +46,7 @@ def handle(topic: str, value: bytes, headers: dict[str, str], state: PaymentStat
     """Decode one event and apply it. Pure apart from ``ports``; undecodable input is a reject."""
     try:
         if topic == "router.accepted":
-            message = CANONICAL.validate_json(value)
+            message = parse_canonical(value)
             side: Side = "cips" if headers.get(H_SOURCE) == "cips" else "corr"
             if isinstance(message, Payment):
                 return lifecycle.on_payment(state, message, side, ports, now)
@@ -82,7 +81,7 @@ def _archived(r: receipts.Receipt, topic: str, value: bytes, headers: dict[str, 
     side: Side | None = None
     if topic == "router.accepted":
         with contextlib.suppress(ValidationError):  # undecodable: refused like any other late event
-            message = CANONICAL.validate_json(value)
+            message = parse_canonical(value)
         side = "cips" if headers.get(H_SOURCE) == "cips" else "corr"
     sends, reject = receipts.on_event(r, message, side, ports, now)
     return lifecycle.CorridorStep(None, sends, reject)
