@@ -72,7 +72,7 @@ test-unit: install ## unit and property tests only (no broker)
 	$(BIN)/pytest -m "not integration" $(PYTEST_ARGS)
 
 bench: install kafka-up ## run every benchmark (results: BENCHMARKS.md)
-	@for area in $$($(BIN)/python -c "from router.bench import BENCHES; print(' '.join(BENCHES))"); do \
+	@for area in $$($(BIN)/python -c "from router.cli.bench import all_benches; print(' '.join(all_benches()))"); do \
 	  echo "== $$area"; $(BIN)/router bench $$area; done
 
 clean: ## remove local state (not the broker's jar cache)

@@ -27,12 +27,13 @@ from connectors.population import (
     cny_amount,
     foreign_customer,
 )
+from router import headers
 from router.config import Settings
 from router.ingest import ingest
 from router.iso20022.build import build_message
 from router.iso20022.directory import Directory, Participant
+from router.iso20022.inbound import extract
 from router.iso20022.model import Agent, CancellationRequest, Header, OriginalRef, Payment, StatusReport
-from router.iso20022.normalise import extract
 from router.iso20022.translate import CIPS_BIZ_SVC
 from router.kafka_clients import client_options
 from router.outcome import Ok
@@ -166,7 +167,7 @@ async def read_messages(settings: Settings, topic: str, group: str, *, skip: tup
     await consumer.start()
     try:
         async for record in consumer:
-            kind = next((bytes(v).decode() for k, v in record.headers or () if k == "iso.message"), "")
+            kind = next((bytes(v).decode() for k, v in record.headers or () if k == headers.ISO_MESSAGE), "")
             if kind.startswith(skip):
                 if counts is not None:
                     counts[kind[:8]] = counts.get(kind[:8], 0) + 1

@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, Context, Decimal
 from functools import lru_cache
 
+from router.cli.fx import decimal_arg
 from router.fx.quote import Quote
 
 log = logging.getLogger(__name__)
@@ -172,17 +173,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     n = asyncio.run(run_from_args(args))
     print(f"published {n} quotes")
     return 0
-
-
-def decimal_arg(text: str) -> Decimal:
-    """argparse type: a finite decimal (Decimal's own error is not one argparse reports nicely)."""
-    try:
-        d = Decimal(text)
-    except ArithmeticError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a decimal number") from None
-    if not d.is_finite():
-        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
-    return d
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -29,7 +29,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from connectors.cips_sim import CipsTraffic, Profile
 from connectors.corr_sim import CorrespondentBanks
 from router.config import Settings, get_settings
-from router.headers import H_MESSAGE, H_STATUS, H_STATUS_CAUSE, H_STATUS_REASON
+from router.headers import ISO_MESSAGE, ISO_STATUS, ISO_STATUS_REASON, ROUTER_STATUS_CAUSE
 from router.iso20022.build import build_message
 from router.iso20022.directory import load_directory
 from router.kafka_clients import client_options
@@ -73,14 +73,14 @@ class Sink:
     def see(self, key: bytes, headers: dict[str, bytes], at: float) -> None:
         if key not in self.sent_at or key in self.done_at:
             return
-        if not headers.get(H_MESSAGE, b"").startswith(b"pacs.002"):
+        if not headers.get(ISO_MESSAGE, b"").startswith(b"pacs.002"):
             return
-        status = headers.get(H_STATUS, b"")
-        reason = headers.get(H_STATUS_REASON, b"")
+        status = headers.get(ISO_STATUS, b"")
+        reason = headers.get(ISO_STATUS_REASON, b"")
         if status in (b"ACSC", b"RJCT"):
             self.done_at[key] = at
             self.outcome[key] = status.decode() + (f":{reason.decode()}" if reason else "")
-        elif status == b"PDNG" and headers.get(H_STATUS_CAUSE) == b"hold":
+        elif status == b"PDNG" and headers.get(ROUTER_STATUS_CAUSE) == b"hold":
             self.done_at[key] = at
             self.outcome[key] = "HELD"
         elif status == b"PDNG":

@@ -16,10 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from router.corridor.settings import CorridorSettings
-from router.demo.settings import SimSettings
 from router.fx.settings import FxSettings
 from router.screening.settings import ScreeningSettings
 from router.settlement.settings import SettlementSettings
+from router.simulation_settings import SimSettings
 
 
 class KafkaSettings(BaseModel):
@@ -36,7 +36,7 @@ class KafkaSettings(BaseModel):
     ssl_certfile: Path | None = None
     ssl_keyfile: Path | None = None
     topic_prefix: str = ""
-    # Small session/rebalance timeouts: faust's 60 s default makes the first join wait ~30 s.
+    # Small session/rebalance timeouts: a first group join waits up to a session timeout.
     session_timeout_s: float = 10.0
     rebalance_timeout_s: float = 10.0
     fetch_max_wait_ms: int = 50
@@ -94,12 +94,8 @@ class Settings(BaseSettings):
 
     app_id: str = "corridor-router"
     router_bic: str = Field(default="ROUTCNSHXXX", pattern=r"^[A-Z]{6}[A-Z2-9][A-NP-Z0-9]([A-Z0-9]{3})?$")
-    data_dir: Path = Path(".router-data")
     # Directory holding the official ISO 20022 XSDs (published by ISO, not redistributed here).
     iso20022_xsd_dir: Path | None = None
-    # RocksDB for production; memory:// keeps unit and agent tests free of disk state.
-    store_url: str = "rocksdb://"
-    processing_guarantee: Literal["at_least_once", "exactly_once"] = "at_least_once"
     log_level: Literal["debug", "info", "warn", "error"] = "info"
 
     kafka: KafkaSettings = KafkaSettings()
@@ -110,13 +106,6 @@ class Settings(BaseSettings):
     settlement: SettlementSettings = SettlementSettings()
     sim: SimSettings = SimSettings()
     corridor: CorridorSettings = CorridorSettings()
-
-    @field_validator("store_url")
-    @classmethod
-    def _known_store(cls, v: str) -> str:
-        if not v.startswith(("rocksdb://", "memory://", "aerospike://")):
-            raise ValueError("store_url must be rocksdb://, memory:// or aerospike://")
-        return v
 
 
 @lru_cache(maxsize=1)

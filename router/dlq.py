@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from router.outcome import Reject
+from router.streams.processor import Out, Record, record_headers
 
 Headers = list[tuple[str, bytes]]
 
@@ -39,6 +40,15 @@ def dlq_headers(
         (FAILED_AT, at.encode()),
     ]
     return ours + [(k, v) for k, v in original if not k.startswith("dlq.")]
+
+
+def dead_letter(reject: Reject, record: Record, *, key: bytes | None = None) -> Out:
+    """The ``router.dlq`` record for a consumed ``record`` a stage could not process: its bytes
+    untouched, under its own key (or ``key``), with ``dlq_headers``. Every stage builds its
+    dead letters here."""
+    headers = dlq_headers(reject, topic=record.topic, partition=record.partition, offset=record.offset,
+                          original=record_headers(record))
+    return Out("router.dlq", record.key if key is None else key, record.value or b"", tuple(headers))
 
 
 def header_dict(headers: Iterable[tuple[str, bytes]] | dict[str, bytes] | None) -> dict[str, str]:

@@ -1,14 +1,27 @@
-"""Kafka record header names the router writes and reads: one vocabulary for every stage.
+"""Record header names the router writes and reads, defined once.
 
-Headers let a consumer route or count a record without parsing its XML.
+Stages, simulators and tests use these names; the DLQ's own reason headers are in ``router.dlq``.
 """
 
 from __future__ import annotations
 
-H_MESSAGE = "iso.message"  # the ISO message definition id, e.g. "pacs.002.001.10"
-H_RECEIVER_BIC = "receiver-bic"  # on corr.out / cips.out: the bank to deliver to
-# On pacs.002 status reports: the transaction status (ACSC, RJCT, PDNG...), its ISO reason code,
-# and why a PDNG waits ("hold": compliance review; "liquidity": the liquidity queue).
-H_STATUS = "iso.status"
-H_STATUS_REASON = "iso.status.reason"
-H_STATUS_CAUSE = "router.status.cause"
+# On accepted records and on everything the router sends: the ISO message definition id
+# (lets a receiver skip what it does not read without parsing it).
+ISO_MESSAGE = "iso.message"
+ISO_BIZ_SVC = "iso.bizsvc"
+ISO_UETR = "iso.uetr"
+# On router.accepted: which side the message came from ("cips" or "corr").
+ROUTER_SOURCE = "router.source"
+# On router.accepted: the value's encoding; FORMAT_CANONICAL is router.iso20022.model.dump_canonical output.
+ROUTER_FORMAT = "router.format"
+FORMAT_CANONICAL = b"canonical-json"
+# On corr.out (and cips.out) records: the institution to deliver to.
+RECEIVER_BIC = "receiver-bic"
+# On replies to refused input: the refused record's topic[partition]@offset.
+REPLY_TO = "router.reply.to"
+# On pacs.002 status reports the router sends: the transaction status (ACSC, RJCT, PDNG...), its ISO
+# reason code, and why a PDNG waits ("hold": compliance review; "liquidity": the liquidity queue).
+# The benchmark's sink and simple receivers act on them without parsing XML.
+ISO_STATUS = "iso.status"
+ISO_STATUS_REASON = "iso.status.reason"
+ROUTER_STATUS_CAUSE = "router.status.cause"

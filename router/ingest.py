@@ -15,14 +15,14 @@ from datetime import datetime
 
 from lxml import etree
 
+from router.iso20022.inbound import PROFILE_OF_SIDE, STAGE_RULES, STAGE_SCHEMA, extract
 from router.iso20022.model import CanonicalMessage, Payment, Side, dump_canonical
-from router.iso20022.normalise import PROFILE_OF_SIDE, STAGE_RULES, STAGE_SCHEMA, extract
 from router.iso20022.parser import parse_xml
+from router.iso20022.refusals import Reply, reply_for
 from router.iso20022.registry import Identified, identify
-from router.iso20022.replies import Reply, reply_for
 from router.iso20022.rules import check
 from router.iso20022.schemas import validate_schemas, with_lines
-from router.outcome import FORMAT_ERROR, Ok, Outcome, Reject
+from router.outcome import FORMAT_ERROR, Ok, Reject, Result
 
 _UETR = etree.XPath("(.//*[local-name()='UETR' or local-name()='OrgnlUETR'])[1]/text()")
 
@@ -38,7 +38,7 @@ class Ingested:
         return self.identified.message_id
 
 
-def ingest(raw: bytes, *, max_bytes: int) -> Outcome[Ingested]:
+def ingest(raw: bytes, *, max_bytes: int) -> Result[Ingested]:
     parsed = parse_xml(raw, max_bytes=max_bytes)
     if isinstance(parsed, Reject):
         return parsed

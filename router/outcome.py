@@ -40,7 +40,8 @@ class Ok(Generic[T]):
     value: T
 
 
-Outcome = Ok[T] | Reject
+# What a step that can refuse its input returns: the value, or the reason it was refused.
+Result = Ok[T] | Reject
 
 # FX (router/fx): AB03 "settlement aborted due to timeout" - no fresh FX quote arrived within the
 # wait limit, so the payment could not be priced and cannot settle. Chosen because the code set has

@@ -64,8 +64,6 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec("corridor.state", "UETR", "corridor orchestrator changelog: each payment's state", compacted=True),
     TopicSpec("router.dlq", "original key", "unprocessable inputs: original bytes + reason headers",
               retention_ms=30 * DAY_MS),
-    TopicSpec("fx.requests", "UETR", "FX pricing requests (JSON: uetr, amount, currency_in, currency_out)"),
-    TopicSpec("fx.priced", "UETR", "FX pricing results (JSON): PRICED with the locked quote, WAITING or REJECTED"),
 )
 
 BY_NAME: dict[str, TopicSpec] = {t.name: t for t in TOPICS}

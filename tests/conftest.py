@@ -55,16 +55,14 @@ def settings(kafka_bootstrap: str, tmp_path: Path) -> Settings:
     return Settings(
         app_id=f"test-{run}",
         kafka=KafkaSettings(bootstrap_servers=kafka_bootstrap, topic_prefix=f"t{run}."),
-        store_url="memory://",
-        data_dir=tmp_path / "data",
         web={"port": free_port()},  # type: ignore[arg-type]
     )
 
 
 @pytest.fixture
 async def topics(settings: Settings) -> AsyncIterator[Settings]:
-    """All declared topics under the test's prefix; deleted afterwards (with faust's internal ones)
-    so a long-lived local broker does not pile up thousands of partitions."""
+    """All declared topics under the test's prefix; deleted afterwards so a long-lived local
+    broker does not pile up thousands of partitions."""
     from router.kafka_clients import create_topics, delete_topics_with_prefix
 
     await create_topics(settings.kafka)

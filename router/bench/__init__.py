@@ -1,10 +1,8 @@
 """Benchmarks behind ``router bench AREA``. Each area module exposes ``add_arguments(parser)``
-and ``run(args) -> dict`` (the numbers, printed as JSON and as a table)."""
+and ``run(args) -> dict`` (the numbers, printed as JSON and as a table). Areas that drive the
+simulators live in ``connectors.bench`` and are found at run time (``router.cli.plugins``)."""
 
 BENCHES: dict[str, str] = {
-    "e2e": "router.bench.e2e",
-    "fx": "router.bench.fx",
-    "iso": "router.bench.iso",
     "screening": "router.bench.screening",
     "settlement": "router.bench.settlement",
 }

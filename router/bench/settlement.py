@@ -19,10 +19,10 @@ from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient
 
+from router.bench import settlement_load as loadgen
 from router.config import Settings, get_settings
 from router.kafka_clients import client_options, create_topics
-from router.settlement import loadgen
-from router.settlement.reader import check_ledger
+from router.ledger_reader import check_ledger
 from router.topics import TOPICS
 
 

@@ -10,14 +10,20 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from types import ModuleType
 
 from pydantic import ValidationError
 
 # Modules under router.cli, in help order.
 COMMANDS: tuple[str, ...] = (
-    "topics", "worker", "messages", "track", "demo", "bench", "fx", "ledger",
+    "topics", "worker", "settle-worker", "messages", "track", "bench", "fx", "ledger",
     "iso", "screen", "review",
 )
+# Modules outside the router that add subcommands (``register(subparsers)``) and benchmark areas
+# (``BENCHES``), looked up by name at run time. ``connectors.commands`` adds ``router demo`` and the
+# benchmarks that drive the simulators: the simulators import the router, so the router must not
+# import them. A deployment without ``connectors`` simply has no demo.
+PLUGINS: tuple[str, ...] = ("connectors.commands",)
 
 
 class CliError(Exception):
@@ -28,6 +34,18 @@ class CliError(Exception):
         self.exit_code = exit_code
 
 
+def plugins() -> list[ModuleType]:
+    """The plugin modules that are installed."""
+    found = []
+    for name in PLUGINS:
+        try:
+            found.append(importlib.import_module(name))
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not name.startswith(exc.name):
+                raise  # the plugin is there but one of its own imports is missing: say so
+    return found
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="router",
@@ -36,7 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in COMMANDS:
-        importlib.import_module(f"router.cli.{name}").register(sub)
+        importlib.import_module(f"router.cli.{name.replace('-', '_')}").register(sub)
+    for plugin in plugins():
+        plugin.register(sub)
     return parser
 
 

@@ -9,11 +9,21 @@ import json
 from router.bench import BENCHES
 
 
+def all_benches() -> dict[str, str]:
+    """Benchmark area -> module: the router's own and the plugins' (``router.cli.PLUGINS``)."""
+    from router.cli import plugins
+
+    found = dict(BENCHES)
+    for plugin in plugins():
+        found.update(getattr(plugin, "BENCHES", {}))
+    return dict(sorted(found.items()))
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("bench", help="run a benchmark and print its numbers")
     areas = p.add_subparsers(dest="area", metavar="AREA")
     areas.required = True
-    for area, module in BENCHES.items():
+    for area, module in all_benches().items():
         mod = importlib.import_module(module)
         ap = areas.add_parser(area, help=(mod.__doc__ or area).strip().splitlines()[0])
         mod.add_arguments(ap)

@@ -10,7 +10,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from connectors.fx_feed import decimal_arg
 from router.cli import CliError
 from router.config import get_settings
 from router.fx.convert import best_quote, convert, is_fresh
@@ -46,11 +45,23 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     q.add_argument("--at", default=None, metavar="TIME", help="instant for freshness (default: now)")
     q.set_defaults(func=_quotes)
 
-    f = fsub.add_parser("feed", help="replay ECB reference rates as quotes on fx.rates")
-    from connectors.fx_feed import add_arguments
+    # `router fx feed` (the ECB replay connector) is added by a plugin (router.cli.PLUGINS).
+    from router.cli import plugins
 
-    add_arguments(f)
-    f.set_defaults(func=_feed)
+    for plugin in plugins():
+        if hasattr(plugin, "register_fx"):
+            plugin.register_fx(fsub)
+
+
+def decimal_arg(text: str) -> Decimal:
+    """argparse type: a finite decimal (Decimal's own error is not one argparse reports nicely)."""
+    try:
+        d = Decimal(text)
+    except ArithmeticError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a decimal number") from None
+    if not d.is_finite():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return d
 
 
 def _fail(reject: Reject) -> CliError:
@@ -185,11 +196,3 @@ async def _at_end(consumer: Any, end: dict[Any, int]) -> bool:
         if await consumer.position(tp) < last:
             return False
     return True
-
-
-def _feed(args: argparse.Namespace) -> int:
-    from connectors.fx_feed import run_from_args
-
-    n = asyncio.run(run_from_args(args))
-    print(f"published {n} quotes")
-    return 0

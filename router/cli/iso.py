@@ -8,7 +8,7 @@ from pathlib import Path
 
 from router.iso20022.parser import parse_xml
 from router.iso20022.registry import Identified, identify
-from router.outcome import Ok, Outcome, Reject
+from router.outcome import Ok, Reject, Result
 
 # Large enough for any real business message, small enough that junk is refused before parsing.
 MAX_FILE_BYTES = 1024 * 1024
@@ -28,7 +28,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     i.set_defaults(func=_inspect)
 
 
-def _load(path: Path) -> Outcome[Identified]:
+def _load(path: Path) -> Result[Identified]:
     try:
         with path.open("rb") as fh:
             raw = fh.read(MAX_FILE_BYTES + 1)
@@ -43,7 +43,7 @@ def _one_line(text: str) -> str:
 
 def validate_file(path: Path, profile: str, xsd_dir: Path | None) -> tuple[bool, str]:
     """``(valid, line)`` for one file, as ``router validate`` prints it."""
-    from router.iso20022.normalise import extract
+    from router.iso20022.inbound import extract
     from router.iso20022.rules import check
     from router.iso20022.schemas import validate_schemas, with_lines
 
@@ -90,8 +90,8 @@ def _validate(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
-def _model(path: Path) -> Outcome[object]:
-    from router.iso20022.normalise import extract
+def _model(path: Path) -> Result[object]:
+    from router.iso20022.inbound import extract
 
     found = _load(path)
     if isinstance(found, Reject):
@@ -136,7 +136,7 @@ def _translate(args: argparse.Namespace) -> int:
 
 
 def _output_problems(raw: bytes, profile: str) -> str:
-    from router.iso20022.normalise import extract
+    from router.iso20022.inbound import extract
     from router.iso20022.rules import check
     from router.iso20022.schemas import validate_schemas
 
@@ -152,7 +152,7 @@ def _output_problems(raw: bytes, profile: str) -> str:
     return "; ".join(_one_line(str(i)) for i in issues[:5])
 
 
-def _identify_bytes(raw: bytes) -> Outcome[Identified]:
+def _identify_bytes(raw: bytes) -> Result[Identified]:
     parsed = parse_xml(raw, max_bytes=MAX_FILE_BYTES)
     if isinstance(parsed, Reject):
         return parsed

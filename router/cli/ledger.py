@@ -1,13 +1,10 @@
-"""``router ledger ...`` (audit, balances, funding) and ``router settle-worker`` (PvP processors)."""
+"""``router ledger ...``: audit the settlement ledger, show balances, fund accounts."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
-import logging
-import signal
-import sys
 import uuid
 from decimal import Decimal, InvalidOperation
 
@@ -34,16 +31,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     f.add_argument("--fund-id", default=None, help="idempotence key (default: a new uuid)")
     f.set_defaults(func=_fund)
 
-    w = sub.add_parser("settle-worker", help="run the PvP coordinator and account processors")
-    w.add_argument("--instance", default="",
-                   help="this process's stable name: shown in logs, and its static group membership (a restart "
-                        "under the same name takes its partitions straight back)")
-    w.set_defaults(func=_worker)
-
 
 def _check(args: argparse.Namespace) -> int:
     from router.cli import CliError
-    from router.settlement.reader import check_ledger
+    from router.ledger_reader import check_ledger
 
     try:
         report = asyncio.run(check_ledger(get_settings(), wait_s=args.wait))
@@ -66,7 +57,7 @@ def _check(args: argparse.Namespace) -> int:
 
 def _balances(args: argparse.Namespace) -> int:
     from router.cli import CliError
-    from router.settlement.reader import read_balances
+    from router.ledger_reader import read_balances
 
     try:
         accounts = asyncio.run(read_balances(get_settings()))
@@ -87,7 +78,7 @@ def _fund(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     from router.cli import CliError
-    from router.settlement.reader import fund
+    from router.ledger_reader import fund
 
     try:
         amount = Decimal(args.amount)
@@ -101,40 +92,3 @@ def _fund(args: argparse.Namespace) -> int:
     print(json.dumps({"funded": cmd.account, "amount": str(cmd.amount), "currency": cmd.currency,
                       "fund_id": cmd.fund_id}))
     return 0
-
-
-def _worker(args: argparse.Namespace) -> int:
-    from router.cli import CliError
-    from router.cli.worker import with_instance
-    from router.pipeline.settlement_stage import SettlementLogic, settlement_processor
-    from router.streams.processor import Fenced, TopologyError
-
-    s = get_settings()
-    if args.instance:
-        s = with_instance(s, args.instance)
-    logging.basicConfig(level=s.log_level.upper().replace("WARN", "WARNING"), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("aiokafka").setLevel(logging.WARNING)
-
-    def ready(parts: list[int]) -> None:
-        # Test harnesses, the demo and the benchmark wait for this line.
-        print(f"settlement worker ready partitions={parts} instance={args.instance}", flush=True)
-
-    async def main() -> int:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        logic = SettlementLogic(s.settlement)
-        proc = settlement_processor(s, logic=logic, on_ready=ready)
-        try:
-            await proc.run(stop)
-        except Fenced as exc:
-            print(f"router: fenced by a newer owner, stopping: {exc}", file=sys.stderr)
-            return 3
-        except TopologyError as exc:
-            raise CliError(str(exc)) from exc
-        print(f"settlement worker stopped {json.dumps({**proc.stats, **logic.stats})}", flush=True)
-        return 0
-
-    return asyncio.run(main())

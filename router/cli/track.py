@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from router.cli import CliError
-    from router.tracker.reader import latest_journey
+    from router.journey_reader import latest_journey
 
     snap = asyncio.run(latest_journey(get_settings(), args.uetr))
     if snap is None:

@@ -1,21 +1,17 @@
-"""``router worker``: run router stages in this process.
-
-The payment path (``ingest``, ``corridor``) runs on Kafka transactions; the FX pricing service
-(``fx``) is a faust stage. One process runs either kind, not both.
-"""
+"""``router worker``: run the payment path's stages in this process (``router.roles.payment_worker``)."""
 
 from __future__ import annotations
 
 import argparse
 
+from router.bootstrap import PAYMENT_STAGES
 from router.config import Settings, get_settings
-from router.pipeline import DEFAULT_STAGES, FAUST_STAGES, STAGES, TRANSACTIONAL_STAGES
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("worker", help="run router stages (the payment pipeline by default)")
-    p.add_argument("--stages", default=",".join(DEFAULT_STAGES),
-                   help=f"comma-separated stages of {', '.join(STAGES)} (default: {','.join(DEFAULT_STAGES)})")
+    p = sub.add_parser("worker", help="run the payment pipeline's stages")
+    p.add_argument("--stages", default=",".join(PAYMENT_STAGES),
+                   help=f"comma-separated stages of {', '.join(PAYMENT_STAGES)} (default: all)")
     p.add_argument("--web-port", type=int, default=None, help="override the web port")
     p.add_argument("--instance", default=None,
                    help="this process's stable name (static group membership: a restart under the same name "
@@ -39,33 +35,20 @@ def with_instance(s: Settings, name: str) -> Settings:
 
 def _run(args: argparse.Namespace) -> int:
     import asyncio
-    import logging
 
+    from router.bootstrap import configure_logging
     from router.cli import CliError
+    from router.roles import payment_worker
 
     s = get_settings()
     stages = tuple(x.strip() for x in args.stages.split(",") if x.strip())
-    unknown = [x for x in stages if x not in STAGES]
+    unknown = [x for x in stages if x not in PAYMENT_STAGES]
     if unknown:
-        raise CliError(f"unknown stage(s) {', '.join(unknown)}; known: {', '.join(STAGES)}")
+        raise CliError(f"unknown stage(s) {', '.join(unknown)}; known: {', '.join(PAYMENT_STAGES)} "
+                       "(the settlement core runs in `router settle-worker`)")
     if args.web_port is not None:
         s = s.model_copy(update={"web": s.web.model_copy(update={"port": args.web_port})})
     if args.instance:
         s = with_instance(s, args.instance)
-    if all(x in TRANSACTIONAL_STAGES for x in stages):
-        from router.pipeline.runner import run_pipeline
-
-        logging.basicConfig(level=s.log_level.upper().replace("WARN", "WARNING"),
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        return asyncio.run(run_pipeline(s, stages))
-    if not all(x in FAUST_STAGES for x in stages):
-        raise CliError(f"run the transactional stages ({', '.join(TRANSACTIONAL_STAGES)}) and the faust "
-                       f"stages ({', '.join(FAUST_STAGES)}) in separate worker processes")
-    import faust
-
-    from router.app import build_app
-
-    app = build_app(s, stages=stages)
-    worker = faust.Worker(app, loglevel=s.log_level, quiet=True)
-    worker.execute_from_commandline()  # exits the process when the worker stops
-    return 0
+    configure_logging(s)
+    return asyncio.run(payment_worker.run(s, stages))

@@ -1,4 +1,4 @@
-"""One payment's life, as pure transitions: ``(state, event, ports, now) -> Step(state, sends)``.
+"""One payment's life, as pure transitions: ``(state, event, ports, now) -> CorridorStep(state, sends)``.
 
 The orchestrator keeps one ``PaymentState`` per UETR. Every handler is idempotent against
 redelivery: an event that does not fit the current phase changes nothing and sends nothing
@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Literal
 
 from router.corridor import legs as legs_
-from router.corridor import replies
+from router.corridor import outbound
 from router.corridor.effects import Send
 from router.corridor.ports import Ports, Verdict
 from router.corridor.screening_view import screening_request
@@ -31,13 +31,12 @@ from router.fx.pricing import Wait, price_payment
 from router.iso20022.model import CancellationRequest, Payment, Resolution, Return, Side, StatusReport
 from router.iso20022.translate import derived_id
 from router.outcome import DUPLICATE, NARRATIVE, REGULATORY, Ok, Reject
-from router.settlement.model import Outcome as SettlementOutcome
-from router.settlement.model import SettlementRequest
+from router.settlement.model import SettlementOutcome, SettlementRequest
 from router.tracker.journey import Hop, Stage, record
 
 
 @dataclass(frozen=True, slots=True)
-class Step:
+class CorridorStep:
     state: PaymentState | None
     sends: tuple[Send, ...] = ()
     # Set when the event could not be applied at all (goes to the DLQ with this reason).
@@ -71,21 +70,21 @@ def status_send(state: PaymentState) -> Send:
     return Send("payments.status", state.uetr, json.dumps(body, default=str).encode())
 
 
-def _with_status(state: PaymentState, sends: list[Send]) -> Step:
-    return Step(state, (*sends, status_send(state)))
+def _with_status(state: PaymentState, sends: list[Send]) -> CorridorStep:
+    return CorridorStep(state, (*sends, status_send(state)))
 
 
 # --- a new payment ------------------------------------------------------------------------
 
-def on_payment(state: PaymentState | None, payment: Payment, source: Side, ports: Ports, now: datetime) -> Step:
+def on_payment(state: PaymentState | None, payment: Payment, source: Side, ports: Ports, now: datetime) -> CorridorStep:
     if state is not None:
         if state.payment.msg_id == payment.msg_id and state.source == source:
-            return Step(state)  # redelivery of the same message: already handled
+            return CorridorStep(state)  # redelivery of the same message: already handled
         # A different message reusing a UETR: answer it, never book it.
-        dup = replies.status(ports, payment, source, "RJCT", DUPLICATE, now,
+        dup = outbound.status(ports, payment, source, "RJCT", DUPLICATE, now,
                              text=f"UETR {payment.uetr} already used by {state.payment.msg_id}",
                              purpose=f"dup:{payment.msg_id}")
-        return Step(state, (dup,))
+        return CorridorStep(state, (dup,))
     direction = "outbound" if source == "cips" else "inbound"
     fresh = PaymentState(uetr=payment.uetr, source=source, direction=direction, phase=Phase.SCREENING,
                          payment=payment, journey=record(None, Hop(
@@ -102,23 +101,23 @@ def on_payment(state: PaymentState | None, payment: Payment, source: Side, ports
     return _with_status(fresh, [ask])
 
 
-def on_screening_result(state: PaymentState | None, verdict: Verdict, ports: Ports, now: datetime) -> Step:
+def on_screening_result(state: PaymentState | None, verdict: Verdict, ports: Ports, now: datetime) -> CorridorStep:
     """The screening stage's decision: reject, hold for an analyst, or go on to pricing."""
     if state is None:
-        return Step(None, reject=Reject(NARRATIVE, "screening result for an unknown payment", "corridor"))
+        return CorridorStep(None, reject=Reject(NARRATIVE, "screening result for an unknown payment", "corridor"))
     if state.phase is not Phase.SCREENING:
-        return Step(state)  # redelivery: already applied
+        return CorridorStep(state)  # redelivery: already applied
     payment, source = state.payment, state.source
     if verdict.outcome == "reject":
         code = verdict.reason_code or REGULATORY
         s = hop(state, Stage.REJECTED, now, reason=code, text=verdict.text)
         s = s.model_copy(update={"phase": Phase.REJECTED, "reason": code})
-        rj = replies.status(ports, payment, source, "RJCT", code, now, text=verdict.text)
+        rj = outbound.status(ports, payment, source, "RJCT", code, now, text=verdict.text)
         return _with_status(s, [rj])
     if verdict.outcome == "hold":
         s = hop(state, Stage.HELD, now, reason=verdict.reason_code or REGULATORY, text=verdict.text)
         s = s.model_copy(update={"phase": Phase.HELD})
-        return _with_status(s, [replies.status(ports, payment, source, "PDNG", None, now,
+        return _with_status(s, [outbound.status(ports, payment, source, "PDNG", None, now,
                                                text="held for compliance review", cause="hold")])
     s = hop(state, Stage.SCREENED, now, outcome="clear")
     return _price(s, ports, now, [])
@@ -134,7 +133,7 @@ def delivered_currency(state: PaymentState, ports: Ports) -> str:
     return (ports.currency_of(agent.bic) if agent.bic else None) or state.payment.currency
 
 
-def _price(state: PaymentState, ports: Ports, now: datetime, sends: list[Send]) -> Step:
+def _price(state: PaymentState, ports: Ports, now: datetime, sends: list[Send]) -> CorridorStep:
     p = state.payment
     target = delivered_currency(state, ports)
     lock = state.lock
@@ -169,24 +168,24 @@ def _reject(state: PaymentState, ports: Ports, code: str, text: str, now: dateti
             sends: list[Send]) -> tuple[PaymentState, list[Send]]:
     s = hop(state, Stage.REJECTED, now, reason=code, text=text)
     s = s.model_copy(update={"phase": Phase.REJECTED, "reason": code, "retry_at": None})
-    return s, [*sends, replies.status(ports, state.payment, state.source, "RJCT", code, now, text=text)]
+    return s, [*sends, outbound.status(ports, state.payment, state.source, "RJCT", code, now, text=text)]
 
 
-def on_retry(state: PaymentState | None, ports: Ports, now: datetime) -> Step:
+def on_retry(state: PaymentState | None, ports: Ports, now: datetime) -> CorridorStep:
     """A timer tick for a payment waiting for a fresh FX quote."""
     if state is None or state.phase is not Phase.WAITING_FX:
-        return Step(state)
+        return CorridorStep(state)
     return _price(state, ports, now, [])
 
 
 # --- compliance decision ---------------------------------------------------------------------
 
 def on_screening_decision(state: PaymentState | None, decision: dict[str, object], ports: Ports,
-                          now: datetime) -> Step:
+                          now: datetime) -> CorridorStep:
     if state is None:
-        return Step(None, reject=Reject(NARRATIVE, "decision for an unknown payment", "corridor"))
+        return CorridorStep(None, reject=Reject(NARRATIVE, "decision for an unknown payment", "corridor"))
     if state.phase is not Phase.HELD:
-        return Step(state)  # already decided (redelivery or a second analyst)
+        return CorridorStep(state)  # already decided (redelivery or a second analyst)
     who = str(decision.get("analyst") or "analyst")
     reason = str(decision.get("reason") or "")
     if decision.get("action") == "release":
@@ -198,18 +197,18 @@ def on_screening_decision(state: PaymentState | None, decision: dict[str, object
 
 # --- settlement outcome ------------------------------------------------------------------------
 
-def on_settlement(state: PaymentState | None, outcome: SettlementOutcome, ports: Ports, now: datetime) -> Step:
+def on_settlement(state: PaymentState | None, outcome: SettlementOutcome, ports: Ports, now: datetime) -> CorridorStep:
     if state is None:
-        return Step(None, reject=Reject(NARRATIVE, "settlement outcome for an unknown payment", "corridor"))
+        return CorridorStep(None, reject=Reject(NARRATIVE, "settlement outcome for an unknown payment", "corridor"))
     if state.reversal is not None and outcome.settlement_id == state.reversal.settlement_id:
         return _on_reverse_settlement(state, outcome, ports, now)
     if outcome.settlement_id != state.settlement_id or state.phase is not Phase.SETTLING:
-        return Step(state)
+        return CorridorStep(state)
     if outcome.decision == "PENDING":
         s = hop(state, Stage.QUEUED, now, reason=outcome.reason or "AM04", text="waiting for liquidity")
-        return _with_status(s, [replies.status(ports, state.payment, state.source, "PDNG", outcome.reason, now,
+        return _with_status(s, [outbound.status(ports, state.payment, state.source, "PDNG", outcome.reason, now,
                                                text="queued for liquidity", purpose="queued",
-                                               cause="liquidity")])
+                                                cause="liquidity")])
     if outcome.decision in ("ABORT", "DUPLICATE"):
         code = outcome.reason or (DUPLICATE if outcome.decision == "DUPLICATE" else NARRATIVE)
         text = "duplicate instruction" if outcome.decision == "DUPLICATE" else "settlement aborted"
@@ -218,49 +217,49 @@ def on_settlement(state: PaymentState | None, outcome: SettlementOutcome, ports:
         return _with_status(*_reject(state, ports, code, text, now, []))
     # COMMIT: the moment of finality.
     s = hop(state, Stage.SETTLED, now, legs=list(outcome.legs_booked))
-    sends = [replies.status(ports, state.payment, state.source, "ACSC", None, now)]
-    sends += replies.notifications(ports, state.payment, outcome, now)
-    delivery = replies.deliver(ports, replies.outbound_payment(state, ports, now), state.target)
+    sends = [outbound.status(ports, state.payment, state.source, "ACSC", None, now)]
+    sends += outbound.notifications(ports, state.payment, outcome, now)
+    delivery = outbound.deliver(ports, outbound.outbound_payment(state, ports, now), state.target)
     sends.append(delivery.send)
     s = hop(s, Stage.DELIVERED, now, msg_id=delivery.msg_id, to=delivery.receiver)
     s = s.model_copy(update={"phase": Phase.DELIVERED, "delivered_msg_id": delivery.msg_id})
     if state.cancel is not None:  # asked to cancel while settling: too late, ask the receiver
-        sends.append(replies.forward_cancellation(ports, s, state.cancel, now))
+        sends.append(outbound.forward_cancellation(ports, s, state.cancel, now))
     return _with_status(s, sends)
 
 
 # --- after delivery: the receiving side answers ----------------------------------------------------
 
 def on_receiver_status(state: PaymentState | None, report: StatusReport, side: Side, ports: Ports,
-                       now: datetime) -> Step:
+                       now: datetime) -> CorridorStep:
     if state is None:
-        return Step(None, reject=Reject(NARRATIVE, "status report for an unknown payment", "corridor"))
+        return CorridorStep(None, reject=Reject(NARRATIVE, "status report for an unknown payment", "corridor"))
     if side != state.target or state.phase is not Phase.DELIVERED:
-        return Step(state)
+        return CorridorStep(state)
     if report.status in ("ACSC", "ACCP", "ACSP", "ACTC"):
         if state.journey.last(Stage.ACKNOWLEDGED) is not None:
-            return Step(state)
+            return CorridorStep(state)
         return _with_status(hop(state, Stage.ACKNOWLEDGED, now, by=side, status=report.status), [])
     if report.status == "RJCT":
         s = hop(state, Stage.REFUSED, now, by=side, reason=report.reason_code, text=report.reason_text)
         amount_back = state.lock.amount_out if state.lock else state.payment.settlement_amount
         return _reverse(s, ports, now, kind="refusal", reason=report.reason_code or NARRATIVE,
                         amount_back=amount_back, currency_back=delivered_currency(state, ports), return_id=None)
-    return Step(state)
+    return CorridorStep(state)
 
 
-def on_return(state: PaymentState | None, ret: Return, side: Side, ports: Ports, now: datetime) -> Step:
+def on_return(state: PaymentState | None, ret: Return, side: Side, ports: Ports, now: datetime) -> CorridorStep:
     if state is None:
-        return Step(None, reject=Reject(NARRATIVE, "return for an unknown payment", "corridor"))
+        return CorridorStep(None, reject=Reject(NARRATIVE, "return for an unknown payment", "corridor"))
     if side != state.target or state.phase is not Phase.DELIVERED:
-        return Step(state)
+        return CorridorStep(state)
     # The RETURNED hop is written when the reverse settlement commits: only then has money moved.
     return _reverse(state, ports, now, kind="return", reason=ret.reason_code, amount_back=ret.returned_amount,
                     currency_back=ret.currency, return_id=ret.rtr_id)
 
 
 def _reverse(state: PaymentState, ports: Ports, now: datetime, *, kind: Literal["return", "refusal"], reason: str,
-             amount_back: Decimal, currency_back: str, return_id: str | None) -> Step:
+             amount_back: Decimal, currency_back: str, return_id: str | None) -> CorridorStep:
     p = state.payment
     settlement_id = f"{p.uetr}.R"
     lock = None
@@ -293,29 +292,30 @@ def _reverse(state: PaymentState, ports: Ports, now: datetime, *, kind: Literal[
     return _with_status(s, [Send("settlement.requests", settlement_id, request.model_dump_json().encode())])
 
 
-def _on_reverse_settlement(state: PaymentState, outcome: SettlementOutcome, ports: Ports, now: datetime) -> Step:
+def _on_reverse_settlement(state: PaymentState, outcome: SettlementOutcome, ports: Ports,
+                           now: datetime) -> CorridorStep:
     rev = state.reversal
     assert rev is not None
     if state.phase is not Phase.REVERSING or outcome.decision == "PENDING":
-        return Step(state)
+        return CorridorStep(state)
     if outcome.decision != "COMMIT":
         s = hop(state, Stage.QUEUED, now, reason=outcome.reason, text="reverse settlement aborted", extra="rev-abort")
         return _with_status(s.model_copy(update={"phase": Phase.DELIVERED, "reversal": None}), [])
-    sends = replies.notifications(ports, state.payment, outcome, now)
+    sends = outbound.notifications(ports, state.payment, outcome, now)
     if rev.kind == "return" and state.cancel is not None:
         # The receiving side agreed to a forwarded cancellation and returned the funds.
         s = hop(state, Stage.CANCELLED, now, reason=state.cancel.reason_code, amount=rev.amount_to_sender,
                 currency=rev.currency_to_sender, text="cancelled after settlement; funds returned")
-        sends.append(replies.return_to_sender(ports, state, now))
+        sends.append(outbound.return_to_sender(ports, state, now))
         s = s.model_copy(update={"phase": Phase.CANCELLED, "reason": state.cancel.reason_code})
     elif rev.kind == "return":
         s = hop(state, Stage.RETURNED, now, reason=rev.reason, amount=rev.amount_to_sender,
                 currency=rev.currency_to_sender)
-        sends.append(replies.return_to_sender(ports, state, now))
+        sends.append(outbound.return_to_sender(ports, state, now))
         s = s.model_copy(update={"phase": Phase.RETURNED, "reason": rev.reason})
     else:
         s = hop(state, Stage.REJECTED, now, reason=rev.reason, text="refused by the receiving side; funds reversed")
-        sends.append(replies.status(ports, state.payment, state.source, "RJCT", rev.reason, now,
+        sends.append(outbound.status(ports, state.payment, state.source, "RJCT", rev.reason, now,
                                     text="refused by the receiving bank; funds returned", purpose="refused"))
         s = s.model_copy(update={"phase": Phase.REJECTED, "reason": rev.reason})
     return _with_status(s, sends)
@@ -324,37 +324,37 @@ def _on_reverse_settlement(state: PaymentState, outcome: SettlementOutcome, port
 # --- cancellations -------------------------------------------------------------------------------
 
 def on_cancellation(state: PaymentState | None, req: CancellationRequest, side: Side, ports: Ports,
-                    now: datetime) -> Step:
+                    now: datetime) -> CorridorStep:
     if state is None:
-        return Step(None, reject=Reject(NARRATIVE, "cancellation for an unknown payment", "corridor"))
+        return CorridorStep(None, reject=Reject(NARRATIVE, "cancellation for an unknown payment", "corridor"))
     if side != state.source or state.phase in FINAL or state.cancel is not None:
-        return Step(state)
+        return CorridorStep(state)
     s = hop(state.model_copy(update={"cancel": req}), Stage.CANCEL_REQUESTED, now, by=side, reason=req.reason_code)
     if state.phase in (Phase.RECEIVED, Phase.SCREENING, Phase.HELD, Phase.WAITING_FX):
         return _cancelled(s, ports, now, text="cancelled before settlement")
     if state.phase is Phase.SETTLING:
         return _with_status(s, [])  # decided when the settlement outcome arrives
     # Settled: only the receiving side can give the money back.
-    return _with_status(s, [replies.forward_cancellation(ports, s, req, now)])
+    return _with_status(s, [outbound.forward_cancellation(ports, s, req, now)])
 
 
-def _cancelled(state: PaymentState, ports: Ports, now: datetime, *, text: str) -> Step:
+def _cancelled(state: PaymentState, ports: Ports, now: datetime, *, text: str) -> CorridorStep:
     assert state.cancel is not None
     s = hop(state, Stage.CANCELLED, now, reason=state.cancel.reason_code, text=text)
     s = s.model_copy(update={"phase": Phase.CANCELLED, "reason": state.cancel.reason_code, "retry_at": None})
-    return _with_status(s, [replies.resolution(ports, s, "CNCL", now)])
+    return _with_status(s, [outbound.resolution(ports, s, "CNCL", now)])
 
 
-def on_resolution(state: PaymentState | None, res: Resolution, side: Side, ports: Ports, now: datetime) -> Step:
+def on_resolution(state: PaymentState | None, res: Resolution, side: Side, ports: Ports, now: datetime) -> CorridorStep:
     """The receiving side's answer to a forwarded cancellation, relayed to the requester."""
     if state is None:
-        return Step(None, reject=Reject(NARRATIVE, "resolution for an unknown payment", "corridor"))
+        return CorridorStep(None, reject=Reject(NARRATIVE, "resolution for an unknown payment", "corridor"))
     if side != state.target or state.cancel is None:
-        return Step(state)
+        return CorridorStep(state)
     if state.journey.last(Stage.CANCEL_REQUESTED) is None:
-        return Step(state)
+        return CorridorStep(state)
     extra = f"resolution:{res.status}"
     if any(h.id == _hop_id(state.uetr, Stage.ACKNOWLEDGED, extra) for h in state.journey.hops):
-        return Step(state)
+        return CorridorStep(state)
     s = hop(state, Stage.ACKNOWLEDGED, now, by=side, extra=extra, resolution=res.status)
-    return _with_status(s, [replies.resolution(ports, s, res.status, now)])
+    return _with_status(s, [outbound.resolution(ports, s, res.status, now)])

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from router.config import Settings
+from router.corridor.settings import CorridorSettings
 from router.fx.quote import Quote
+from router.fx.settings import FxSettings
 from router.iso20022.directory import Directory
 from router.iso20022.model import CanonicalMessage, Side
 
@@ -20,8 +21,24 @@ class Verdict:
     text: str = ""
 
 
+class LifecycleSettings(Protocol):
+    """The settings the corridor reads (``router.config.Settings`` has them); narrow, so that the
+    corridor does not depend on the process-wide configuration."""
+
+    @property
+    def router_bic(self) -> str: ...
+
+    @property
+    def fx(self) -> FxSettings: ...
+
+    @property
+    def corridor(self) -> CorridorSettings: ...
+
+
 class Ports(Protocol):
-    settings: Settings
+    @property
+    def settings(self) -> LifecycleSettings: ...
+
     directory: Directory
 
     def quotes(self) -> list[Quote]: ...

@@ -69,7 +69,8 @@ def lock_quote(uetr: str, conv: Conversion, now: datetime, ttl_s: float) -> Lock
 
 
 class LockStore(Protocol):
-    """Where locks live between deliveries: a faust Table in the pipeline, a dict in tests."""
+    """Where locks live between deliveries (the corridor keeps a payment's lock in its state;
+    ``price_with_store`` and the FX benchmark use this interface with ``MemoryLockStore``)."""
 
     def get(self, uetr: str) -> LockedQuote | None: ...
 

@@ -19,14 +19,12 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
 from router.fx.convert import convert
-from router.fx.currency import STAGE, check_currency, parse_amount
+from router.fx.currency import STAGE
 from router.fx.lock import LockedQuote, LockStore, lock_quote
 from router.fx.quote import Quote
 from router.fx.settings import FxSettings
-from router.outcome import DUPLICATE, FORMAT_ERROR, FX_RATE_UNAVAILABLE, Ok, Reject
+from router.outcome import DUPLICATE, FX_RATE_UNAVAILABLE, Ok, Reject
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +98,7 @@ class Priced:
         }
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready summary (decimals as strings), the ``fx.priced`` payload and CLI output."""
+        """JSON-ready summary (decimals as strings), for the CLI."""
         return {
             "uetr": self.uetr,
             "status": "PRICED",
@@ -179,44 +177,3 @@ def price_with_store(
 
 def _iso(t: datetime) -> str:
     return t.isoformat().replace("+00:00", "Z")
-
-
-class PricingRequest(BaseModel):
-    """A request on ``fx.requests`` (key: UETR): ``{"uetr": "...", "amount": "1000.00",
-    "currency_in": "CNY", "currency_out": "USD"}``; the amount is a decimal string."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    uetr: str = Field(min_length=1, max_length=64)
-    amount: str
-    currency_in: str
-    currency_out: str
-
-
-def decode_request(raw: bytes) -> Ok[tuple[PricingRequest, Decimal]] | Reject:
-    """Parse a pricing request and its amount; bad input is a Reject, never an exception."""
-    try:
-        req = PricingRequest.model_validate_json(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = ".".join(str(x) for x in first.get("loc", ()))
-        return Reject(FORMAT_ERROR, f"bad pricing request: {loc}: {first.get('msg')}", STAGE)
-    for ccy in (req.currency_in, req.currency_out):
-        bad = check_currency(ccy)
-        if isinstance(bad, Reject):
-            return bad
-    amount = parse_amount(req.amount, req.currency_in)
-    if isinstance(amount, Reject):
-        return amount
-    return Ok((req, amount.value))
-
-
-def reject_dict(uetr: str, reject: Reject) -> dict[str, Any]:
-    """The ``fx.priced`` payload for a payment that cannot be priced."""
-    return {"uetr": uetr, "status": "REJECTED", "reason_code": reject.code, "reason": reject.text}
-
-
-def wait_dict(uetr: str, wait: Wait) -> dict[str, Any]:
-    """The ``fx.priced`` payload telling that a payment waits for a fresh quote."""
-    return {"uetr": uetr, "status": "WAITING", "reason": wait.reason,
-            "waiting_since": _iso(wait.waiting_since), "give_up_at": _iso(wait.give_up_at)}

@@ -122,7 +122,7 @@ def parse_quote_list(raw: bytes | str) -> list[Quote]:
 
 
 def latest_per_provider(quotes: Iterable[Quote]) -> dict[str, Quote]:
-    """Keep the newest quote per (pair, provider), as the ``fx.rates`` table does."""
+    """Keep the newest quote per (pair, provider), as the corridor's quote follower does."""
     out: dict[str, Quote] = {}
     for q in quotes:
         cur = out.get(q.key)
@@ -138,26 +138,3 @@ def _one_line(exc: ValidationError) -> str:
         loc = ".".join(str(x) for x in e.get("loc", ()))
         parts.append(f"{loc}: {e.get('msg')}" if loc else str(e.get("msg")))
     return "; ".join(parts)
-
-
-_PARSED: dict[str, Quote] = {}
-
-
-def quotes_from_table(values: Iterable[str]) -> list[Quote]:
-    """Quotes from the current-quotes table's values (quote JSON text), parsed once per value.
-
-    Pure apart from a bounded parse cache; values that do not parse are skipped (the table only
-    holds quotes that parsed when they were written)."""
-    out: list[Quote] = []
-    for raw in values:
-        q = _PARSED.get(raw)
-        if q is None:
-            try:
-                q = parse_quote(raw)
-            except QuoteFormatError:
-                continue
-            if len(_PARSED) > 10_000:
-                _PARSED.clear()
-            _PARSED[raw] = q
-        out.append(q)
-    return out

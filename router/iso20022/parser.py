@@ -12,7 +12,7 @@ import re
 
 from lxml import etree
 
-from router.outcome import FORMAT_ERROR, Ok, Outcome, Reject
+from router.outcome import FORMAT_ERROR, Ok, Reject, Result
 
 STAGE = "parse"
 
@@ -38,7 +38,7 @@ def _new_parser() -> etree.XMLParser:
 _PARSER = _new_parser()
 
 
-def parse_xml(raw: bytes, *, max_bytes: int) -> Outcome[etree._Element]:
+def parse_xml(raw: bytes, *, max_bytes: int) -> Result[etree._Element]:
     """Parse ``raw`` into an element tree root, or say why it cannot be accepted."""
     if len(raw) > max_bytes:
         return Reject(FORMAT_ERROR, f"message of {len(raw)} bytes exceeds the {max_bytes}-byte limit", STAGE)

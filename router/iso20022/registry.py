@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from router.outcome import FORMAT_ERROR, Ok, Outcome, Reject
+from router.outcome import FORMAT_ERROR, Ok, Reject, Result
 
 STAGE = "identify"
 
@@ -89,7 +89,7 @@ def _local(el: etree._Element) -> str:
     return _split(el)[1]
 
 
-def identify(root: etree._Element) -> Outcome[Identified]:
+def identify(root: etree._Element) -> Result[Identified]:
     """Say which registered message ``root`` carries, or why it is not one we speak."""
     ns, local = _split(root)
     if ns in ENVELOPE_NAMESPACES:
@@ -107,7 +107,7 @@ def identify(root: etree._Element) -> Outcome[Identified]:
     return Reject(FORMAT_ERROR, f"unsupported root element {{{ns}}}{local}", STAGE)
 
 
-def _combine(header: etree._Element | None, doc: etree._Element | None, wrapper: str) -> Outcome[Identified]:
+def _combine(header: etree._Element | None, doc: etree._Element | None, wrapper: str) -> Result[Identified]:
     if header is not None and _ns(header) != HEAD_NS:
         return Reject(FORMAT_ERROR, f"unsupported header namespace {_ns(header) or '(none)'}", STAGE)
     message: MessageDef | None = None

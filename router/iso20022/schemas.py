@@ -17,7 +17,7 @@ from typing import Literal
 
 from lxml import etree
 
-from router.iso20022.registry import CORRIDOR_ENVELOPE_NS, HEAD_NS, Identified
+from router.iso20022.registry import CORRIDOR_ENVELOPE_NS, Identified
 
 ValidationProfile = Literal["cips", "cbpr", "base"]
 HEAD_ID = "head.001.001.02"
@@ -160,10 +160,6 @@ def validate_schemas(ident: Identified, profile: ValidationProfile, xsd_dir: Pat
     if ident.document is not None and ident.message is not None:
         issues += schema_issues(pick(ident.message.id), ident.document)
     return issues
-
-
-def is_head(el: etree._Element) -> bool:
-    return etree.QName(el).namespace == HEAD_NS
 
 
 def with_lines(ident: Identified, issues: list[Issue]) -> list[Issue]:

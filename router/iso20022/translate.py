@@ -34,7 +34,7 @@ from router.iso20022.model import (
     Return,
     StatusReport,
 )
-from router.outcome import INVALID_BIC, MISSING_ELEMENT, Ok, Outcome, Reject
+from router.outcome import INVALID_BIC, MISSING_ELEMENT, Ok, Reject, Result
 
 STAGE = "translate"
 CBPR_BIZ_SVC = "swift.cbprplus.02"
@@ -348,7 +348,7 @@ def _other(msg: CanonicalMessage, side: Profile, c: _Ctx, now: datetime, to: Age
 
 
 def _translate(msg: CanonicalMessage, side: Profile, directory: Directory, router_bic: str,
-               now: datetime | None, receiver: Agent | None) -> Outcome[Translated]:
+               now: datetime | None, receiver: Agent | None) -> Result[Translated]:
     c = _Ctx(directory, router_bic)
     at = now or datetime.now(UTC).replace(microsecond=0)  # the wire carries whole seconds
     try:
@@ -366,7 +366,7 @@ def _translate(msg: CanonicalMessage, side: Profile, directory: Directory, route
 
 
 def to_cbpr(payment: CanonicalMessage, directory: Directory, *, router_bic: str = "ROUTCNSHXXX",
-            now: datetime | None = None, receiver: Agent | None = None) -> Outcome[Translated]:
+            now: datetime | None = None, receiver: Agent | None = None) -> Result[Translated]:
     """CIPS-side message -> CBPR+ form (for a correspondent).
 
     ``receiver`` addresses non-payment messages (status, return, ...) to the right agent; payments
@@ -376,6 +376,6 @@ def to_cbpr(payment: CanonicalMessage, directory: Directory, *, router_bic: str 
 
 
 def to_cips(payment: CanonicalMessage, directory: Directory, *, router_bic: str = "ROUTCNSHXXX",
-            now: datetime | None = None, receiver: Agent | None = None) -> Outcome[Translated]:
+            now: datetime | None = None, receiver: Agent | None = None) -> Result[Translated]:
     """CBPR+ message from a correspondent -> CIPS form (for a CIPS participant / e-CNY wallet)."""
     return _translate(payment, "cips", directory, router_bic, now, receiver)

@@ -17,37 +17,36 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
-from router.corridor import archive, lifecycle
+from router.corridor import lifecycle, receipts
 from router.corridor.ports import Ports, Verdict
 from router.corridor.state import PaymentState, Phase
-from router.dlq import dlq_headers
+from router.dlq import dead_letter
 from router.iso20022.model import (
     CancellationRequest,
-    CanonicalMessage,
     Payment,
     Resolution,
     Return,
     Side,
     StatusReport,
+    parse_canonical,
 )
 from router.outcome import FORMAT_ERROR, NARRATIVE, Reject
 from router.pipeline.ingest_stage import H_SOURCE
 from router.settlement.model import OUTCOME
-from router.streams.processor import Out, Record, Store, StoreLogic, record_headers
+from router.streams.processor import Out, Record, Store, StoreLogic
 
 log = logging.getLogger(__name__)
-CANONICAL: TypeAdapter[CanonicalMessage] = TypeAdapter(CanonicalMessage)
 SOURCES = ("router.accepted", "screening.results", "screening.decisions", "settlement.outcomes")
 
 
 def handle(topic: str, value: bytes, headers: dict[str, str], state: PaymentState | None, ports: Ports,
-           now: datetime) -> lifecycle.Step:
+           now: datetime) -> lifecycle.CorridorStep:
     """Decode one event and apply it. Pure apart from ``ports``; undecodable input is a reject."""
     try:
         if topic == "router.accepted":
-            message = CANONICAL.validate_json(value)
+            message = parse_canonical(value)
             side: Side = "cips" if headers.get(H_SOURCE) == "cips" else "corr"
             if isinstance(message, Payment):
                 return lifecycle.on_payment(state, message, side, ports, now)
@@ -59,8 +58,8 @@ def handle(topic: str, value: bytes, headers: dict[str, str], state: PaymentStat
                 return lifecycle.on_cancellation(state, message, side, ports, now)
             if isinstance(message, Resolution):
                 return lifecycle.on_resolution(state, message, side, ports, now)
-            return lifecycle.Step(state, reject=Reject(NARRATIVE, f"{message.kind} is not routed by the corridor",
-                                                       "corridor"))
+            return lifecycle.CorridorStep(state, reject=Reject(
+                NARRATIVE, f"{message.kind} is not routed by the corridor", "corridor"))
         if topic == "screening.results":
             v = json.loads(value)
             verdict = Verdict(outcome=v["outcome"], reason_code=v.get("reason_code"), text=v.get("reason") or "")
@@ -70,22 +69,22 @@ def handle(topic: str, value: bytes, headers: dict[str, str], state: PaymentStat
         if topic == "settlement.outcomes":
             return lifecycle.on_settlement(state, OUTCOME.validate_json(value), ports, now)
     except (ValidationError, ValueError) as exc:
-        return lifecycle.Step(state, reject=Reject(FORMAT_ERROR, f"undecodable {topic} record: {exc}"[:500],
+        return lifecycle.CorridorStep(state, reject=Reject(FORMAT_ERROR, f"undecodable {topic} record: {exc}"[:500],
                                                    "corridor"))
-    return lifecycle.Step(state, reject=Reject(NARRATIVE, f"unexpected topic {topic}", "corridor"))
+    return lifecycle.CorridorStep(state, reject=Reject(NARRATIVE, f"unexpected topic {topic}", "corridor"))
 
 
-def _archived(r: archive.Receipt, topic: str, value: bytes, headers: dict[str, str], ports: Ports,
-              now: datetime) -> lifecycle.Step:
+def _archived(r: receipts.Receipt, topic: str, value: bytes, headers: dict[str, str], ports: Ports,
+              now: datetime) -> lifecycle.CorridorStep:
     """An event for a payment whose state has shrunk to a receipt."""
     message: object = f"{topic} record"
     side: Side | None = None
     if topic == "router.accepted":
         with contextlib.suppress(ValidationError):  # undecodable: refused like any other late event
-            message = CANONICAL.validate_json(value)
+            message = parse_canonical(value)
         side = "cips" if headers.get(H_SOURCE) == "cips" else "corr"
-    sends, reject = archive.on_event(r, message, side, ports, now)
-    return lifecycle.Step(None, sends, reject)
+    sends, reject = receipts.on_event(r, message, side, ports, now)
+    return lifecycle.CorridorStep(None, sends, reject)
 
 
 class CorridorLogic(StoreLogic):
@@ -109,12 +108,12 @@ class CorridorLogic(StoreLogic):
         waiting.clear()
         resting.clear()
         for key, raw in store.items():
-            if archive.is_receipt(raw):
+            if receipts.is_receipt(raw):
                 continue
             state = PaymentState.model_validate_json(raw)
             if state.phase is Phase.WAITING_FX and state.retry_at:
                 waiting[key] = state.retry_at
-            since = archive.at_rest_since(state)
+            since = receipts.at_rest_since(state)
             if since is not None:
                 resting[key] = since
 
@@ -122,8 +121,8 @@ class CorridorLogic(StoreLogic):
         key = (record.key or b"").decode("utf-8", "replace")
         raw = store.get(key) if key else None
         headers = {str(k): bytes(v or b"").decode("utf-8", "replace") for k, v in record.headers or ()}
-        if raw is not None and archive.is_receipt(raw):
-            step = _archived(archive.Receipt.model_validate_json(raw), topic, record.value or b"", headers,
+        if raw is not None and receipts.is_receipt(raw):
+            step = _archived(receipts.Receipt.model_validate_json(raw), topic, record.value or b"", headers,
                              self.ports, self.clock())
             return self._apply(store, key, None, step, record)
         state = PaymentState.model_validate_json(raw) if raw else None
@@ -131,8 +130,8 @@ class CorridorLogic(StoreLogic):
             step = handle(topic, record.value or b"", headers, state, self.ports, self.clock())
         except Exception as exc:  # a bug must not stop the worker: keep the input, say why
             log.exception("corridor failed on %s[%s]@%s", record.topic, record.partition, record.offset)
-            step = lifecycle.Step(state, reject=Reject(NARRATIVE, f"internal error: {type(exc).__name__}: {exc}",
-                                                       "corridor"))
+            step = lifecycle.CorridorStep(state, reject=Reject(
+                NARRATIVE, f"internal error: {type(exc).__name__}: {exc}", "corridor"))
         return self._apply(store, key, state, step, record)
 
     def tick(self, store: Store) -> list[Out]:
@@ -157,19 +156,17 @@ class CorridorLogic(StoreLogic):
         for key in [k for k, since in resting.items() if since + retention <= now][:c.max_archived_per_sweep]:
             del resting[key]
             raw = store.get(key)
-            if raw is None or archive.is_receipt(raw):
+            if raw is None or receipts.is_receipt(raw):
                 continue
             state = PaymentState.model_validate_json(raw)
-            if archive.due(state, now, retention):
-                store.put(key, archive.receipt(state, now).model_dump_json().encode())
+            if receipts.due(state, now, retention):
+                store.put(key, receipts.receipt(state, now).model_dump_json().encode())
 
-    def _apply(self, store: Store, key: str, state: PaymentState | None, step: lifecycle.Step,
+    def _apply(self, store: Store, key: str, state: PaymentState | None, step: lifecycle.CorridorStep,
                record: Record | None) -> list[Out]:
         outputs = [Out(x.topic, x.key.encode(), x.value, x.headers) for x in step.sends]
         if step.reject is not None and record is not None:
-            outputs.append(Out("router.dlq", record.key, record.value or b"", tuple(dlq_headers(
-                step.reject, topic=record.topic, partition=record.partition, offset=record.offset,
-                original=record_headers(record)))))
+            outputs.append(dead_letter(step.reject, record))
         index = self.waiting.setdefault(store.partition, {})
         if step.state is not None and step.state is not state:
             store.put(key, step.state.model_dump_json().encode())
@@ -177,7 +174,7 @@ class CorridorLogic(StoreLogic):
                 index[key] = step.state.retry_at
             else:
                 index.pop(key, None)
-            since = archive.at_rest_since(step.state)
+            since = receipts.at_rest_since(step.state)
             resting = self.resting.setdefault(store.partition, {})
             if since is not None:
                 resting[key] = since

@@ -10,25 +10,26 @@ from __future__ import annotations
 
 import logging
 
+from router import headers
 from router.config import Settings
-from router.dlq import dlq_headers
+from router.dlq import dead_letter
 from router.ingest import Refused, ingest_message
 from router.iso20022.model import Side
-from router.iso20022.replies import reply_for
+from router.iso20022.refusals import reply_for
 from router.outcome import FORMAT_ERROR, Reject
 from router.streams.processor import Out, Record, Store, StoreLogic, record_headers
 
 log = logging.getLogger(__name__)
 
-# Headers the ingest stage puts on accepted records, read by later stages.
-H_MESSAGE = "iso.message"
-H_BIZ_SVC = "iso.bizsvc"
-H_SOURCE = "router.source"
-H_UETR = "iso.uetr"
-H_FORMAT = "router.format"  # "canonical-json": the value is router.iso20022.model.dump_canonical output
-H_RECEIVER_BIC = "receiver-bic"  # on corr.out records: the correspondent to deliver to
-H_REPLY_TO = "router.reply.to"  # on replies: the rejected record's topic[partition]@offset
-FORMAT_CANONICAL = b"canonical-json"
+# Headers the ingest stage puts on accepted records, read by later stages (names: router.headers).
+H_MESSAGE = headers.ISO_MESSAGE
+H_BIZ_SVC = headers.ISO_BIZ_SVC
+H_SOURCE = headers.ROUTER_SOURCE
+H_UETR = headers.ISO_UETR
+H_FORMAT = headers.ROUTER_FORMAT
+H_RECEIVER_BIC = headers.RECEIVER_BIC
+H_REPLY_TO = headers.REPLY_TO
+FORMAT_CANONICAL = headers.FORMAT_CANONICAL
 SIDE_OF: dict[str, Side] = {"cips.in": "cips", "corr.in": "corr"}
 
 
@@ -52,9 +53,7 @@ class IngestLogic(StoreLogic):
             rej = Reject(FORMAT_ERROR, f"internal error: {type(exc).__name__}: {exc}", "ingest")
             result = Refused(rej, reply_for(rej, "cips" if side == "cips" else "cbpr", router_bic=self.router_bic))
         if isinstance(result, Refused):
-            dlq = Out("router.dlq", record.key, raw, tuple(dlq_headers(
-                result.reject, topic=record.topic, partition=record.partition, offset=record.offset,
-                original=original)))
+            dlq = dead_letter(result.reject, record)
             reply = result.reply
             reply_headers = [(H_MESSAGE, reply.message_id.encode()),
                              (H_REPLY_TO, f"{record.topic}[{record.partition}]@{record.offset}".encode())]

@@ -18,13 +18,13 @@ from collections.abc import Callable
 from pydantic import ValidationError
 
 from router.config import Settings
-from router.dlq import dlq_headers
+from router.dlq import dead_letter
 from router.outcome import FORMAT_ERROR, INVALID_CURRENCY, Reject
 from router.settlement import pvp
 from router.settlement.book import LEDGER_CHANGELOG, Book
-from router.settlement.model import LEDGER_INPUT, Booked, Fund, Funded, Opened, Outcome
+from router.settlement.model import LEDGER_INPUT, Booked, Fund, Funded, Opened, SettlementOutcome
 from router.settlement.settings import DAY_S, SettlementSettings
-from router.streams.processor import Out, Record, TransactionalProcessor, record_headers
+from router.streams.processor import Out, Record, TransactionalProcessor
 
 STAGE = "settlement"
 
@@ -55,12 +55,12 @@ class SettlementLogic:
         try:
             item = LEDGER_INPUT.validate_json(raw)
         except (ValidationError, ValueError) as exc:
-            return [self._dlq(r, Reject(FORMAT_ERROR, f"undecodable {topic} record: {exc}"[:2000], STAGE))]
+            return [dead_letter(Reject(FORMAT_ERROR, f"undecodable {topic} record: {exc}"[:2000], STAGE), r)]
         now = self.clock()
         if isinstance(item, Fund):
             fx = pvp.fund(book, item, now, self.policy)
             if fx.refused:
-                return [self._dlq(r, Reject(INVALID_CURRENCY, fx.refused, STAGE))]
+                return [dead_letter(Reject(INVALID_CURRENCY, fx.refused, STAGE), r)]
         else:
             fx = pvp.settle(book, item, now, self.policy, raw)
         return self._outputs(book, fx)
@@ -83,11 +83,6 @@ class SettlementLogic:
         out += [_outcome_output(o) for o in fx.outcomes]
         self.stats["settlements"] += sum(1 for j in fx.journal if isinstance(j, Booked))
         return out
-
-    def _dlq(self, r: Record, reject: Reject) -> Out:
-        headers = dlq_headers(reject, topic=r.topic, partition=r.partition, offset=r.offset,
-                              original=record_headers(r))
-        return Out("router.dlq", r.key, r.value or b"", tuple(headers))
 
 
 def settlement_processor(settings: Settings, *, on_ready: Callable[[list[int]], None] | None = None,
@@ -112,6 +107,6 @@ def _journal_output(j: Opened | Funded | Booked, shard: int) -> Out:
                partition=shard)
 
 
-def _outcome_output(out: Outcome) -> Out:
+def _outcome_output(out: SettlementOutcome) -> Out:
     return Out("settlement.outcomes", out.uetr.encode(), out.model_dump_json().encode(),
                (("decision", out.decision.encode()),))

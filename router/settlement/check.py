@@ -24,7 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from router.settlement.book import Account
-from router.settlement.model import Booked, Fund, Funded, Opened, Outcome, Posting, SettlementRequest
+from router.settlement.model import Booked, Fund, Funded, Opened, Posting, SettlementOutcome, SettlementRequest
 
 ZERO = Decimal(0)
 MAX_LISTED = 200
@@ -35,7 +35,7 @@ class LedgerView:
     requests: list[SettlementRequest] = field(default_factory=list)
     fundings: list[Fund] = field(default_factory=list)
     journal: list[Opened | Funded | Booked] = field(default_factory=list)  # in booking order, per shard
-    outcomes: list[Outcome] = field(default_factory=list)
+    outcomes: list[SettlementOutcome] = field(default_factory=list)
     accounts: dict[str, Account] = field(default_factory=dict)  # the changelog's latest state per account
 
 
@@ -223,9 +223,9 @@ def _check_legs(req: SettlementRequest, b: Booked, v: _Violations) -> None:
         v.add(f"{req.settlement_id}: postings beyond its legs: {extra}")
 
 
-def _check_outcomes(req_count: Counter[str], decided: dict[str, list[Booked]], outcomes: list[Outcome],
+def _check_outcomes(req_count: Counter[str], decided: dict[str, list[Booked]], outcomes: list[SettlementOutcome],
                     v: _Violations) -> int:
-    finals: dict[str, list[Outcome]] = defaultdict(list)
+    finals: dict[str, list[SettlementOutcome]] = defaultdict(list)
     dups: Counter[str] = Counter()
     for o in outcomes:
         if o.final:

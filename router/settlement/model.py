@@ -152,7 +152,7 @@ JOURNAL = TypeAdapter[JournalRecord](JournalRecord)
 
 # --- outcomes (topic settlement.outcomes, key = UETR) ---
 
-class Outcome(_Frozen):
+class SettlementOutcome(_Frozen):
     """What the sender and the moved accounts' owners must be told.
 
     ``final`` outcomes: exactly one COMMIT (status ACSC, with every posting) or ABORT (RJCT +
@@ -175,5 +175,5 @@ class Outcome(_Frozen):
     at: datetime
 
 
-OUTCOME = TypeAdapter(Outcome)
+OUTCOME = TypeAdapter(SettlementOutcome)
 REQUEST = TypeAdapter(SettlementRequest)

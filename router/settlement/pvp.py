@@ -41,8 +41,8 @@ from router.settlement.model import (
     Funded,
     Leg,
     Opened,
-    Outcome,
     Posting,
+    SettlementOutcome,
     SettlementRequest,
 )
 from router.settlement.settings import AccountOpening
@@ -60,7 +60,7 @@ class Effects:
     """What one step asks the wiring to send."""
 
     journal: list[Opened | Funded | Booked] = field(default_factory=list)
-    outcomes: list[Outcome] = field(default_factory=list)
+    outcomes: list[SettlementOutcome] = field(default_factory=list)
     refused: str | None = None  # set when the input itself is unusable (it goes to the DLQ)
 
     def extend(self, other: Effects) -> None:
@@ -201,9 +201,9 @@ def sweep(book: Book, now: float, retention_s: float, budget: int) -> int:
     return dropped
 
 
-def duplicate_answer(req: SettlementRequest, of: str, now: float) -> Outcome:
+def duplicate_answer(req: SettlementRequest, of: str, now: float) -> SettlementOutcome:
     """What a request for a settlement id already seen gets: never a second settlement."""
-    return Outcome(settlement_id=req.settlement_id, uetr=req.uetr, sender=req.sender, msg_id=req.msg_id,
+    return SettlementOutcome(settlement_id=req.settlement_id, uetr=req.uetr, sender=req.sender, msg_id=req.msg_id,
                    decision="DUPLICATE", status="RJCT", final=False, reason=DUPLICATE, duplicate_of=of, at=_ts(now))
 
 
@@ -275,6 +275,6 @@ def _abort(book: Book, receipt: Receipt, reason: str, now: float, *, duplicate_o
     return Effects(journal=[booked], outcomes=[out])
 
 
-def _outcome(r: Receipt, now: float, **kw: object) -> Outcome:
-    return Outcome.model_validate({"settlement_id": r.settlement_id, "uetr": r.uetr, "sender": r.sender,
+def _outcome(r: Receipt, now: float, **kw: object) -> SettlementOutcome:
+    return SettlementOutcome.model_validate({"settlement_id": r.settlement_id, "uetr": r.uetr, "sender": r.sender,
                                    "msg_id": r.msg_id, "at": _ts(now), **kw})

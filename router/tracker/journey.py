@@ -34,7 +34,7 @@ class Stage(StrEnum):
     DUPLICATE = "duplicate"
 
 
-class Outcome(StrEnum):
+class PaymentOutcome(StrEnum):
     IN_FLIGHT = "in-flight"
     SETTLED = "settled"
     REJECTED = "rejected"
@@ -61,7 +61,7 @@ class Journey(BaseModel):
 
     uetr: str
     hops: tuple[Hop, ...] = ()
-    outcome: Outcome = Outcome.IN_FLIGHT
+    outcome: PaymentOutcome = PaymentOutcome.IN_FLIGHT
     reason: str | None = None
 
     def last(self, stage: Stage) -> Hop | None:
@@ -71,22 +71,22 @@ class Journey(BaseModel):
         return None
 
 
-def derive_outcome(hops: tuple[Hop, ...]) -> tuple[Outcome, str | None]:
+def derive_outcome(hops: tuple[Hop, ...]) -> tuple[PaymentOutcome, str | None]:
     """What the payment amounts to now. A cancellation or return after settlement wins over the
     settlement (a return answering a cancellation request counts as cancelled); a rejection is
     final; a hold not yet released counts as held."""
     stages = {h.stage for h in hops}
     if Stage.CANCELLED in stages:
-        return Outcome.CANCELLED, _reason(hops, Stage.CANCELLED)
+        return PaymentOutcome.CANCELLED, _reason(hops, Stage.CANCELLED)
     if Stage.RETURNED in stages:
-        return Outcome.RETURNED, _reason(hops, Stage.RETURNED)
+        return PaymentOutcome.RETURNED, _reason(hops, Stage.RETURNED)
     if Stage.REJECTED in stages:
-        return Outcome.REJECTED, _reason(hops, Stage.REJECTED)
+        return PaymentOutcome.REJECTED, _reason(hops, Stage.REJECTED)
     if Stage.SETTLED in stages:
-        return Outcome.SETTLED, None
+        return PaymentOutcome.SETTLED, None
     if Stage.HELD in stages and Stage.RELEASED not in stages:
-        return Outcome.HELD, _reason(hops, Stage.HELD)
-    return Outcome.IN_FLIGHT, None
+        return PaymentOutcome.HELD, _reason(hops, Stage.HELD)
+    return PaymentOutcome.IN_FLIGHT, None
 
 
 def _reason(hops: tuple[Hop, ...], stage: Stage) -> str | None:

@@ -24,14 +24,14 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from connectors.cips_sim import CipsTraffic
 from connectors.corr_sim import CorrespondentBanks
+from connectors.demo import FX_PROVIDERS, demo_balances
 from connectors.fx_feed import day_quotes, latest_ecb_day
 from router.config import KafkaSettings, Settings
-from router.demo.corridor_demo import FX_PROVIDERS, demo_balances
 from router.ingest import ingest
 from router.iso20022.build import build_message
 from router.iso20022.directory import load_directory
+from router.iso20022.inbound import extract
 from router.iso20022.model import CanonicalMessage, Payment, StatusReport
-from router.iso20022.normalise import extract
 from router.kafka_clients import client_options, create_topics, delete_topics_with_prefix
 from router.outcome import Ok
 from router.procs import RouterProcess, spawn
@@ -79,7 +79,7 @@ def deployment(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -
     base = Settings()
     s = Settings(
         app_id=f"e2e-{run}", kafka=KafkaSettings(bootstrap_servers=kafka_bootstrap, topic_prefix=f"e{run}."),
-        store_url="memory://", data_dir=tmp_path_factory.mktemp("e2e"), web={"port": free_port()},  # type: ignore[arg-type]
+        web={"port": free_port()},  # type: ignore[arg-type]
         fx=base.fx.model_copy(update={"max_wait_s": 3.0, "retry_interval_s": 0.5}),
         settlement=base.settlement.model_copy(update={
             "opening_balances": demo_balances(DIRECTORY, thin=THIN), "fx_providers": FX_PROVIDERS,
@@ -396,7 +396,7 @@ async def test_analyst_releases_a_held_payment_in_chromium_and_it_settles(deploy
 
 def test_zz_ledger_is_clean_after_every_path(deployment: Deployment) -> None:
     """Last in the module (pytest keeps file order): the ledger check over every path above."""
-    from router.settlement.reader import check_ledger
+    from router.ledger_reader import check_ledger
 
     assert deployment.alive(), deployment.logs()
     report = asyncio.run(check_ledger(deployment.settings, wait_s=2.0))

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
+from router.bench import settlement_load as loadgen
 from router.config import Settings
+from router.ledger_reader import check_ledger, fund
 from router.procs import settings_env
-from router.settlement import loadgen
-from router.settlement.reader import check_ledger, fund
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(420)]
 

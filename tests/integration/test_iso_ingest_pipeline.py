@@ -13,8 +13,8 @@ from router.config import Settings
 from router.dlq import header_dict
 from router.iso20022 import examples as ex
 from router.iso20022.build import build_message
+from router.iso20022.inbound import extract
 from router.iso20022.model import Payment, StatusReport, parse_canonical
-from router.iso20022.normalise import extract
 from router.iso20022.parser import parse_xml
 from router.iso20022.registry import identify
 from router.iso20022.schemas import validate_schemas

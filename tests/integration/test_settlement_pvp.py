@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from router.bench import settlement_load as loadgen
 from router.config import Settings
 from router.dlq import header_dict
+from router.ledger_reader import check_ledger, fund, read_balances
 from router.procs import settings_env
-from router.settlement import loadgen
 from router.settlement.model import JOURNAL, Booked, Opened, SettlementRequest
-from router.settlement.reader import check_ledger, fund, read_balances
 from router.settlement.settings import AccountOpening
 from tests.support.kafka import consume, produce
 
@@ -34,7 +34,7 @@ OPENING = {
 
 def req(n: int, cny: str, usd: str, msg_id: str | None = None) -> SettlementRequest:
     uetr = f"00000000-0000-4000-8000-{n:012d}"
-    legs = loadgen.pvp_legs(debtor="CN1", creditor="US1", fx_provider="FX", cny_amount=D(cny),
+    legs = loadgen.legs_for(debtor="CN1", creditor="US1", fx_provider="FX", cny_amount=D(cny),
                             foreign_currency="USD", foreign_amount=D(usd))
     return SettlementRequest(settlement_id=uetr, uetr=uetr, sender="CN1", msg_id=msg_id or f"MSG{n}", legs=legs)
 

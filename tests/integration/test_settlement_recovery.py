@@ -9,10 +9,10 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
+from router.bench import settlement_load as loadgen
 from router.config import Settings
+from router.ledger_reader import check_ledger
 from router.pipeline.settlement_stage import settlement_processor
-from router.settlement import loadgen
-from router.settlement.reader import check_ledger
 from router.streams.processor import Out
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from router.iso20022 import examples as ex
 from router.iso20022.build import build_message
 from router.iso20022.directory import load_directory
+from router.iso20022.inbound import normalise
 from router.iso20022.model import Account, Agent, CanonicalMessage, Payment, Profile, Side
-from router.iso20022.normalise import normalise
 from router.iso20022.parser import parse_xml
 from router.iso20022.registry import identify
 from router.iso20022.schemas import validate_schemas

@@ -54,7 +54,7 @@ async def consume(
 
 def start_worker(settings: Settings, log: Path, *args: str, ready_marker: str = "Ready",
                  timeout: float = 60.0) -> RouterProcess:
-    """Start ``router worker ARGS`` in a child process and wait for faust's ready line."""
+    """Start ``router worker ARGS`` in a child process and wait for its ready line."""
     w = spawn(settings, log, "worker", *args)
     try:
         w.wait_for(ready_marker, timeout)

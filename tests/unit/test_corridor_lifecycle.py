@@ -13,20 +13,20 @@ import pytest
 from router.config import Settings
 from router.corridor import lifecycle
 from router.corridor.effects import Send
+from router.corridor.outbound import original_ref
 from router.corridor.ports import Verdict
-from router.corridor.replies import original_ref
 from router.corridor.state import Phase
 from router.fx.quote import Quote
 from router.ingest import ingest
 from router.iso20022.directory import Directory, load_directory
 from router.iso20022.examples import cbpr_pacs008, cips_pacs008
+from router.iso20022.inbound import normalise
 from router.iso20022.model import Agent, CancellationRequest, CanonicalMessage, Payment, Return, Side, StatusReport
-from router.iso20022.normalise import normalise
 from router.iso20022.translate import to_cbpr, to_cips
 from router.outcome import Ok
-from router.settlement.model import Outcome as SOutcome
 from router.settlement.model import Posting, SettlementRequest
-from router.tracker.journey import Outcome, Stage
+from router.settlement.model import SettlementOutcome as SOutcome
+from router.tracker.journey import PaymentOutcome, Stage
 
 NOW = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
 
@@ -52,7 +52,7 @@ class FakePorts:
         return found.currencies[0] if found and found.currencies and not found.cips_id else None
 
 
-def receive(payment: Payment, source: Side, ports: FakePorts, now: datetime = NOW) -> lifecycle.Step:
+def receive(payment: Payment, source: Side, ports: FakePorts, now: datetime = NOW) -> lifecycle.CorridorStep:
     """A new payment: the corridor asks the screening stage, which answers with ``ports.verdict``."""
     asked = lifecycle.on_payment(None, payment, source, ports, now)
     assert asked.state is not None and asked.state.phase is Phase.SCREENING
@@ -69,7 +69,7 @@ def outbound() -> Payment:
     return cips_pacs008(amount=Decimal("7740.00"), creditor_agent_bic="NRDBDEFF")
 
 
-def sent(step: lifecycle.Step, topic: str) -> list[Send]:
+def sent(step: lifecycle.CorridorStep, topic: str) -> list[Send]:
     return [s for s in step.sends if s.topic == topic]
 
 
@@ -83,8 +83,8 @@ def parsed(send: Send) -> CanonicalMessage:
     return msg.value
 
 
-def settle(step: lifecycle.Step, ports: FakePorts, decision: str = "COMMIT", reason: str | None = None,
-           sid: str | None = None) -> lifecycle.Step:
+def settle(step: lifecycle.CorridorStep, ports: FakePorts, decision: str = "COMMIT", reason: str | None = None,
+           sid: str | None = None) -> lifecycle.CorridorStep:
     assert step.state is not None
     req = SettlementRequest.model_validate_json(sent(step, "settlement.requests")[-1].value)
     postings = tuple(Posting(account=leg.debit_account, owner=leg.debit_account.split("/")[0], currency=leg.currency,
@@ -151,7 +151,7 @@ def test_sanctions_reject_answers_rjct_and_never_settles() -> None:
     step = receive(outbound(), "cips", ports)
     assert step.state is not None and step.state.phase is Phase.REJECTED
     assert not sent(step, "settlement.requests")
-    assert step.state.journey.outcome is Outcome.REJECTED
+    assert step.state.journey.outcome is PaymentOutcome.REJECTED
 
 
 def test_stale_fx_waits_then_rejects_when_no_quote_arrives() -> None:
@@ -178,7 +178,7 @@ def test_insufficient_liquidity_pending_then_abort_am04() -> None:
     step = receive(outbound(), "cips", ports)
     queued = settle(step, ports, "PENDING", "AM04")
     assert parsed(sent(queued, "cips.out")[0]).status == "PDNG"  # type: ignore[union-attr]
-    aborted = settle(lifecycle.Step(queued.state, step.sends), ports, "ABORT", "AM04")
+    aborted = settle(lifecycle.CorridorStep(queued.state, step.sends), ports, "ABORT", "AM04")
     assert aborted.state is not None and aborted.state.phase is Phase.REJECTED
     report = parsed(sent(aborted, "cips.out")[0])
     assert isinstance(report, StatusReport) and (report.status, report.reason_code) == ("RJCT", "AM04")
@@ -200,7 +200,7 @@ def test_correspondent_reject_after_settlement_reverses_at_the_current_rate() ->
     assert req.legs[1].credit_account == "ICBKCNBJ/CNY" and req.legs[1].amount == Decimal("7600.00")  # EUR at bid
     final = settle(rev, ports, sid=req.settlement_id)
     assert final.state is not None and final.state.phase is Phase.REJECTED
-    assert final.state.journey.outcome is Outcome.REJECTED and final.state.reason == "AC04"
+    assert final.state.journey.outcome is PaymentOutcome.REJECTED and final.state.reason == "AC04"
 
 
 def test_return_runs_reverse_pvp_and_sends_pacs004_to_the_sender() -> None:
@@ -299,7 +299,7 @@ def test_cancellation_after_settlement_ends_cancelled_when_the_receiver_returns_
                  returned_amount=Decimal("1000.00"), currency="EUR", reason_code="CUST")
     final = settle(lifecycle.on_return(forwarded.state, ret, "corr", ports, NOW), ports, sid=f"{outbound().uetr}.R")
     assert final.state is not None and final.state.phase is Phase.CANCELLED
-    assert final.state.journey.outcome is Outcome.CANCELLED
+    assert final.state.journey.outcome is PaymentOutcome.CANCELLED
     assert any(b"pacs.004" in s.value for s in sent(final, "cips.out"))
 
 

@@ -3,7 +3,7 @@ partitions) and leaves recent runs, which may still be going in another shell, a
 
 from __future__ import annotations
 
-from router.cli.demo import STALE_AFTER_S, earlier_runs, new_run_id
+from connectors.demo_cli import STALE_AFTER_S, earlier_runs, new_run_id
 
 NOW = 1_800_000_000.0
 

@@ -29,8 +29,8 @@ def test_k8s_and_compose_create_topics_with_the_cli() -> None:
     assert 'command: ["topics", "create"]' in (REPO / "deploy" / "compose.yaml").read_text()
 
 
-# What a payment needs end to end: the payment stages, PvP settlement, FX pricing, and analysts.
-ROLES = ('["worker"]', '["settle-worker"', '["worker", "--stages", "fx"]', '["review-server"')
+# What a payment needs end to end: the payment stages, PvP settlement, and analysts.
+ROLES = ('["worker"]', '["settle-worker"', '["review-server"')
 
 
 @pytest.mark.parametrize("manifest", ["k8s/router.yaml", "compose.yaml"])

@@ -10,17 +10,16 @@ import pytest
 from pydantic import ValidationError
 
 from router.fx.lock import LockedQuote, MemoryLockStore, lock_quote
-from router.fx.pricing import Priced, Wait, decode_request, price_payment, price_with_store
+from router.fx.pricing import Priced, Wait, price_payment, price_with_store
 from router.fx.quote import (
     Quote,
     QuoteFormatError,
     latest_per_provider,
     parse_quote,
     parse_quote_list,
-    quotes_from_table,
 )
 from router.fx.settings import FxSettings
-from router.outcome import DUPLICATE, FORMAT_ERROR, FX_RATE_UNAVAILABLE, INVALID_AMOUNT, INVALID_CURRENCY, Ok, Reject
+from router.outcome import DUPLICATE, FX_RATE_UNAVAILABLE, INVALID_AMOUNT, INVALID_CURRENCY, Ok, Reject
 
 T0 = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
 UETR = "8a562c67-ca16-48ba-b074-65581be6f011"
@@ -71,7 +70,6 @@ def test_quote_list_and_latest_per_provider() -> None:
         parse_quote_list(b"[" + SAMPLE + b", {}]")
     with pytest.raises(QuoteFormatError, match="list"):
         parse_quote_list(SAMPLE)
-    assert quotes_from_table([SAMPLE.decode(), "garbage"]) == [parse_quote(SAMPLE)]
 
 
 # --- settings -------------------------------------------------------------------------------
@@ -200,12 +198,12 @@ def test_lock_quote_sets_expiry_from_ttl() -> None:
     assert lock.expires_at == T0 + timedelta(seconds=90) and lock.amount_out == Decimal("71.00")
 
 
-def test_decode_request() -> None:
-    r = decode_request(json.dumps({"uetr": UETR, "amount": "10.50", "currency_in": "CNY",
-                                   "currency_out": "USD"}).encode())
-    assert isinstance(r, Ok) and r.value[1] == Decimal("10.50") and r.value[0].uetr == UETR
-    for raw, code in [(b"{", FORMAT_ERROR), (b'{"uetr": "u", "amount": 10.5}', FORMAT_ERROR),
-                      (b'{"uetr":"u","amount":"1.234","currency_in":"CNY","currency_out":"USD"}', INVALID_AMOUNT),
-                      (b'{"uetr":"u","amount":"1","currency_in":"CNY","currency_out":"QQQ"}', INVALID_CURRENCY)]:
-        bad = decode_request(raw)
-        assert isinstance(bad, Reject) and bad.code == code, raw
+def test_amount_and_currency_checks_answer_with_reason_codes() -> None:
+    from router.fx.currency import check_currency, parse_amount
+
+    ok = parse_amount("10.50", "CNY")
+    assert isinstance(ok, Ok) and ok.value == Decimal("10.50")
+    bad_amount = parse_amount("1.234", "CNY")
+    assert isinstance(bad_amount, Reject) and bad_amount.code == INVALID_AMOUNT
+    bad_ccy = check_currency("QQQ")
+    assert isinstance(bad_ccy, Reject) and bad_ccy.code == INVALID_CURRENCY

@@ -9,8 +9,8 @@ from lxml import etree
 
 from router.iso20022 import examples as ex
 from router.iso20022.build import build_admi002, build_message, build_pacs002, build_pacs008
+from router.iso20022.inbound import extract
 from router.iso20022.model import CanonicalMessage
-from router.iso20022.normalise import extract
 from router.iso20022.parser import parse_xml
 from router.iso20022.registry import CORRIDOR_ENVELOPE_NS, SWIFT_ENVELOPE_NS, Identified, identify
 from router.iso20022.schemas import validate_schemas

@@ -8,8 +8,8 @@ import pytest
 from router.ingest import Normalised, Refused, ingest_message
 from router.iso20022 import examples as ex
 from router.iso20022.build import build_message
+from router.iso20022.inbound import extract
 from router.iso20022.model import Payment, parse_canonical
-from router.iso20022.normalise import extract
 from router.iso20022.parser import parse_xml
 from router.iso20022.registry import identify
 from router.iso20022.schemas import validate_schemas

@@ -12,8 +12,8 @@ from router.iso20022 import examples as ex
 from router.iso20022 import transliterate as tl
 from router.iso20022.build import build_message
 from router.iso20022.directory import load_directory, parse_directory
+from router.iso20022.inbound import extract
 from router.iso20022.model import Account, Agent, Party, Payment, PostalAddress
-from router.iso20022.normalise import extract
 from router.iso20022.rules import check
 from router.iso20022.schemas import validate_schemas
 from router.iso20022.translate import derived_id, short_instr_id, to_cbpr, to_cips

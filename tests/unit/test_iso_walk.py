@@ -8,8 +8,8 @@ from lxml import etree
 from router.iso20022 import examples as ex
 from router.iso20022.build import build_pacs008
 from router.iso20022.directory import load_directory
+from router.iso20022.inbound import extract
 from router.iso20022.model import Payment
-from router.iso20022.normalise import extract
 from router.iso20022.schemas import validate_schemas
 from router.iso20022.translate import to_cbpr
 from router.iso20022.walk import ANY, Amt, Out, Skipped, Spec, Sub, Texts, read_element

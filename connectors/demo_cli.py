@@ -62,7 +62,7 @@ def new_run_id(now: float) -> str:
 
 
 def earlier_runs(topics: list[str], base_prefix: str, now: float) -> tuple[str, ...]:
-    """Topic prefixes (the run's own topics and its faust app's) of demo runs started over
+    """Topic prefixes (the run's own topics and its app id's) of demo runs started over
     ``STALE_AFTER_S`` ago, or before run ids carried their start time."""
     out: set[str] = set()
     for t in topics:
@@ -92,14 +92,13 @@ def demo_settings(base: Settings) -> Settings:
     run_id = new_run_id(time.time())
     return base.model_copy(update={
         "app_id": f"demo-{run_id}",
-        "store_url": "memory://",
         "kafka": base.kafka.model_copy(update={"topic_prefix": f"{base.kafka.topic_prefix}demo-{run_id}."}),
     })
 
 
 def _run(args: argparse.Namespace) -> int:
+    from connectors.demo import demo_corridor_settings, run
     from router.cli import CliError
-    from router.demo.corridor_demo import demo_corridor_settings, run
     from router.iso20022.directory import load_directory
     from router.kafka_clients import create_topics
 

@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from router.corridor import replies
+from router.corridor import outbound
 from router.corridor.effects import Send
 from router.corridor.ports import Ports
 from router.corridor.state import FINAL, PaymentState, Phase
@@ -67,7 +67,7 @@ def on_event(r: Receipt, message: object, source: Side | None, ports: Ports,
     if isinstance(message, Payment):
         if message.msg_id == r.msg_id and source == r.source:
             return (), None  # a redelivery of the payment itself
-        dup = replies.status(ports, message, source or r.source, "RJCT", DUPLICATE, now,
+        dup = outbound.status(ports, message, source or r.source, "RJCT", DUPLICATE, now,
                              text=f"UETR {message.uetr} already used by {r.msg_id}", purpose=f"dup:{message.msg_id}")
         return (dup,), None
     what = message if isinstance(message, str) else getattr(message, "kind", "event")

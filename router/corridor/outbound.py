@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from router import headers
 from router.corridor.effects import Send
 from router.corridor.ports import Ports
 from router.corridor.state import PaymentState
-from router.headers import H_MESSAGE, H_RECEIVER_BIC, H_STATUS, H_STATUS_CAUSE, H_STATUS_REASON
 from router.iso20022.build import build_message
 from router.iso20022.model import (
     Account,
@@ -32,7 +32,7 @@ from router.iso20022.model import (
     StatusReport,
 )
 from router.iso20022.translate import CBPR_BIZ_SVC, CIPS_BIZ_SVC, derived_id
-from router.settlement.model import Outcome as SettlementOutcome
+from router.settlement.model import SettlementOutcome
 
 OUT_TOPIC: dict[Side, str] = {"cips": "cips.out", "corr": "corr.out"}
 PROFILE: dict[Side, Profile] = {"cips": "cips", "corr": "cbpr"}
@@ -84,8 +84,8 @@ def _send(ports: Ports, side: Side, key: str, message: CanonicalMessage, to: Age
     receiver = out.header.receiver if out.header is not None else to
     value = build_message(out, PROFILE[side])
     return Send(OUT_TOPIC[side], key, value,
-                ((H_RECEIVER_BIC, (receiver.bic or receiver.cips_id or to.bic or "").encode()),
-                 (H_MESSAGE, msg_def_id(out).encode()), *extra))
+                ((headers.RECEIVER_BIC, (receiver.bic or receiver.cips_id or to.bic or "").encode()),
+                 (headers.ISO_MESSAGE, msg_def_id(out).encode()), *extra))
 
 
 def original_ref(p: Payment, msg_id: str | None = None) -> OriginalRef:
@@ -105,12 +105,12 @@ def status(ports: Ports, p: Payment, side: Side, code: str, reason: str | None, 
         original=original_ref(p), status=code,
         reason_code=reason, reason_text=(text or None) and text[:105],
         instructing_agent=router_agent(ports, side), instructed_agent=for_side(ports, to, side))
-    headers = [(H_STATUS, code.encode())]
+    extra = [(headers.ISO_STATUS, code.encode())]
     if reason:
-        headers.append((H_STATUS_REASON, reason.encode()))
+        extra.append((headers.ISO_STATUS_REASON, reason.encode()))
     if cause:
-        headers.append((H_STATUS_CAUSE, cause.encode()))
-    return _send(ports, side, p.uetr, report, to, tuple(headers))
+        extra.append((headers.ROUTER_STATUS_CAUSE, cause.encode()))
+    return _send(ports, side, p.uetr, report, to, tuple(extra))
 
 
 def notifications(ports: Ports, p: Payment, outcome: SettlementOutcome, now: datetime) -> list[Send]:
@@ -156,7 +156,7 @@ def deliver(ports: Ports, p: Payment, side: Side) -> Delivery:
     receiver = out.header.receiver if out.header is not None else out.creditor_agent
     rid = receiver.bic or receiver.cips_id or ""
     send = Send(OUT_TOPIC[side], p.uetr, build_message(out, PROFILE[side]),
-                ((H_RECEIVER_BIC, rid.encode()), (H_MESSAGE, msg_def_id(out).encode())))
+                ((headers.RECEIVER_BIC, rid.encode()), (headers.ISO_MESSAGE, msg_def_id(out).encode())))
     return Delivery(send, out.msg_id, rid)
 
 

@@ -13,8 +13,8 @@ from lxml import etree
 from router.iso20022.build import build_message, build_pacs008
 from router.iso20022.directory import Directory, load_directory
 from router.iso20022.examples import cips_pacs008
+from router.iso20022.inbound import extract
 from router.iso20022.model import Payment
-from router.iso20022.normalise import extract
 from router.iso20022.parser import parse_xml
 from router.iso20022.registry import Identified, identify
 from router.iso20022.rules import check

@@ -32,7 +32,7 @@ from router.iso20022.model import (
 )
 from router.iso20022.registry import Identified
 from router.iso20022.walk import ANY, Amt, Out, Skipped, Spec, Sub, Texts, read_element
-from router.outcome import FORMAT_ERROR, Ok, Outcome, Reject
+from router.outcome import FORMAT_ERROR, Ok, Reject, Result
 
 _El = etree._Element
 STAGE_SCHEMA = "schema"
@@ -405,7 +405,7 @@ def _explain(exc: ValidationError) -> str:
     return f"{where}: {first['msg']}" if where else str(first["msg"])
 
 
-def extract(ident: Identified) -> Outcome[CanonicalMessage]:
+def extract(ident: Identified) -> Result[CanonicalMessage]:
     """The canonical model of ``ident``; a Reject when a field the model needs is missing or malformed."""
     if ident.document is None or ident.message is None:
         return Reject(FORMAT_ERROR, "no Document: a header alone carries no message to process", STAGE_EXTRACT)
@@ -428,7 +428,7 @@ def extract(ident: Identified) -> Outcome[CanonicalMessage]:
     return Ok(out)  # type: ignore[arg-type]
 
 
-def normalise(ident: Identified, side: Side) -> Outcome[CanonicalMessage]:
+def normalise(ident: Identified, side: Side) -> Result[CanonicalMessage]:
     """Validate ``ident`` against ``side``'s profile and usage rules; the canonical model or a Reject.
 
     ``Reject.stage`` is "schema" (profile XSD failed: answer admi.002), "extract" (no document or

@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 
 from router.iso20022 import transliterate as tl
 from router.iso20022.build import build_admi002, build_pacs002
+from router.iso20022.inbound import STAGE_RULES, read_header
 from router.iso20022.model import Agent, Header, OriginalRef, Payment, Profile
-from router.iso20022.normalise import STAGE_RULES, read_header
 from router.iso20022.registry import Identified
 from router.iso20022.rules import UUID4
 from router.iso20022.translate import derived_id

@@ -1,7 +1,8 @@
 """Settlement load: corridor accounts, random PvP requests, worker processes, outcome collection.
 
 Shared by ``router bench settlement`` and the integration / fault tests, so the benchmark
-measures exactly the path the tests prove correct.
+measures exactly the path the tests prove correct. The legs are built by the corridor's own
+``router.corridor.legs.forward_legs``, from a CIPS pacs.008 per request, as a live payment's are.
 """
 
 from __future__ import annotations
@@ -12,21 +13,25 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from router.config import Settings
+from router.corridor.legs import account, forward_legs
+from router.iso20022.directory import Directory, load_directory
+from router.iso20022.examples import cips_pacs008
+from router.iso20022.model import Agent, Payment
 from router.kafka_clients import client_options
 from router.procs import RouterProcess, spawn
-from router.settlement.legs import account_id, pvp_legs
-from router.settlement.model import OUTCOME, Outcome, SettlementRequest
+from router.settlement.model import OUTCOME, Leg, SettlementOutcome, SettlementRequest
 from router.settlement.settings import AccountOpening
 from router.topics import topic_name
 
 READY = "settlement worker ready"
-__all__ = ["READY", "Corridor", "OutcomeCollector", "account_id", "corridor", "produce_requests",
-           "pvp_legs", "random_requests", "start_worker"]
+__all__ = ["READY", "Corridor", "OutcomeCollector", "account", "corridor", "legs_for", "produce_requests",
+           "random_requests", "start_worker"]
 
 
 @dataclass(frozen=True)
@@ -44,13 +49,30 @@ def corridor(*, participants: int = 4, participant_cny: Decimal = Decimal("10000
     fx = "FXBANKCN"
     opening: dict[str, AccountOpening] = {}
     for p in parts:
-        opening[account_id(p, "CNY")] = AccountOpening(currency="CNY", amount=participant_cny, owner=p)
-    opening[account_id(fx, "CNY")] = AccountOpening(currency="CNY", amount=Decimal("0.00"), owner=fx)
+        opening[account(p, "CNY")] = AccountOpening(currency="CNY", amount=participant_cny, owner=p)
+    opening[account(fx, "CNY")] = AccountOpening(currency="CNY", amount=Decimal("0.00"), owner=fx)
     for c, ccy in corrs.items():
         fx_amount = fx_balance.quantize(Decimal(1)) if ccy == "JPY" else fx_balance
-        opening[account_id(fx, ccy)] = AccountOpening(currency=ccy, amount=fx_amount, owner=fx)
-        opening[account_id(c, ccy)] = AccountOpening(currency=ccy, amount=Decimal(0), owner=c)
+        opening[account(fx, ccy)] = AccountOpening(currency=ccy, amount=fx_amount, owner=fx)
+        opening[account(c, ccy)] = AccountOpening(currency=ccy, amount=Decimal(0), owner=c)
     return Corridor(parts, corrs, fx, opening)
+
+
+@cache
+def _template() -> tuple[Payment, Directory]:
+    return cips_pacs008(), load_directory()
+
+
+def legs_for(*, debtor: str, creditor: str, fx_provider: str, cny_amount: Decimal, foreign_currency: str,
+             foreign_amount: Decimal) -> tuple[Leg, ...]:
+    """The legs the corridor settles for a CNY pacs.008 from ``debtor`` to ``creditor`` converted by
+    ``fx_provider``: the corridor's own ``forward_legs`` on a payment with those agents."""
+    template, directory = _template()
+    payment = template.model_copy(update={
+        "currency": "CNY", "settlement_amount": cny_amount, "instructing_agent": Agent(bic=debtor),
+        "debtor_agent": Agent(bic=debtor), "creditor_agent": Agent(bic=creditor)})
+    return forward_legs(payment, directory, fx_provider=fx_provider, amount_out=foreign_amount,
+                        currency_out=foreign_currency)
 
 
 def random_requests(c: Corridor, n: int, *, seed: int = 1, max_cny: int = 5000,
@@ -74,7 +96,7 @@ def random_requests(c: Corridor, n: int, *, seed: int = 1, max_cny: int = 5000,
         if duplicate_every and out and i % duplicate_every == 1:
             prev = rng.choice(out)
             sender, msg_id = prev.sender, prev.msg_id
-        legs = pvp_legs(debtor=sender, creditor=creditor, fx_provider=c.fx_provider, cny_amount=cny,
+        legs = legs_for(debtor=sender, creditor=creditor, fx_provider=c.fx_provider, cny_amount=cny,
                         foreign_currency=ccy, foreign_amount=foreign)
         out.append(SettlementRequest(settlement_id=uetr, uetr=uetr, sender=sender, msg_id=msg_id, legs=legs))
     return out
@@ -115,9 +137,9 @@ class OutcomeCollector:
     """Follows settlement.outcomes (read_committed) from the beginning."""
 
     def __init__(self, settings: Settings) -> None:
-        self.outcomes: list[Outcome] = []
+        self.outcomes: list[SettlementOutcome] = []
         self.timestamps: list[int] = []  # broker timestamps (ms) of each outcome record
-        self.finals: dict[str, Outcome] = {}
+        self.finals: dict[str, SettlementOutcome] = {}
         self._consumer = AIOKafkaConsumer(
             topic_name("settlement.outcomes", settings.kafka.topic_prefix), **client_options(settings.kafka),
             group_id=None, auto_offset_reset="earliest", enable_auto_commit=False,

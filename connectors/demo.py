@@ -1,6 +1,6 @@
 """The corridor demo: real router processes on a real broker, simulated banks on both sides.
 
-Runs the router's faust worker (ingest + corridor stages) and settlement processors as child
+Runs the router's payment workers (ingest, screening, corridor) and settlement workers as child
 processes, the FX feed, the CIPS / e-CNY simulator and the correspondent banks in this process,
 then waits until every payment has an outcome and reports: settled, rejected by reason, held,
 returned, cancelled, per-currency volumes, end-to-end latency, throughput and the ledger check.
@@ -175,7 +175,7 @@ def _percentile(values: list[float], q: float) -> float:
 
 async def run(s: Settings, *, payments: int, profile: Profile, chaos: int, workers: int, report_dir: Path,
               timeout_s: float, progress: bool) -> dict[str, Any]:
-    from router.settlement.reader import check_ledger
+    from router.ledger_reader import check_ledger
 
     directory = load_directory()
     await asyncio.to_thread(report_dir.mkdir, parents=True, exist_ok=True)

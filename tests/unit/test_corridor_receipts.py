@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from router.corridor.archive import RECEIPT_MARK, Receipt
-from router.corridor.replies import original_ref
+from router.corridor.outbound import original_ref
+from router.corridor.receipts import RECEIPT_MARK, Receipt
 from router.corridor.state import PaymentState, Phase
 from router.dlq import header_dict
 from router.iso20022.examples import cips_pacs008

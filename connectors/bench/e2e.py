@@ -34,7 +34,7 @@ from typing import Any
 
 import psutil
 
-from router.bench.floor import eos_hop_floor
+from connectors.bench.floor import eos_hop_floor
 from router.config import Settings, get_settings
 
 ROLES = ("worker", "settle")
@@ -120,12 +120,12 @@ async def _sample_forever(meter: CpuMeter, every_s: float = 0.25) -> None:
 
 
 async def _run(args: argparse.Namespace) -> dict[str, Any]:
-    from router.cli.demo import demo_settings, ensure_broker
-    from router.demo.corridor_demo import Processes, demo_corridor_settings, publish_quotes
+    from connectors.demo import Processes, demo_corridor_settings, publish_quotes
+    from connectors.demo_cli import demo_settings, ensure_broker
     from router.iso20022.directory import load_directory
     from router.kafka_clients import create_topics, delete_topics_with_prefix
+    from router.ledger_reader import check_ledger
     from router.procs import settings_env
-    from router.settlement.reader import check_ledger
 
     s = demo_corridor_settings(demo_settings(get_settings()), load_directory())
     s = s.model_copy(update={"app_id": s.app_id.replace("demo-", "bench-"),

@@ -1,0 +1,34 @@
+"""``router settle-worker``: run the PvP settlement core (``router.roles.settlement_worker``)."""
+
+from __future__ import annotations
+
+import argparse
+
+from router.config import get_settings
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    w = sub.add_parser("settle-worker", help="run the PvP coordinator and account processors")
+    w.add_argument("--instance", default="",
+                   help="this process's stable name: shown in logs, and its static group membership (a restart "
+                        "under the same name takes its partitions straight back)")
+    w.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from router.bootstrap import configure_logging
+    from router.cli import CliError
+    from router.cli.worker import with_instance
+    from router.roles import settlement_worker
+    from router.streams.processor import TopologyError
+
+    s = get_settings()
+    if args.instance:
+        s = with_instance(s, args.instance)
+    configure_logging(s)
+    try:
+        return asyncio.run(settlement_worker.run(s, args.instance))
+    except TopologyError as exc:
+        raise CliError(str(exc)) from exc

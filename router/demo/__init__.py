@@ -1,1 +1,0 @@
-"""The demo: router workers and simulators as real processes on a real broker."""
