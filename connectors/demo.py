@@ -125,7 +125,7 @@ class Processes:
         for i in range(workers):
             # Stable names: a worker the chaos monkey kills comes back under the same name and takes
             # its partitions straight back (static group membership).
-            self.specs.append((f"worker-{i}", ("worker", "--stages", "ingest,screening,corridor", "--web-port",
+            self.specs.append((f"worker-{i}", ("worker", "--stages", "screening,corridor", "--web-port",
                                                str(free_port()), "--instance", f"worker-{i}"), "Ready"))
             self.specs.append((f"settle-{i}", ("settle-worker", "--instance", f"demo-{i}"), ""))
         self.procs: dict[str, RouterProcess] = {}

@@ -23,7 +23,7 @@ from router.streams.processor import Fenced, TransactionalProcessor
 
 log = logging.getLogger(__name__)
 
-PAYMENT_STAGES: tuple[str, ...] = ("ingest", "screening", "corridor")
+PAYMENT_STAGES: tuple[str, ...] = ("screening", "corridor")
 SETTLEMENT_STAGES: tuple[str, ...] = ("settlement",)
 STAGES: tuple[str, ...] = (*PAYMENT_STAGES, *SETTLEMENT_STAGES)
 
@@ -53,10 +53,6 @@ def assemble(settings: Settings, stages: tuple[str, ...], *, on_ready: OnReady |
             return None
         return lambda parts: on_ready(stage, parts)
 
-    if "ingest" in stages:
-        from router.pipeline.ingest_stage import IngestLogic
-
-        out.processors.append(TransactionalProcessor(settings, IngestLogic(settings), on_ready=ready("ingest")))
     if "screening" in stages:
         from router.pipeline.screening_stage import ScreeningLogic
 
@@ -71,7 +67,8 @@ def assemble(settings: Settings, stages: tuple[str, ...], *, on_ready: OnReady |
             router_ports = RouterPorts.create(settings)
             out.background.append(router_ports.follow_quotes)
             ports = router_ports
-        out.processors.append(TransactionalProcessor(settings, CorridorLogic(ports), on_ready=ready("corridor")))
+        out.processors.append(TransactionalProcessor(settings, CorridorLogic(
+            ports, max_message_bytes=settings.ingest.max_message_bytes), on_ready=ready("corridor")))
     if "settlement" in stages:
         from router.pipeline.settlement_stage import settlement_processor
 

@@ -8,13 +8,6 @@ from __future__ import annotations
 # On accepted records and on everything the router sends: the ISO message definition id
 # (lets a receiver skip what it does not read without parsing it).
 ISO_MESSAGE = "iso.message"
-ISO_BIZ_SVC = "iso.bizsvc"
-ISO_UETR = "iso.uetr"
-# On router.accepted: which side the message came from ("cips" or "corr").
-ROUTER_SOURCE = "router.source"
-# On router.accepted: the value's encoding; FORMAT_CANONICAL is router.iso20022.model.dump_canonical output.
-ROUTER_FORMAT = "router.format"
-FORMAT_CANONICAL = b"canonical-json"
 # On corr.out (and cips.out) records: the institution to deliver to.
 RECEIVER_BIC = "receiver-bic"
 # On replies to refused input: the refused record's topic[partition]@offset.

@@ -1,6 +1,6 @@
 """Ingest: the first stage. Raw bytes in; a validated canonical message, or a reject and a reply.
 
-Pure: no Kafka here. ``router.pipeline.ingest_stage`` wires it to topics.
+Pure: no Kafka here. ``router.pipeline.intake`` runs it inside the corridor stage.
 
 ``ingest`` parses and identifies (hostile input, wrong namespace, oversize are refused here).
 ``ingest_message`` goes on, once per message: the source side's profile XSD, the canonical model,
@@ -16,7 +16,7 @@ from datetime import datetime
 from lxml import etree
 
 from router.iso20022.inbound import PROFILE_OF_SIDE, STAGE_RULES, STAGE_SCHEMA, extract
-from router.iso20022.model import CanonicalMessage, Payment, Side, dump_canonical
+from router.iso20022.model import CanonicalMessage, Payment, Side
 from router.iso20022.parser import parse_xml
 from router.iso20022.refusals import Reply, reply_for
 from router.iso20022.registry import Identified, identify
@@ -59,11 +59,6 @@ class Normalised:
     ingested: Ingested
     message: CanonicalMessage
     side: Side
-
-    @property
-    def value(self) -> bytes:
-        """The record value for ``router.accepted``: the canonical model as JSON."""
-        return dump_canonical(self.message)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import RequestTimedOutError, TopicAlreadyExistsError, for_code
 
 from router.config import KafkaSettings
 from router.topics import TOPICS, TopicSpec
@@ -49,14 +50,30 @@ async def create_topics(k: KafkaSettings, specs: tuple[TopicSpec, ...] = TOPICS)
                 continue
             wanted.append(NewTopic(name, spec.partitions, k.replication_factor, topic_configs=spec.kafka_config()))
         for topic in wanted:
-            try:
-                await admin.create_topics([topic])
-                result[topic.name] = "created"
-            except TopicAlreadyExistsError:
-                result[topic.name] = "exists"  # another process won the race; that is fine
+            result[topic.name] = await _create_one(admin, topic)
         return result
     finally:
         await admin.close()
+
+
+async def _create_one(admin: AIOKafkaAdminClient, topic: NewTopic, attempts: int = 5) -> str:
+    """Create one topic. The admin client reports a failed creation in its response, not by
+    raising: read the error code, and retry the ones a busy broker gives (timeouts)."""
+    for attempt in range(attempts):
+        try:
+            response = await admin.create_topics([topic])
+        except TopicAlreadyExistsError:
+            return "exists"  # another process won the race; that is fine
+        code = next((err[1] for err in response.topic_errors if err[0] == topic.name), 0)
+        if code == 0:
+            return "created"
+        if code == TopicAlreadyExistsError.errno:
+            return "exists"
+        error = for_code(code)
+        if (not error.retriable and code != RequestTimedOutError.errno) or attempt == attempts - 1:
+            raise error(f"creating topic {topic.name}")
+        await asyncio.sleep(0.5 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 async def topic_names(k: KafkaSettings) -> list[str]:

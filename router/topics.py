@@ -36,7 +36,6 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec("cips.out", "UETR", "ISO 20022 XML to the CIPS / e-CNY side"),
     TopicSpec("corr.in", "UETR", "ISO 20022 XML from correspondent banks"),
     TopicSpec("corr.out", "UETR", "ISO 20022 XML to correspondents; header 'receiver-bic'"),
-    TopicSpec("router.accepted", "UETR", "ingested messages as canonical JSON (header router.source)"),
     TopicSpec("fx.rates", "PAIR|PROVIDER", "FX quotes (JSON), one per pair and provider", partitions=1,
               compacted=True),
     TopicSpec("screening.requests", "debtor", "what screening sees of each payment (JSON ScreeningRequest)"),

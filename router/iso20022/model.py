@@ -272,7 +272,7 @@ _ADAPTER: TypeAdapter[CanonicalMessage] | None = None
 
 
 def parse_canonical(data: bytes | str) -> CanonicalMessage:
-    """Read a canonical message back from the JSON that ingest puts on ``router.accepted``."""
+    """Read a canonical message back from its JSON (``dump_canonical``)."""
     global _ADAPTER
     if _ADAPTER is None:
         _ADAPTER = TypeAdapter(CanonicalMessage)

@@ -1,7 +1,8 @@
 """Corridor stage: the per-payment orchestrator, wired to Kafka.
 
-It reads every event about a payment, all keyed by UETR and co-partitioned: ``router.accepted``
-(canonical messages from ingest), ``screening.results`` (the screening stage's verdicts),
+It reads every event about a payment, all keyed by UETR and co-partitioned: ``cips.in`` and
+``corr.in`` (raw XML from both sides, taken in by ``intake`` in the same transaction: parse,
+validate, normalise, or refuse with a DLQ record and a reply), ``screening.results`` (the screening stage's verdicts),
 ``screening.decisions`` (analysts) and ``settlement.outcomes`` (PvP decisions). It keeps one
 ``PaymentState`` per UETR, calls the pure handlers in ``router.corridor.lifecycle`` and sends what
 they return, in one Kafka transaction with the state change and the consumed offsets. Payments
@@ -11,7 +12,6 @@ on every worker by a background task (``fx.rates`` is one compacted partition).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 from collections.abc import Callable
@@ -19,47 +19,50 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import ValidationError
 
+from router.config import IngestSettings
 from router.corridor import lifecycle, receipts
 from router.corridor.ports import Ports, Verdict
 from router.corridor.state import PaymentState, Phase
 from router.dlq import dead_letter
 from router.iso20022.model import (
     CancellationRequest,
+    CanonicalMessage,
     Payment,
     Resolution,
     Return,
     Side,
     StatusReport,
-    parse_canonical,
 )
 from router.outcome import FORMAT_ERROR, NARRATIVE, Reject
-from router.pipeline.ingest_stage import H_SOURCE
+from router.pipeline import intake
 from router.settlement.model import OUTCOME
-from router.streams.processor import Out, Record, Store, StoreLogic
+from router.streams.processor import Out, Record, Store, StoreLogic, record_headers
 
 log = logging.getLogger(__name__)
-SOURCES = ("router.accepted", "screening.results", "screening.decisions", "settlement.outcomes")
+SOURCES = ("cips.in", "corr.in", "screening.results", "screening.decisions", "settlement.outcomes")
 
 
-def handle(topic: str, value: bytes, headers: dict[str, str], state: PaymentState | None, ports: Ports,
+def on_message(message: CanonicalMessage, side: Side, state: PaymentState | None, ports: Ports,
+               now: datetime) -> lifecycle.CorridorStep:
+    """Apply a message received from ``side`` (already validated and normalised by intake)."""
+    if isinstance(message, Payment):
+        return lifecycle.on_payment(state, message, side, ports, now)
+    if isinstance(message, StatusReport):
+        return lifecycle.on_receiver_status(state, message, side, ports, now)
+    if isinstance(message, Return):
+        return lifecycle.on_return(state, message, side, ports, now)
+    if isinstance(message, CancellationRequest):
+        return lifecycle.on_cancellation(state, message, side, ports, now)
+    if isinstance(message, Resolution):
+        return lifecycle.on_resolution(state, message, side, ports, now)
+    return lifecycle.CorridorStep(state, reject=Reject(
+        NARRATIVE, f"{message.kind} is not routed by the corridor", "corridor"))
+
+
+def handle(topic: str, value: bytes, state: PaymentState | None, ports: Ports,
            now: datetime) -> lifecycle.CorridorStep:
-    """Decode one event and apply it. Pure apart from ``ports``; undecodable input is a reject."""
+    """Decode one internal event and apply it. Pure apart from ``ports``; undecodable input is a reject."""
     try:
-        if topic == "router.accepted":
-            message = parse_canonical(value)
-            side: Side = "cips" if headers.get(H_SOURCE) == "cips" else "corr"
-            if isinstance(message, Payment):
-                return lifecycle.on_payment(state, message, side, ports, now)
-            if isinstance(message, StatusReport):
-                return lifecycle.on_receiver_status(state, message, side, ports, now)
-            if isinstance(message, Return):
-                return lifecycle.on_return(state, message, side, ports, now)
-            if isinstance(message, CancellationRequest):
-                return lifecycle.on_cancellation(state, message, side, ports, now)
-            if isinstance(message, Resolution):
-                return lifecycle.on_resolution(state, message, side, ports, now)
-            return lifecycle.CorridorStep(state, reject=Reject(
-                NARRATIVE, f"{message.kind} is not routed by the corridor", "corridor"))
         if topic == "screening.results":
             v = json.loads(value)
             verdict = Verdict(outcome=v["outcome"], reason_code=v.get("reason_code"), text=v.get("reason") or "")
@@ -70,21 +73,8 @@ def handle(topic: str, value: bytes, headers: dict[str, str], state: PaymentStat
             return lifecycle.on_settlement(state, OUTCOME.validate_json(value), ports, now)
     except (ValidationError, ValueError) as exc:
         return lifecycle.CorridorStep(state, reject=Reject(FORMAT_ERROR, f"undecodable {topic} record: {exc}"[:500],
-                                                   "corridor"))
+                                                           "corridor"))
     return lifecycle.CorridorStep(state, reject=Reject(NARRATIVE, f"unexpected topic {topic}", "corridor"))
-
-
-def _archived(r: receipts.Receipt, topic: str, value: bytes, headers: dict[str, str], ports: Ports,
-              now: datetime) -> lifecycle.CorridorStep:
-    """An event for a payment whose state has shrunk to a receipt."""
-    message: object = f"{topic} record"
-    side: Side | None = None
-    if topic == "router.accepted":
-        with contextlib.suppress(ValidationError):  # undecodable: refused like any other late event
-            message = parse_canonical(value)
-        side = "cips" if headers.get(H_SOURCE) == "cips" else "corr"
-    sends, reject = receipts.on_event(r, message, side, ports, now)
-    return lifecycle.CorridorStep(None, sends, reject)
 
 
 class CorridorLogic(StoreLogic):
@@ -95,8 +85,11 @@ class CorridorLogic(StoreLogic):
     inputs: tuple[str, ...] = SOURCES
     changelog: str | None = "corridor.state"
 
-    def __init__(self, ports: Ports, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(self, ports: Ports, clock: Callable[[], datetime] = lambda: datetime.now(UTC), *,
+                 max_message_bytes: int = IngestSettings().max_message_bytes) -> None:
         self.ports = ports
+        self.max_bytes = max_message_bytes
+        self.router_bic = ports.settings.router_bic
         self.clock = clock
         self.waiting: dict[int, dict[str, datetime]] = {}  # partition -> UETR -> retry_at
         self.resting: dict[int, dict[str, datetime]] = {}  # partition -> UETR -> at rest since
@@ -119,15 +112,35 @@ class CorridorLogic(StoreLogic):
 
     def process(self, store: Store, topic: str, record: Record) -> list[Out]:
         key = (record.key or b"").decode("utf-8", "replace")
+        accepted: intake.Accepted | None = None
+        if topic in intake.SIDE_OF:
+            received = intake.receive(record, topic, max_bytes=self.max_bytes, router_bic=self.router_bic)
+            if isinstance(received, list):
+                return received  # refused: the DLQ record and the sender's reply
+            accepted = received
+            if accepted.uetr and accepted.uetr != key:
+                # Keyed by something else than its payment's UETR: every event of a payment must
+                # meet in one task, so send it round again under the UETR (same bytes and headers).
+                return [Out(topic, accepted.uetr.encode(), record.value, tuple(record_headers(record)))]
+        return self.on_event(store, key, topic, record, accepted)
+
+    def on_event(self, store: Store, key: str, topic: str, record: Record,
+                 accepted: intake.Accepted | None = None) -> list[Out]:
+        """Apply one event to the payment ``key``: a message taken in from either side
+        (``accepted``), or an internal record of ``topic``."""
         raw = store.get(key) if key else None
-        headers = {str(k): bytes(v or b"").decode("utf-8", "replace") for k, v in record.headers or ()}
+        now = self.clock()
         if raw is not None and receipts.is_receipt(raw):
-            step = _archived(receipts.Receipt.model_validate_json(raw), topic, record.value or b"", headers,
-                             self.ports, self.clock())
-            return self._apply(store, key, None, step, record)
+            message: object = accepted.message if accepted else f"{topic} record"
+            sends, reject = receipts.on_event(receipts.Receipt.model_validate_json(raw), message,
+                                              accepted.side if accepted else None, self.ports, now)
+            return self._apply(store, key, None, lifecycle.CorridorStep(None, sends, reject), record)
         state = PaymentState.model_validate_json(raw) if raw else None
         try:
-            step = handle(topic, record.value or b"", headers, state, self.ports, self.clock())
+            if accepted is not None:
+                step = on_message(accepted.message, accepted.side, state, self.ports, now)
+            else:
+                step = handle(topic, record.value or b"", state, self.ports, now)
         except Exception as exc:  # a bug must not stop the worker: keep the input, say why
             log.exception("corridor failed on %s[%s]@%s", record.topic, record.partition, record.offset)
             step = lifecycle.CorridorStep(state, reject=Reject(

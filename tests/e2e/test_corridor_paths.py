@@ -88,7 +88,7 @@ def deployment(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -
     asyncio.run(create_topics(s.kafka))
     asyncio.run(_publish_quotes(s))
     logs = tmp_path_factory.mktemp("logs")
-    worker = spawn(s, logs / "worker.log", "worker", "--stages", "ingest,screening,corridor")
+    worker = spawn(s, logs / "worker.log", "worker", "--stages", "screening,corridor")
     settle = spawn(s, logs / "settle.log", "settle-worker", "--instance", "e2e")
     dep = Deployment(s, [worker, settle])
     try:

@@ -39,28 +39,29 @@ REASONS = {
 }
 
 
-async def test_ingest_routes_good_to_accepted_and_bad_to_dlq(topics: Settings, tmp_path: Path) -> None:
+async def test_intake_routes_good_to_the_corridor_and_bad_to_dlq(topics: Settings, tmp_path: Path) -> None:
     s = topics
-    worker = start_worker(s, tmp_path / "worker.log", "--stages", "ingest")
+    worker = start_worker(s, tmp_path / "worker.log", "--stages", "corridor")
     try:
         for name, raw in HOSTILE.items():
             await produce(s, "corr.in", raw, key=name.encode(), headers=[("sender", b"TESTBANK")])
         # Sent after the bad ones: proves a bad message never stops the worker.
         await produce(s, "cips.in", VALID, key=b"k-valid")
 
-        accepted = await consume(s, "router.accepted", until=lambda rs: len(rs) >= 1)
+        status = await consume(s, "payments.status", until=lambda rs: len(rs) >= 1)
+        rekeyed = await consume(s, "cips.in", until=lambda rs: len(rs) >= 2)
         dlq = await consume(s, "router.dlq", until=lambda rs: len(rs) >= len(HOSTILE))
         assert worker.alive(), worker.output()[-3000:]
     finally:
         worker.stop()
 
-    assert len(accepted) == 1
-    good = accepted[0]
-    assert good.key == UETR.encode()
-    hdr = header_dict(good.headers)
-    assert hdr["iso.message"] == "pacs.008.001.08"
-    assert hdr["router.source"] == "cips"
-    assert json.loads(good.value)["uetr"] == UETR, "router.accepted carries the canonical model as JSON"
+    # Sent under another key, the payment went round once more under its UETR (same bytes), so that
+    # every later event of the payment meets its state in one task; then the corridor took it in.
+    assert [(r.key, r.value) for r in rekeyed] == [(b"k-valid", VALID), (UETR.encode(), VALID)]
+    (snap,) = status
+    assert snap.key == UETR.encode()
+    body = json.loads(snap.value)
+    assert (body["uetr"], body["phase"], body["hops"][0]["stage"]) == (UETR, "screening", "received")
 
     by_key = {r.key.decode(): r for r in dlq}
     assert set(by_key) == set(HOSTILE)

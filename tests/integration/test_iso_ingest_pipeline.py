@@ -1,5 +1,5 @@
 """Issue 3, item 7 on the real broker: ingest validates against the source profile and rules and
-normalises once; a valid CIPS pacs.008 reaches router.accepted as canonical JSON, an invalid one lands
+normalises once; a valid CIPS pacs.008 reaches the corridor's state as its canonical model, an invalid one lands
 in router.dlq with its original bytes AND the sender gets admi.002 / pacs.002 RJCT on its out topic."""
 
 from __future__ import annotations
@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 
 from router.config import Settings
+from router.corridor.state import PaymentState
 from router.dlq import header_dict
 from router.iso20022 import examples as ex
 from router.iso20022.build import build_message
 from router.iso20022.inbound import extract
-from router.iso20022.model import Payment, StatusReport, parse_canonical
+from router.iso20022.model import Payment, StatusReport
 from router.iso20022.parser import parse_xml
 from router.iso20022.registry import identify
 from router.iso20022.schemas import validate_schemas
@@ -32,7 +33,7 @@ def _read(raw: bytes, profile: str) -> object:
     return found.value
 
 
-async def test_valid_to_accepted_invalid_to_dlq_with_reply(topics: Settings, tmp_path: Path) -> None:
+async def test_valid_to_the_corridor_invalid_to_dlq_with_reply(topics: Settings, tmp_path: Path) -> None:
     s = topics
     good = ex.cips_pacs008(uetr=str(uuid.uuid4()))
     no_purpose = ex.cips_pacs008(uetr=str(uuid.uuid4())).model_copy(update={"purpose": None})  # CIPS XSD
@@ -43,7 +44,7 @@ async def test_valid_to_accepted_invalid_to_dlq_with_reply(topics: Settings, tmp
     raw_bad_corr = build_message(bad_corr, "cbpr")
     garbage = b"<Document><unclosed>"
 
-    worker = start_worker(s, tmp_path / "w.log", "--stages", "ingest")
+    worker = start_worker(s, tmp_path / "w.log", "--stages", "corridor")
     try:
         await produce(s, "cips.in", raw_no_purpose, key=no_purpose.uetr.encode())
         await produce(s, "cips.in", raw_bad_rule, key=bad_rule.uetr.encode())
@@ -51,7 +52,7 @@ async def test_valid_to_accepted_invalid_to_dlq_with_reply(topics: Settings, tmp
         await produce(s, "corr.in", raw_bad_corr, key=bad_corr.uetr.encode())
         await produce(s, "cips.in", build_message(good, "cips"), key=good.uetr.encode())
 
-        accepted = await consume(s, "router.accepted", until=lambda rs: len(rs) >= 1)
+        kept = await consume(s, "corridor.state", until=lambda rs: len(rs) >= 1)
         dlq = await consume(s, "router.dlq", until=lambda rs: len(rs) >= 4)
         cips_out = await consume(s, "cips.out", until=lambda rs: len(rs) >= 3)
         corr_out = await consume(s, "corr.out", until=lambda rs: len(rs) >= 1)
@@ -59,15 +60,12 @@ async def test_valid_to_accepted_invalid_to_dlq_with_reply(topics: Settings, tmp
     finally:
         worker.stop()
 
-    # The valid payment: canonical JSON, keyed by UETR, the stage's headers kept.
-    assert len(accepted) == 1
-    rec = accepted[0]
+    # The valid payment: taken in once, its canonical model exactly the message sent, kept by UETR.
+    assert len(kept) == 1
+    rec = kept[0]
     assert rec.key == good.uetr.encode()
-    h = header_dict(rec.headers)
-    assert h["iso.message"] == "pacs.008.001.08" and h["router.source"] == "cips"
-    assert h["router.format"] == "canonical-json" and h["iso.uetr"] == good.uetr
-    model = parse_canonical(rec.value)
-    assert isinstance(model, Payment) and model == good
+    state = PaymentState.model_validate_json(rec.value)
+    assert state.source == "cips" and isinstance(state.payment, Payment) and state.payment == good
 
     # The invalid ones: original bytes in the DLQ with a reason.
     by_key = {r.key: r for r in dlq}

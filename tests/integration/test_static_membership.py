@@ -22,15 +22,15 @@ async def test_a_restarted_instance_takes_its_partitions_straight_back(topics: S
     s = topics.model_copy(update={"kafka": topics.kafka.model_copy(
         update={"session_timeout_s": SESSION_S, "rebalance_timeout_s": SESSION_S})})
     first, second = str(uuid.uuid4()), str(uuid.uuid4())
-    worker = start_worker(s, tmp_path / "w.log", "--stages", "ingest", "--instance", "ingest-0")
+    worker = start_worker(s, tmp_path / "w.log", "--stages", "corridor", "--instance", "corridor-0")
     try:
         await produce(s, "cips.in", build_message(ex.cips_pacs008(uetr=first), "cips"), key=b"1")
-        await consume(s, "router.accepted", until=lambda rs: any(r.key == first.encode() for r in rs))
+        await consume(s, "payments.status", until=lambda rs: any(r.key == first.encode() for r in rs))
         worker.kill()
         restarted_at = time.monotonic()
-        worker = start_worker(s, tmp_path / "w.log", "--stages", "ingest", "--instance", "ingest-0")
+        worker = start_worker(s, tmp_path / "w.log", "--stages", "corridor", "--instance", "corridor-0")
         await produce(s, "cips.in", build_message(ex.cips_pacs008(uetr=second), "cips"), key=b"2")
-        await consume(s, "router.accepted", until=lambda rs: any(r.key == second.encode() for r in rs),
+        await consume(s, "payments.status", until=lambda rs: any(r.key == second.encode() for r in rs),
                       timeout=2 * SESSION_S)
         took = time.monotonic() - restarted_at
         assert worker.alive(), worker.output()[-3000:]

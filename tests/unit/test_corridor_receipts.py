@@ -10,19 +10,22 @@ from router.corridor.receipts import RECEIPT_MARK, Receipt
 from router.corridor.state import PaymentState, Phase
 from router.dlq import header_dict
 from router.iso20022.examples import cips_pacs008
-from router.iso20022.model import Payment, Return, dump_canonical
+from router.iso20022.model import Payment, Return, Side
 from router.pipeline.corridor_stage import CorridorLogic
-from router.streams.processor import Store
+from router.pipeline.intake import Accepted
+from router.streams.processor import Out, Store
 from tests.support.records import FakeRecord
 from tests.unit.test_corridor_lifecycle import NOW, FakePorts, eur_quotes, outbound, receive, settle
 
 RETENTION = timedelta(days=30)  # the default of settings.corridor.retention_days
 
 
-def accepted(message: Payment | Return, source: str) -> FakeRecord:
-    """``message`` as ingest puts it on router.accepted."""
-    return FakeRecord(dump_canonical(message), message_key(message), "router.accepted",
-                      headers=[("router.source", source.encode())])
+def take(logic: CorridorLogic, store: Store, message: Payment | Return, source: Side) -> list[Out]:
+    """``message`` as intake hands it to the corridor after taking it in from ``source``."""
+    topic = f"{source}.in"
+    key = message_key(message)
+    return logic.on_event(store, key.decode(), topic, FakeRecord(b"<xml/>", key, topic),
+                          Accepted(message, source, key.decode()))
 
 
 def message_key(message: Payment | Return) -> bytes:
@@ -76,17 +79,17 @@ def test_a_receipt_still_answers_duplicates_and_refuses_late_events() -> None:
     logic.restored(store)
     logic.tick(store)
     store.commit()
-    assert logic.process(store, "router.accepted", accepted(state.payment, "cips")) == [], \
+    assert take(logic, store, state.payment, "cips") == [], \
         "a redelivery changes nothing"
 
     reuse = state.payment.model_copy(update={"msg_id": "CIPS-OTHER-0001"})
-    outs = logic.process(store, "router.accepted", accepted(reuse, "cips"))
+    outs = take(logic, store, reuse, "cips")
     (reply,) = [o for o in outs if o.topic == "cips.out"]
     assert b"<TxSts>RJCT</TxSts>" in (reply.value or b"") and b"<Cd>AM05</Cd>" in (reply.value or b"")
 
     late = Return(msg_id="RET-1", created=NOW, original=original_ref(state.payment), rtr_id="RET-1",
                   returned_amount=state.payment.settlement_amount, currency="EUR", reason_code="AC04")
-    outs = logic.process(store, "router.accepted", accepted(late, "corr"))
+    outs = take(logic, store, late, "corr")
     (dlq,) = [o for o in outs if o.topic == "router.dlq"]
     assert "archived" in header_dict(list(dlq.headers))["dlq.reason.text"]
     assert (store.get(state.uetr) or b"").startswith(RECEIPT_MARK), "the receipt stays"

@@ -9,7 +9,7 @@ from router.ingest import Normalised, Refused, ingest_message
 from router.iso20022 import examples as ex
 from router.iso20022.build import build_message
 from router.iso20022.inbound import extract
-from router.iso20022.model import Payment, parse_canonical
+from router.iso20022.model import Payment, dump_canonical, parse_canonical
 from router.iso20022.parser import parse_xml
 from router.iso20022.registry import identify
 from router.iso20022.schemas import validate_schemas
@@ -32,7 +32,7 @@ def test_valid_cips_payment_normalises_to_canonical_json() -> None:
     out = ingest_message(build_message(p, "cips"), side="cips", max_bytes=MAX, router_bic=BIC)
     assert isinstance(out, Ok) and isinstance(out.value, Normalised)
     assert out.value.message == p and out.value.ingested.uetr == p.uetr
-    back = parse_canonical(out.value.value)
+    back = parse_canonical(dump_canonical(out.value.message))
     assert back == p
 
 
@@ -109,7 +109,7 @@ def test_other_inbound_types_normalise(kind: str) -> None:
     m = make("corr")
     out = ingest_message(build_message(m, "cbpr"), side="corr", max_bytes=MAX, router_bic=BIC)
     assert isinstance(out, Ok) and out.value.message == m
-    assert parse_canonical(out.value.value) == m
+    assert parse_canonical(dump_canonical(out.value.message)) == m
 
 
 def test_refusal_carries_the_uetr_when_readable() -> None:
