@@ -2,9 +2,14 @@
 with every decision on ``screening.audit`` and held payments on ``screening.cases``.
 
 Keyed by debtor so that the velocity rules (wallet daily limits, structuring) see every payment
-of one debtor: each debtor's recent payments are the stage's state, kept in the compacted
-``screening.velocity`` changelog and trimmed to the rules' window. The lists in service are
-reloaded when their files change; every decision records the list versions it used.
+of one debtor: each debtor's recent payments are the stage's state (``screening.velocity.
+VelocityBook`` over the stage's store), kept in the compacted ``screening.velocity`` changelog
+and trimmed to the rules' window. The lists in service are reloaded when their files change;
+every decision records the list versions it used.
+
+Nothing stops the stage: an undecodable request or an unexpected error goes to the DLQ with the
+original bytes and the reason; a corrupt history value goes there too, and the debtor's window
+starts afresh so that the payment is still screened.
 """
 
 from __future__ import annotations
@@ -19,21 +24,36 @@ from pydantic import ValidationError
 
 from router.config import Settings
 from router.dlq import dlq_headers
-from router.outcome import FORMAT_ERROR, Reject
+from router.outcome import FORMAT_ERROR, NARRATIVE, Reject
 from router.screening.model import ScreeningRequest
-from router.screening.rules import history_from_json, history_to_json
-from router.screening.service import screen
 from router.screening.store import ListStore
+from router.screening.velocity import Corrupt, VelocityBook
 from router.streams.processor import Out, Record, Store, StoreLogic, record_headers
 
 log = logging.getLogger(__name__)
 REFRESH_EVERY_S = 5.0
+STAGE = "screening"
+CHANGELOG = "screening.velocity"
+
+
+def _dlq(record: Record, reject: Reject) -> Out:
+    return Out("router.dlq", record.key, record.value or b"", tuple(dlq_headers(
+        reject, topic=record.topic, partition=record.partition, offset=record.offset,
+        original=record_headers(record))))
+
+
+def _corrupt_dlq(record: Record, corrupt: Corrupt) -> Out:
+    """The unreadable history value itself, under its debtor key, naming the request that met it."""
+    reject = Reject(FORMAT_ERROR, f"corrupt {CHANGELOG} history for debtor {corrupt.key!r} ({corrupt.reason}); "
+                    f"the window started afresh at {record.topic}[{record.partition}]@{record.offset}", STAGE)
+    return Out("router.dlq", corrupt.key.encode(), corrupt.value, tuple(dlq_headers(
+        reject, topic=CHANGELOG, partition=record.partition, offset=-1)))
 
 
 class ScreeningLogic(StoreLogic):
-    name: str = "screening"
+    name: str = STAGE
     inputs: tuple[str, ...] = ("screening.requests",)
-    changelog: str | None = "screening.velocity"
+    changelog: str | None = CHANGELOG
 
     def __init__(self, settings: Settings, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.lists = ListStore(settings.screening)
@@ -51,15 +71,13 @@ class ScreeningLogic(StoreLogic):
         try:
             request = ScreeningRequest.model_validate_json(record.value or b"")
         except (ValidationError, ValueError) as exc:
-            reject = Reject(FORMAT_ERROR, f"undecodable screening request: {exc}"[:500], "screening")
-            return [Out("router.dlq", record.key, record.value, tuple(dlq_headers(
-                reject, topic=record.topic, partition=record.partition, offset=record.offset,
-                original=record_headers(record))))]
-        key = request.velocity_key()
-        raw = store.get(key)
-        history = history_from_json(json.loads(raw)) if raw else ()
-        result = screen(request, self.lists.screener, history, self.clock())
-        store.put(key, json.dumps(history_to_json(result.history)).encode())
+            return [_dlq(record, Reject(FORMAT_ERROR, f"undecodable screening request: {exc}"[:500], STAGE))]
+        try:
+            booked = VelocityBook(store).screen(request, self.lists.screener, self.clock())
+        except Exception as exc:  # a bug must not stop the worker: keep the input, say why
+            log.exception("screening failed on %s[%s]@%s", record.topic, record.partition, record.offset)
+            return [_dlq(record, Reject(NARRATIVE, f"internal error: {type(exc).__name__}: {exc}"[:500], STAGE))]
+        result = booked.screened
         d = result.decision
         uetr = request.uetr.encode()
         verdict = {"uetr": request.uetr, "outcome": d.outcome, "reason_code": d.reason_code, "reason": d.reason}
@@ -67,4 +85,7 @@ class ScreeningLogic(StoreLogic):
                    Out("screening.audit", uetr, result.audit.to_bytes())]
         if result.case is not None:
             outputs.append(Out("screening.cases", uetr, result.case.to_bytes()))
+        if booked.corrupt is not None:
+            log.warning("corrupt velocity history for %r: %s", booked.corrupt.key, booked.corrupt.reason)
+            outputs.append(_corrupt_dlq(record, booked.corrupt))
         return outputs

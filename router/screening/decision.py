@@ -41,8 +41,15 @@ class ScreeningDecision(BaseModel):
 def _explain(m: Match) -> str:
     if m.list in (EMBARGO_LIST, HIGH_RISK_LIST):
         return f"{m.party} country {m.screened} is {'embargoed' if m.list == EMBARGO_LIST else 'high-risk'}"
-    return (f"{m.party} {m.field} {m.screened!r} matches {m.list} entry {m.entry} "
-            f"{m.matched!r} (score {m.score:.2f})")
+    why = f"{m.party} {m.field} {m.screened!r} matches {m.list} entry {m.entry} {m.matched!r} (score {m.score:.2f}"
+    if m.name_score is not None and m.name_score != m.score:
+        why += f", name alone {m.name_score:.2f}"
+    if m.basis != "spelling":
+        why += f", {m.basis}"
+    if m.short:
+        why += ", short name"
+    why += ")"
+    return why + "".join(f"; {e}" for e in m.evidence)
 
 
 def screen_payment(req: ScreeningRequest, screener: Screener, history: History, now: datetime) -> ScreeningDecision:
@@ -52,7 +59,7 @@ def screen_payment(req: ScreeningRequest, screener: Screener, history: History, 
         p = getattr(req, role)
         if p is None:
             continue
-        matches += screener.screen_name(p.name, party=role, original=p.name_original)
+        matches += screener.screen_name(p.name, party=role, original=p.name_original, subject=p)
         matches += screener.screen_country(p.country, party=role)
     agents = [("debtor_agent", req.debtor_agent), ("creditor_agent", req.creditor_agent)]
     agents += [(f"intermediary_{i + 1}", a) for i, a in enumerate(req.intermediaries)]
@@ -66,7 +73,7 @@ def screen_payment(req: ScreeningRequest, screener: Screener, history: History, 
     if list_outcome == "reject":
         outcome: Outcome = "reject"
         code = REGULATORY
-        top = next(m for m in matches if m.list == EMBARGO_LIST or m.score >= screener.settings.reject_score)
+        top = next(m for m in matches if screener.rejects(m))
         reason = _explain(top)
     elif "reject" in rule_outcomes:
         outcome = "reject"

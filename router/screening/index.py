@@ -36,6 +36,7 @@ import numpy as np
 from rapidfuzz.distance import Indel, JaroWinkler
 from rapidfuzz.process import cdist
 
+from router.screening.chinese import is_short
 from router.screening.model import ListEntry
 from router.screening.normalise import split_scripts, tokens
 
@@ -151,7 +152,10 @@ def pair_score(q: tuple[str, str, str, tuple[str, ...]], e: IndexedName, quick: 
     s = max(quick, sim(written_q, e.written))
     if s < 1.0 and e.rotated != e.written:
         s = max(s, Indel.normalized_similarity(written_q, e.rotated))
-    if s < 1.0 and len(e.tokens) != len(toks_q) and align_bound(len(toks_q), len(e.tokens)) > s:
+    # A two-syllable Chinese name inside a longer name ("Yuan Wei" in "WEI, Hsueh Yuan") is not a
+    # dropped middle name: thousands of people share those two syllables.
+    if (s < 1.0 and len(e.tokens) != len(toks_q) and align_bound(len(toks_q), len(e.tokens)) > s
+            and not is_short(toks_q)):
         s = max(s, align_score(toks_q, e.tokens))
     if s < 1.0 and len(toks_q) == 1 and len(e.tokens) == 1:
         # Single-token names (organisations, vessels): Jaro-Winkler rewards the shared prefix.

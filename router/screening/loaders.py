@@ -25,7 +25,8 @@ from pathlib import Path
 import pycountry
 from lxml import etree
 
-from router.screening.model import ListEntry, ListVersion, SanctionsList
+from router.screening.identifiers import from_ofac_remarks, id_key
+from router.screening.model import Identifiers, ListEntry, ListVersion, SanctionsList
 
 MAX_LIST_BYTES = 512 * 1024 * 1024
 _DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
@@ -147,6 +148,7 @@ def load_ofac_csv(sdn_path: Path) -> SanctionsList:
             uid=r[0], name=_ofac_csv_name(r[1]), kind=(r[2] or "entity").lower(),
             aliases=tuple(aliases.get(r[0], ())), bics=tuple(dict.fromkeys(_BIC.findall(remarks))),
             countries=tuple(dict.fromkeys(countries.get(r[0], ()))), programs=tuple(p for p in r[3].split("] [") if p),
+            identifiers=from_ofac_remarks(remarks),
         ))
     published = _date_from_path(sdn_path)
     version = ListVersion(
@@ -199,12 +201,51 @@ def load_ofac_xml(path: Path, raw: bytes | None = None) -> SanctionsList:
             uid=_text(e, "o:uid", ns), name=_ofac_xml_name(e, ns), kind=_text(e, "o:sdnType", ns).lower() or "entity",
             aliases=aliases, bics=tuple(dict.fromkeys(b for b in bics if b)), countries=tuple(dict.fromkeys(countries)),
             programs=tuple(p.text.strip() for p in e.iterfind("o:programList/o:program", ns) if p.text),
+            identifiers=_ofac_xml_identifiers(e, ns),
         ))
     lower = path.name.lower()
     source = "OFAC-SDN" if "sdn" in lower and "consolidated" not in lower else "OFAC-CONSOLIDATED"
     version = ListVersion(source=source, published=published, published_from="list" if published else "unknown",
                           entries=len(entries), sha256=hashlib.sha256(raw).hexdigest(), path=str(path))
     return SanctionsList(version, tuple(entries))
+
+
+def _ofac_xml_identifiers(e: etree._Element, ns: dict[str, str]) -> Identifiers:
+    dobs = []
+    for d in e.iterfind("o:dateOfBirthList/o:dateOfBirthItem", ns):
+        text = _text(d, "o:dateOfBirth", ns)
+        for fmt in ("%d %b %Y", "%Y"):
+            try:
+                parsed = datetime.strptime(text, fmt).replace(tzinfo=UTC).date()
+            except ValueError:
+                continue
+            dobs.append(parsed.isoformat() if fmt != "%Y" else str(parsed.year))
+            break
+    places = [p for d in e.iterfind("o:placeOfBirthList/o:placeOfBirthItem", ns)
+              if (p := _text(d, "o:placeOfBirth", ns))]
+    nats = [c for n in e.iterfind("o:nationalityList/o:nationality", ns)
+            if (c := _country_code(_text(n, "o:country", ns)))]
+    ids = [id_key(_text(i, "o:idNumber", ns)) for i in e.iterfind("o:idList/o:id", ns)
+           if "SWIFT" not in _text(i, "o:idType", ns).upper()]
+    return Identifiers(tuple(dict.fromkeys(dobs)), tuple(dict.fromkeys(places)), tuple(dict.fromkeys(nats)),
+                       tuple(dict.fromkeys(i for i in ids if len(i) >= 4)))
+
+
+def _un_identifiers(e: etree._Element) -> Identifiers:
+    dobs: list[str] = []
+    for d in e.iterfind("INDIVIDUAL_DATE_OF_BIRTH"):
+        if (full := _text(d, "DATE")):
+            dobs.append(full[:10])
+        elif (year := _text(d, "YEAR")).isdigit():
+            dobs.append(year)
+        elif (lo := _text(d, "FROM_YEAR")).isdigit() and (hi := _text(d, "TO_YEAR")).isdigit():
+            dobs.extend(str(y) for y in range(int(lo), int(hi) + 1))
+    places = [", ".join(x for x in (_text(p, "CITY"), _text(p, "STATE_PROVINCE"), _text(p, "COUNTRY")) if x)
+              for p in e.iterfind("INDIVIDUAL_PLACE_OF_BIRTH")]
+    nats = [c for v in e.iterfind("NATIONALITY/VALUE") if (c := _country_code(v.text))]
+    ids = [id_key(_text(d, "NUMBER")) for d in e.iterfind("INDIVIDUAL_DOCUMENT")]
+    return Identifiers(tuple(dict.fromkeys(dobs)), tuple(p for p in dict.fromkeys(places) if p),
+                       tuple(dict.fromkeys(nats)), tuple(dict.fromkeys(i for i in ids if len(i) >= 4)))
 
 
 def _un_name(el: etree._Element) -> str:
@@ -238,7 +279,7 @@ def load_un_xml(path: Path, raw: bytes | None = None) -> SanctionsList:
             entries.append(ListEntry(
                 uid=_text(e, "REFERENCE_NUMBER") or _text(e, "DATAID"), name=_un_name(e), kind=kind,
                 aliases=tuple(dict.fromkeys(a for a in aliases if a)), countries=tuple(dict.fromkeys(countries)),
-                programs=(_text(e, "UN_LIST_TYPE"),),
+                programs=(_text(e, "UN_LIST_TYPE"),), identifiers=_un_identifiers(e),
             ))
     version = ListVersion(source="UN-SC", published=published, published_from="list" if published else "unknown",
                           entries=len(entries), sha256=hashlib.sha256(raw).hexdigest(), path=str(path))

@@ -40,6 +40,19 @@ class ListVersion:
 
 
 @dataclass(frozen=True, slots=True)
+class Identifiers:
+    """A listed person's secondary identifiers. A birth date is "YYYY-MM-DD" or "YYYY" (year only)."""
+
+    birth_dates: tuple[str, ...] = ()
+    birth_places: tuple[str, ...] = ()
+    nationalities: tuple[str, ...] = ()  # ISO alpha-2
+    id_numbers: tuple[str, ...] = ()  # id_key form
+
+    def __bool__(self) -> bool:
+        return bool(self.birth_dates or self.birth_places or self.nationalities or self.id_numbers)
+
+
+@dataclass(frozen=True, slots=True)
 class ListEntry:
     uid: str
     name: str  # primary name as published
@@ -48,6 +61,7 @@ class ListEntry:
     bics: tuple[str, ...] = ()
     countries: tuple[str, ...] = ()  # ISO alpha-2 where resolvable
     programs: tuple[str, ...] = ()
+    identifiers: Identifiers = Identifiers()
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +83,16 @@ class Match(BaseModel):
     matched: str  # the list value that matched (primary name, alias, BIC or country)
     screened: str  # the value screened (party name, BIC, country)
     party: str = ""  # debtor / creditor / debtor_agent / ...
-    score: float
+    score: float  # the name score moved by the secondary identifiers (``evidence``)
+    name_score: float | None = None  # the name alone
+    # How the names compare: "spelling" (fuzzy on the written form) or "romanization:<scheme>".
+    basis: str = "spelling"
+    # A two-syllable Chinese name or a one-token name: never rejected on the name alone.
+    short: bool = False
+    name_size: int = 0  # tokens of the screened name, or syllables of a Chinese one
+    evidence: tuple[str, ...] = ()  # "agrees: date of birth ...", "contradicts: country ..."
+    agreed: int = 0
+    contradicted: int = 0
 
 
 class Party(BaseModel):

@@ -3,8 +3,10 @@
 A name becomes lower-case ASCII tokens: diacritics stripped, punctuation to spaces, honorifics
 and legal forms ("Co., Ltd.", "S.A.", 有限公司) dropped. Chinese-script names become pinyin written the way pinyin names
 appear on lists and in CBPR+ messages: surname, then the given name as ONE token
-("李方伟" -> "li fangwei"). Joining the given name matters: one token per syllable
-("li fang wei") matched 2-4 of 8 list names in our trials, surname + given matched 8 of 8.
+("李方伟" -> "li fangwei"), read by ``router.iso20022.transliterate``, the transliterator that
+also writes the name delivered on CBPR+, so the name screened is the name sent. Joining the
+given name matters: one token per syllable ("li fang wei") matched 2-4 of 8 list names in our
+trials, surname + given matched 8 of 8.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import unicodedata
 from functools import lru_cache
 
 from pypinyin import Style, lazy_pinyin
+
+from router.iso20022.transliterate import is_person_name, person_syllables
 
 HONORIFICS = frozenset({
     "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame", "lord", "lady", "sheikh", "shaikh",
@@ -65,20 +69,6 @@ _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u00b7\u30fb]+")
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 
-# Two-character surnames, so that the given name is not split wrongly.
-COMPOUND_SURNAMES = frozenset({
-    "欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "尉迟", "公孙", "慕容", "长孙", "宇文", "司徒", "夏侯",
-    "轩辕", "令狐", "钟离", "端木", "独孤", "南宫", "西门", "万俟", "闻人", "澹台", "公冶", "太史", "申屠",
-    "歐陽", "諸葛", "東方", "長孫", "鍾離", "獨孤",
-})
-# Characters whose reading as a surname differs from their most common reading.
-SURNAME_READINGS = {
-    "单": "shan", "曾": "zeng", "解": "xie", "区": "ou", "仇": "qiu", "查": "zha", "朴": "piao", "秘": "bi",
-    "缪": "miao", "乐": "yue", "盖": "ge", "翟": "zhai", "种": "chong", "覃": "qin", "那": "na", "尉迟": "yuchi",
-    "万俟": "moqi", "長孫": "zhangsun", "长孙": "zhangsun", "區": "ou", "單": "shan", "樂": "yue",
-}
-
-
 def has_cjk(text: str) -> bool:
     return _CJK.search(text) is not None
 
@@ -97,12 +87,10 @@ def cjk_to_pinyin(text: str, *, person: bool = True) -> str:
     runs = _CJK_RUN.findall(text)
     if not runs:
         return ""
-    if person and len(runs) == 1 and 2 <= len(runs[0]) <= 4:
-        run = runs[0]
-        surname = run[:2] if run[:2] in COMPOUND_SURNAMES else run[:1]
-        given = run[len(surname):]
-        sur = SURNAME_READINGS.get(surname) or "".join(_syllables(surname))
-        return f"{sur} {''.join(_syllables(given))}".strip()
+    if person and len(runs) == 1 and len(runs[0]) >= 2 and is_person_name(runs[0]):
+        # The very reading translation delivers to the correspondent (one transliterator).
+        sur, given = person_syllables(runs[0])
+        return f"{''.join(sur)} {''.join(given)}".strip()
     return " ".join("".join(_syllables(_CJK_LEGAL.sub("", r) or r)) for r in runs)
 
 

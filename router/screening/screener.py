@@ -10,8 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from router.screening import chinese
+from router.screening.chinese_index import ChineseIndex
+from router.screening.identifiers import Evidence, compare
 from router.screening.index import IndexedName, NameIndex, bic_index
-from router.screening.model import Field_, ListEntry, ListVersion, Match, Outcome, SanctionsList
+from router.screening.model import Field_, ListEntry, ListVersion, Match, Outcome, Party, SanctionsList
+from router.screening.normalise import has_cjk, tokens
 from router.screening.settings import ScreeningSettings
 
 EMBARGO_LIST = "EMBARGOED-COUNTRIES"
@@ -35,6 +39,7 @@ class Screener:
             entries.extend(lst.entries)
             self._owner.extend([lst.version] * len(lst.entries))
         self.index = NameIndex(entries)
+        self.chinese = ChineseIndex(self.index.names, entries)
         self._labels = {id(lst.version): lst.version.label for lst in self.lists}
         self._bics = bic_index(entries)
 
@@ -48,10 +53,16 @@ class Screener:
         return Match(list=v.source, list_version=self._labels[id(v)], entry=e.uid, entry_name=e.name, field=field,
                      matched=matched, screened=screened, party=party, score=round(min(score, 1.0), 4))
 
-    def screen_name(self, name: str | None, *, party: str = "", original: str | None = None) -> list[Match]:
-        """Name matches at or above the hold score, best per list entry, best first."""
+    def screen_name(self, name: str | None, *, party: str = "", original: str | None = None,
+                    subject: Party | None = None) -> list[Match]:
+        """Name matches at or above the hold score, best per list entry, best first.
+
+        Names are compared as written (fuzzy, ``NameIndex``) and, for Chinese names, across
+        romanizations (``ChineseIndex``). With ``subject`` (the payment's party), each match is
+        moved by its secondary identifiers against the listed person's and says which agreed.
+        """
         # Best hit per list entry first (aliases of one entry collapse), explanations after.
-        best: dict[int, tuple[float, IndexedName, str]] = {}
+        best: dict[int, tuple[float, IndexedName, str, str]] = {}
         threshold = self.settings.hold_score
         for value in (name, original):
             if not value or not value.strip():
@@ -60,11 +71,39 @@ class Screener:
                 n = hit.name
                 seen = best.get(n.entry)
                 if seen is None or seen[0] < hit.score:
-                    best[n.entry] = (hit.score, n, value)
+                    best[n.entry] = (hit.score, n, value, "spelling")
+            for ch in self.chinese.search(value):
+                n = ch.name
+                seen = best.get(n.entry)
+                if ch.score >= threshold and (seen is None or seen[0] < ch.score):
+                    best[n.entry] = (ch.score, n, value, f"romanization:{ch.scheme}/{ch.listed_as}")
             if value is name and original and original.strip() == (name or "").strip():
                 break
-        ranked = sorted(best.values(), key=lambda b: -b[0]) if len(best) > 1 else best.values()
-        return [self._match(n.entry, n.field, n.text, value, party, score) for score, n, value in ranked]
+        if not best:
+            return []
+        out: list[Match] = []
+        policy = self.settings.policy
+        for score, n, value, basis in best.values():
+            size = _name_size(value)
+            # Chinese names differ by whole syllables, not typos; short ones need still more.
+            need = policy.short_name_hold_score if size <= 2 else policy.chinese_name_hold_score
+            if basis == "spelling" and score < need and _reads_chinese(value):
+                continue
+            ev = self._evidence(n.entry, subject) if subject is not None else Evidence()
+            final = score + ev.delta
+            if final < threshold:
+                continue  # a clear contradiction: another person of the same name
+            m = self._match(n.entry, n.field, n.text, value, party, final)
+            out.append(m.model_copy(update={
+                "name_score": round(min(score, 1.0), 4), "basis": basis, "short": size <= 2, "name_size": size,
+                "evidence": ev.lines(), "agreed": len(ev.agreed), "contradicted": len(ev.contradicted)}))
+        out.sort(key=lambda m: -m.score)
+        return out
+
+    def _evidence(self, i: int, subject: Party) -> Evidence:
+        e = self.index.entries[i]
+        return compare(e.identifiers, e.countries, birth_date=subject.birth_date, birth_place=subject.birth_place,
+                       country=subject.country, national_id=subject.national_id, weights=self.settings.evidence)
 
     def screen_bic(self, bic: str | None, *, party: str = "") -> list[Match]:
         """Exact BIC (BIC8 = BIC8 + "XXX") scores 1; another branch of a listed BIC8 scores 0.95."""
@@ -93,11 +132,44 @@ class Screener:
                           matched=cc, screened=cc, party=party, score=s.hold_score)]
         return []
 
+    def rejects(self, m: Match) -> bool:
+        """The decision policy (README, "Screening decisions"): an embargoed country or a listed BIC
+        rejects; a name match rejects only when it is strong, i.e. at the reject score with nothing
+        contradicting it, and either an identifier agrees or it is a long name spelled exactly."""
+        s = self.settings
+        if m.list == EMBARGO_LIST:
+            return True
+        if m.list == HIGH_RISK_LIST or m.score < s.reject_score:
+            return False
+        if m.field not in ("name", "alias"):
+            return True
+        if m.contradicted:
+            return False
+        if m.agreed:
+            return True
+        if m.basis != "spelling" and not s.policy.romanization_rejects_alone:
+            return False
+        # A romanization equivalence is every syllable agreeing: as exact as it gets across scripts.
+        exact = m.basis != "spelling" or (m.name_score if m.name_score is not None else m.score) >= 1.0
+        return not m.short and m.name_size >= s.policy.exact_name_min_tokens and exact
+
     def outcome_of(self, matches: Sequence[Match]) -> Outcome:
-        """Reject at or above the reject score or on an embargoed country; hold on any other match."""
+        """Reject on a strong match (``rejects``); hold on any other match."""
         if not matches:
             return "clear"
-        for m in matches:
-            if m.list == EMBARGO_LIST or (m.list != HIGH_RISK_LIST and m.score >= self.settings.reject_score):
-                return "reject"
-        return "hold"
+        return "reject" if any(self.rejects(m) for m in matches) else "hold"
+
+
+def _reads_chinese(value: str) -> bool:
+    return has_cjk(value) or bool(chinese.readings(tokens(value)))
+
+
+def _name_size(value: str) -> int:
+    """Tokens of a name, or syllables of a Chinese one ("张伟" is 2, "Zhang Weiguo" 3)."""
+    if has_cjk(value):
+        r = chinese.of_characters(value.strip())
+        if r is not None:
+            return r.syllables
+    toks = tokens(value)
+    reads = chinese.readings(toks)
+    return max(len(toks), min((r.syllables for r in reads), default=0))

@@ -43,6 +43,39 @@ def _country(code: str) -> str:
     return code
 
 
+class EvidenceWeights(BaseModel):
+    """How much a secondary identifier moves a name score (added to it, or taken off it)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    birth_date_agrees: float = Field(default=0.05, ge=0, le=0.5)
+    birth_date_contradicts: float = Field(default=0.12, ge=0, le=0.5)
+    birth_place_agrees: float = Field(default=0.02, ge=0, le=0.5)
+    country_agrees: float = Field(default=0.02, ge=0, le=0.5)
+    # Residence differs from nationality often; a different country is a weak contradiction.
+    country_contradicts: float = Field(default=0.04, ge=0, le=0.5)
+    id_number_agrees: float = Field(default=0.10, ge=0, le=0.5)
+
+
+class MatchPolicy(BaseModel):
+    """When a name match may refuse a payment outright (see the README's decision table)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # Without any agreeing identifier, only an exact name of at least this many tokens (or
+    # Chinese syllables) rejects; shorter ones are held for an analyst.
+    exact_name_min_tokens: int = Field(default=3, ge=2)
+    # A match through another romanization (Cantonese <-> pinyin) is an equivalence, not an
+    # identity: it rejects only with an agreeing identifier.
+    romanization_rejects_alone: bool = False
+    # Short names (two Chinese syllables, or one token) need a stronger name agreement to be held
+    # at all: "Chou Na" is not "CHU, Na", and thousands of people are called "Li Yi".
+    short_name_hold_score: float = Field(default=0.95, gt=0, le=1)
+    # A name that reads as Chinese syllables differs by whole syllables, not typos: "Mao Yu-Hsuan"
+    # is not "MAO, Yu Hua", so a fuzzy match of such a name needs this much.
+    chinese_name_hold_score: float = Field(default=0.93, gt=0, le=1)
+
+
 class ScreeningSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -50,6 +83,9 @@ class ScreeningSettings(BaseModel):
     # above reject_score the match is treated as certain and the payment is refused outright.
     hold_score: float = Field(default=0.88, gt=0, le=1)
     reject_score: float = Field(default=0.98, gt=0, le=1.01)
+
+    evidence: EvidenceWeights = EvidenceWeights()
+    policy: MatchPolicy = MatchPolicy()
 
     # Explicit list files (any supported format) and/or a directory whose list files are all
     # loaded. Both empty means the shipped fictional demo list.

@@ -15,10 +15,10 @@ SCREENER = Screener([load_list(DEFAULT_LIST)], ScreeningSettings())
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 
 
-def req(uetr: str, amount: str, creditor: str = "Hans Muller") -> ScreeningRequest:
+def req(uetr: str, amount: str, creditor: str = "Hans Muller", country: str = "DE") -> ScreeningRequest:
     return ScreeningRequest(uetr=uetr, debtor=Party(name="Wang Fang", account="0034000000000001", country="CN",
                                                     address="Shanghai", wallet_tier=3, is_ecny_wallet=True),
-                            creditor=Party(name=creditor, account="DE89370400440532013000", country="DE"),
+                            creditor=Party(name=creditor, account="DE89370400440532013000", country=country),
                             debtor_agent=Agent(bic="ICBKCNBJXXX"), creditor_agent=Agent(bic="DEUTDEFFXXX"),
                             amount=Decimal(amount), currency="CNY", debtor_id="0034000000000001")
 
@@ -41,5 +41,8 @@ def test_hold_produces_a_case_and_reject_a_reason_code() -> None:
     held = screen(req("h1", "100", creditor="Felix Mordant"), SCREENER, (), T0)
     assert held.decision.outcome == "hold" and held.case is not None and held.case.uetr == "h1"
     assert held.audit.case_id == held.case.case_id
-    rej = screen(req("r1", "100", creditor="Zhao Weiming"), SCREENER, (), T0)
+    rej = screen(req("r1", "100", creditor="Zhao Weiming", country="CN"), SCREENER, (), T0)
     assert rej.case is None and rej.decision.reject() is not None and rej.decision.reason_code == "RR04"
+    # The listed ZHAO, Weiming lives in China: the same name in Germany is held, not refused.
+    other = screen(req("r2", "100", creditor="Zhao Weiming", country="DE"), SCREENER, (), T0)
+    assert other.decision.outcome == "hold" and "contradicts: country DE" in other.decision.reason

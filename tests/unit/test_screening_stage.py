@@ -8,6 +8,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import pytest
+
 from router.config import Settings
 from router.corridor.screening_view import screening_request
 from router.iso20022.directory import load_directory
@@ -72,3 +74,40 @@ def test_an_undecodable_request_goes_to_the_dlq() -> None:
     outs = logic.process(Store(0), "screening.requests", FakeRecord(b"{not json", b"k"))
     assert [o.topic for o in outs] == ["router.dlq"]
     assert dict(outs[0].headers)["dlq.reason.code"] == b"FF01"
+
+
+def test_a_corrupt_history_value_is_kept_in_the_dlq_and_the_payment_still_screened() -> None:
+    logic = ScreeningLogic(Settings(), clock=lambda: T0)
+    store = Store(0)
+    value, key = request_bytes("100.00", debtor_name="王伟")
+    for bad in (b"{not json", b'[{"at": 1}]', b'"a string"', b"[1, 2]"):
+        store.load("screening.velocity", key.decode(), bad)
+        outs = logic.process(store, "screening.requests", FakeRecord(value, key, offset=41))
+        assert results(outs)[0]["outcome"] == "clear"
+        [dlq] = [o for o in outs if o.topic == "router.dlq"]
+        headers = {k: v.decode() for k, v in dlq.headers}
+        assert dlq.value == bad and dlq.key == key
+        assert headers["dlq.reason.code"] == "FF01" and headers["dlq.stage"] == "screening"
+        reason = headers["dlq.reason.text"]
+        assert "corrupt screening.velocity history" in reason and "@41" in reason
+        assert headers["dlq.source.topic"] == "screening.velocity"
+        # The window started afresh with this payment.
+        assert len(json.loads(store.get(key.decode()) or b"")) == 1
+        store.rollback()
+
+
+def test_an_unexpected_error_keeps_the_request_in_the_dlq(monkeypatch: pytest.MonkeyPatch) -> None:
+    logic = ScreeningLogic(Settings(), clock=lambda: T0)
+    value, key = request_bytes("100.00", debtor_name="王伟")
+
+    def broken(*_: object) -> object:
+        raise RuntimeError("list index out of step")
+
+    monkeypatch.setattr("router.screening.velocity.screen", broken)
+    store = Store(0)
+    outs = logic.process(store, "screening.requests", FakeRecord(value, key, headers=[("trace", b"t1")]))
+    assert [o.topic for o in outs] == ["router.dlq"]
+    headers = dict(outs[0].headers)
+    assert outs[0].value == value and headers["dlq.reason.code"] == b"NARR"
+    assert b"RuntimeError: list index out of step" in headers["dlq.reason.text"] and headers["trace"] == b"t1"
+    assert not store.staged

@@ -1,4 +1,4 @@
-"""The velocity book over a plain mapping (a faust Table in the worker)."""
+"""The velocity book over the screening stage's store (the code the live stage runs)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from router.screening.model import Party, ScreeningRequest
 from router.screening.screener import Screener
 from router.screening.settings import DEFAULT_LIST, ScreeningSettings
 from router.screening.velocity import VelocityBook
+from router.streams.processor import Store
 
 SCREENER = Screener([load_list(DEFAULT_LIST)], ScreeningSettings())
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
@@ -22,19 +23,24 @@ def usd(uetr: str, amount: str, debtor_id: str = "acct-1") -> ScreeningRequest:
 
 
 def test_structuring_across_calls_per_debtor() -> None:
-    table: dict[str, str] = {}
-    book = VelocityBook(table)
-    outs = [book.screen(usd(f"u{i}", "9800"), SCREENER, T0 + timedelta(hours=i)).decision.outcome for i in range(3)]
+    store = Store(0)
+    book = VelocityBook(store)
+    outs = [book.screen(usd(f"u{i}", "9800"), SCREENER, T0 + timedelta(hours=i)).screened.decision.outcome
+            for i in range(3)]
     assert outs == ["clear", "clear", "hold"]
-    assert set(table) == {"acct-1"} and len(book.history("acct-1")) == 3
+    assert set(store.staged) == {"acct-1"} and len(book.history("acct-1")[0]) == 3
     # Another debtor has its own window; the first debtor's window slides past 24 h.
-    assert book.screen(usd("v1", "9800", "acct-2"), SCREENER, T0).decision.outcome == "clear"
-    later = book.screen(usd("u9", "9800"), SCREENER, T0 + timedelta(hours=27))
-    assert later.decision.outcome == "clear" and len(book.history("acct-1")) == 2
+    assert book.screen(usd("v1", "9800", "acct-2"), SCREENER, T0).screened.decision.outcome == "clear"
+    later = book.screen(usd("u9", "9800"), SCREENER, T0 + timedelta(hours=27)).screened
+    assert later.decision.outcome == "clear" and len(book.history("acct-1")[0]) == 2
 
 
 def test_corrupt_value_starts_afresh() -> None:
-    book = VelocityBook({"acct-1": "{not json"})
-    assert book.history("acct-1") == ()
-    assert book.screen(usd("u1", "100"), SCREENER, T0).decision.outcome == "clear"
-    assert len(book.history("acct-1")) == 1
+    store = Store(0)
+    store.load("screening.velocity", "acct-1", b"{not json")
+    book = VelocityBook(store)
+    history, corrupt = book.history("acct-1")
+    assert history == () and corrupt is not None and corrupt.value == b"{not json"
+    result = book.screen(usd("u1", "100"), SCREENER, T0)
+    assert result.screened.decision.outcome == "clear" and result.corrupt is not None
+    assert len(book.history("acct-1")[0]) == 1 and book.history("acct-1")[1] is None

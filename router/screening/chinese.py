@@ -1,0 +1,207 @@
+"""Chinese personal names across romanizations: pinyin, Wade-Giles, Hong Kong Cantonese, characters.
+
+The same person is "张伟国", "Zhang Weiguo", "Chang Wei-kuo" (Wade-Giles) or "Cheung Wai Kwok"
+(Hong Kong Government Cantonese Romanisation). A name is read as a sequence of syllables, each a
+set of Mandarin pinyin syllables it can stand for (a bit mask); two names agree when they have
+the same number of syllables and each pair of syllables shares a reading.
+
+Published data only, no hand lists:
+- pinyin syllables and character readings: pypinyin's dictionaries (``pinyin_dict``);
+- Wade-Giles: pypinyin's pinyin -> Wade-Giles table (``pypinyin.style.wadegiles``, which cites
+  its sources: the Wikipedia and University of Chicago conversion tables);
+- Cantonese: the cantonese-romanisation package's character -> HK Government Romanisation data
+  (the spelling on HKID cards and in lists: Wong, Chan, Cheung); traditional forms via OpenCC;
+- "characters used in names": GB 2312 level 1 (the 3,755 most common characters, read from
+  Python's gb2312 codec), so that a Cantonese syllable stands only for common readings.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal
+
+import opencc
+from cantoroman import Cantonese
+from pypinyin import Style, lazy_pinyin
+from pypinyin.contrib.tone_convert import to_normal
+from pypinyin.pinyin_dict import pinyin_dict
+from pypinyin.style.wadegiles import to_wade_glides
+
+from router.iso20022 import transliterate as tl
+
+Scheme = Literal["pinyin", "wade-giles", "cantonese"]
+SCHEMES: tuple[Scheme, ...] = ("pinyin", "wade-giles", "cantonese")
+_LETTERS = re.compile(r"[^a-z]")
+_TO_TRADITIONAL = opencc.OpenCC("s2t")
+
+
+def _plain(syllable: str) -> str:
+    # ü is written u on lists and in payments (Lü -> LU, Hsüeh -> HSUEH); apostrophes are dropped.
+    return _LETTERS.sub("", to_normal(syllable).replace("ü", "u").replace("v", "u").lower())
+
+
+def _is_common(char: str) -> bool:
+    """GB 2312 level 1: row bytes 0xB0-0xD7."""
+    try:
+        b = tl.simplified(char).encode("gb2312")
+    except UnicodeEncodeError:
+        return False
+    return len(b) == 2 and 0xB0 <= b[0] <= 0xD7
+
+
+@dataclass(frozen=True, slots=True)
+class Tables:
+    ids: dict[str, int]  # pinyin syllable -> bit
+    spell: dict[Scheme, dict[str, int]]  # scheme -> written syllable -> mask of pinyin syllables
+    longest: int
+
+
+@lru_cache(maxsize=1)
+def tables() -> Tables:
+    readings: dict[str, set[str]] = {}
+    for cp, value in pinyin_dict.items():
+        char = chr(cp)
+        readings[char] = {p for p in (_plain(v) for v in value.split(",")) if p}
+    syllables = sorted(set().union(*readings.values()))
+    ids = {s: 1 << i for i, s in enumerate(syllables)}
+    pinyin = dict(ids)
+    wade: dict[str, int] = {}
+    for s, bit in ids.items():
+        w = _plain(to_wade_glides(s) or s)
+        wade[w] = wade.get(w, 0) | bit
+    canto: dict[str, int] = {}
+    for char, spellings in _roman().items():
+        if not _is_common(char) or not spellings:
+            continue
+        # The character's usual Mandarin reading under each of its Cantonese spellings (国: gwok
+        # and kwok): all Mandarin readings of every character would make "wa" stand for half
+        # the syllables.
+        usual = lazy_pinyin(tl.simplified(char), style=Style.NORMAL)[0]
+        bit = ids.get(_plain(usual), 0)
+        for r in spellings if bit else ():
+            canto[r] = canto.get(r, 0) | bit
+    spell: dict[Scheme, dict[str, int]] = {"pinyin": pinyin, "wade-giles": wade, "cantonese": canto}
+    return Tables(ids, spell, max(len(k) for d in spell.values() for k in d))
+
+
+def segment(word: str, scheme: Scheme) -> tuple[int, ...] | None:
+    """A written word ("weiguo", "weikuo") as the fewest syllables of ``scheme``, or None."""
+    t = tables()
+    known = t.spell[scheme]
+    n = len(word)
+    best: list[tuple[int, ...] | None] = [None] * (n + 1)
+    best[0] = ()
+    for i in range(n):
+        cur = best[i]
+        if cur is None:
+            continue
+        for j in range(min(n, i + t.longest), i, -1):
+            mask = known.get(word[i:j])
+            if mask and (best[j] is None or len(cur) + 1 < len(best[j] or ())):
+                best[j] = (*cur, mask)
+    return best[n]
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """A name read as Chinese in one scheme: each token's syllables (masks), in written order."""
+
+    scheme: Scheme | Literal["characters"]
+    tokens: tuple[tuple[int, ...], ...]
+
+    @property
+    def syllables(self) -> int:
+        return sum(len(t) for t in self.tokens)
+
+
+MAX_SYLLABLES = 4
+
+
+@lru_cache(maxsize=262144)
+def readings(toks: tuple[str, ...]) -> tuple[Reading, ...]:
+    """Every scheme in which all of a name's tokens are Chinese syllables (2-4 in all)."""
+    if not 1 <= len(toks) <= MAX_SYLLABLES:
+        return ()
+    out: list[Reading] = []
+    for scheme in SCHEMES:
+        parts = [segment(tok, scheme) for tok in toks]
+        if any(p is None for p in parts):
+            continue
+        r = Reading(scheme, tuple(p for p in parts if p is not None))
+        if 2 <= r.syllables <= MAX_SYLLABLES:
+            out.append(r)
+    return tuple(out)
+
+
+@lru_cache(maxsize=65536)
+def of_characters(name: str) -> Reading | None:
+    """A name in Chinese characters, read by the one transliterator (surname first)."""
+    if not tl.is_person_name(name) or len(name.strip()) < 2:
+        return None
+    ids = tables().ids
+    sur, given = tl.person_syllables(name)
+    masks = tuple(ids.get(s, 0) for s in (*sur, *given))
+    if not all(masks):
+        return None
+    return Reading("characters", tuple(t for t in (masks[:len(sur)], masks[len(sur):]) if t))
+
+
+def spelled(name: str, scheme: Scheme) -> str:
+    """A name in characters written in ``scheme``, surname first, given name joined: the forms a
+    payment may carry ("Zhang Weiguo", "Chang Weikuo", "Cheung Waikwok")."""
+    n = tl.simplified(name.strip())
+    sur, _ = tl.split_person(n)
+    if scheme == "pinyin":
+        s, g = tl.person_syllables(n)
+        return f"{''.join(s)} {''.join(g)}".title()
+    if scheme == "wade-giles":
+        s, g = tl.person_syllables(n)
+        return f"{''.join(_plain(to_wade_glides(x) or x) for x in s)} " \
+               f"{'-'.join(_plain(to_wade_glides(x) or x) for x in g)}".title()
+    roman = _roman()
+    trad = str(_TO_TRADITIONAL.convert(n))
+    parts = [(roman.get(c) or [""])[0] for c in trad]
+    if not all(parts):
+        return ""  # a character the Cantonese data does not have
+    return f"{''.join(parts[:len(sur)])} {' '.join(parts[len(sur):])}".title()
+
+
+@lru_cache(maxsize=1)
+def _roman() -> dict[str, list[str]]:
+    return dict(Cantonese().charToRoman)
+
+
+def agree(a: Sequence[int], b: Sequence[int]) -> bool:
+    """Two syllable sequences that can be read alike, syllable by syllable."""
+    return len(a) == len(b) and all(x & y for x, y in zip(a, b, strict=True))
+
+
+def orders(r: Reading) -> list[tuple[int, ...]]:
+    """The syllables surname first, as written and with the last token moved to the front
+    (a payment writes "Weiguo Zhang"; a list "ZHANG, Weiguo")."""
+    flat = tuple(m for t in r.tokens for m in t)
+    out = [flat]
+    if len(r.tokens) >= 2:
+        out.append(tuple(m for t in (r.tokens[-1], *r.tokens[:-1]) for m in t))
+    return out
+
+
+CHINESE_COUNTRIES = frozenset({"CN", "HK", "MO", "TW"})
+
+
+def is_chinese_person(kind: str, countries: Sequence[str], aliases: Sequence[str]) -> bool:
+    """A listed person the list itself ties to China, Hong Kong, Macao or Taiwan, or who has a
+    name in Chinese script: the names compared across romanizations."""
+    return kind == "individual" and (bool(set(countries) & CHINESE_COUNTRIES)
+                                     or any(_HAN.search(a) for a in aliases))
+
+
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+def is_short(toks: tuple[str, ...]) -> bool:
+    """A two-syllable Chinese name ("Shi Min", "Yuan Wei"): too common to match on syllables alone."""
+    return len(toks) == 2 and any(r.syllables == 2 for r in readings(toks))

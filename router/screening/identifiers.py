@@ -1,0 +1,127 @@
+"""Secondary identifiers: what a list says about a person besides the name, and how a payment's
+party compares with it (date and place of birth, nationality and address country, ID numbers).
+
+OFAC writes them in the remarks ("DOB 18 Mar 1961; alt. DOB circa 1950; POB China; nationality
+China; Passport 611657479 (China); National ID No. D489833(9) (Hong Kong)"); the UN list in
+fields (DATE_OF_BIRTH, PLACE_OF_BIRTH, NATIONALITY, INDIVIDUAL_DOCUMENT). An agreement raises a
+name match's score, a clear contradiction lowers it; every comparison is explained.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from functools import lru_cache
+
+import pycountry
+
+from router.screening.model import Identifiers
+from router.screening.settings import EvidenceWeights
+
+_DOB = re.compile(r"\bDOB (?:circa |c\. )?((?:\d{1,2} )?(?:[A-Z][a-z]{2} )?\d{4})(?: to (\d{4}))?")
+_POB = re.compile(r"\bPOB ([^;]+)")
+_NATIONALITY = re.compile(r"\b(?:nationality|citizen) ([A-Z][A-Za-z ,.'-]+?)(?:;|\.$|$)")
+_ID = re.compile(r"\b(?:Passport|National ID No\.|Identification Number|Cedula No\.|D\.N\.I\.|"
+                 r"Tax ID No\.|Residency Number|Personal ID Card|ID No\.)\s+([A-Z0-9][A-Z0-9()/.-]{3,})",
+                 re.IGNORECASE)
+_ID_CHARS = re.compile(r"[^A-Z0-9]")
+
+
+def id_key(value: str) -> str:
+    """An ID number as compared: letters and digits, upper case ("D489833(9)" -> "D4898339")."""
+    return _ID_CHARS.sub("", value.upper())
+
+
+@lru_cache(maxsize=4096)
+def country_code(name: str | None) -> str | None:
+    if not name:
+        return None
+    name = name.strip().strip(".")
+    if len(name) == 2 and name.isalpha():
+        return name.upper() if pycountry.countries.get(alpha_2=name.upper()) else None
+    try:
+        return str(pycountry.countries.lookup(name).alpha_2)
+    except LookupError:
+        return None
+
+
+def _dob(text: str, until: str | None) -> list[str]:
+    for fmt in ("%d %b %Y", "%b %Y", "%Y"):
+        try:
+            d = datetime.strptime(text, fmt).replace(tzinfo=UTC).date()
+        except ValueError:
+            continue
+        if fmt == "%d %b %Y":
+            return [d.isoformat()]
+        if until and until.isdigit():
+            return [str(y) for y in range(d.year, int(until) + 1)][:20]
+        return [str(d.year)]
+    return []
+
+
+def from_ofac_remarks(remarks: str) -> Identifiers:
+    dobs = [x for m in _DOB.finditer(remarks) for x in _dob(m.group(1), m.group(2))]
+    places = [m.group(1).strip() for m in _POB.finditer(remarks)]
+    nats = [c for m in _NATIONALITY.finditer(remarks) if (c := country_code(m.group(1)))]
+    ids = [id_key(m.group(1)) for m in _ID.finditer(remarks)]
+    return Identifiers(tuple(dict.fromkeys(dobs)), tuple(dict.fromkeys(places)), tuple(dict.fromkeys(nats)),
+                       tuple(dict.fromkeys(i for i in ids if len(i) >= 4)))
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """The comparison of a party with a listed person: the score change and why."""
+
+    delta: float = 0.0
+    agreed: tuple[str, ...] = ()
+    contradicted: tuple[str, ...] = ()
+
+    def lines(self) -> tuple[str, ...]:
+        return (*(f"agrees: {a}" for a in self.agreed), *(f"contradicts: {c}" for c in self.contradicted))
+
+
+def _place_tokens(text: str) -> set[str]:
+    return {t for t in re.split(r"[^a-z]+", text.lower()) if len(t) >= 3}
+
+
+def compare(ids: Identifiers, countries: tuple[str, ...], *, birth_date: date | None, birth_place: str | None,
+            country: str | None, national_id: str | None, weights: EvidenceWeights) -> Evidence:
+    """What the party's identifiers say about one listed person (``countries``: the list's
+    address and nationality countries)."""
+    agreed: list[str] = []
+    contra: list[str] = []
+    delta = 0.0
+    if birth_date is not None and ids.birth_dates:
+        full = [d for d in ids.birth_dates if len(d) == 10]
+        years = {int(d[:4]) for d in ids.birth_dates}
+        listed = ", ".join(ids.birth_dates[:4])
+        if birth_date.isoformat() in full or (birth_date.year in years and not full):
+            agreed.append(f"date of birth {birth_date.isoformat()} (list: {listed})")
+            delta += weights.birth_date_agrees
+        elif birth_date.year in years:
+            agreed.append(f"year of birth {birth_date.year} (list: {listed})")
+            delta += weights.birth_date_agrees / 2
+        elif all(abs(birth_date.year - y) > 1 for y in years):
+            contra.append(f"date of birth {birth_date.isoformat()} (list: {listed})")
+            delta -= weights.birth_date_contradicts
+    if birth_place and ids.birth_places:
+        mine = _place_tokens(birth_place)
+        if any(mine & _place_tokens(p) for p in ids.birth_places):
+            agreed.append(f"place of birth {birth_place} (list: {'; '.join(ids.birth_places[:2])})")
+            delta += weights.birth_place_agrees
+    if national_id:
+        key = id_key(national_id)
+        if key and key in ids.id_numbers:
+            agreed.append(f"ID number {national_id}")
+            delta += weights.id_number_agrees
+    known = tuple(dict.fromkeys((*ids.nationalities, *countries)))
+    if country and known:
+        cc = country.strip().upper()
+        if cc in known:
+            agreed.append(f"country {cc} (list: {', '.join(known[:5])})")
+            delta += weights.country_agrees
+        else:
+            contra.append(f"country {cc} (list: {', '.join(known[:5])})")
+            delta -= weights.country_contradicts
+    return Evidence(round(delta, 4), tuple(agreed), tuple(contra))
