@@ -227,7 +227,8 @@ class TransactionalProcessor(Generic[S]):
             group_instance_id=k.instance_id,
             session_timeout_ms=int(k.session_timeout_s * 1000), rebalance_timeout_ms=int(k.rebalance_timeout_s * 1000),
             heartbeat_interval_ms=max(500, int(k.session_timeout_s * 1000) // 4),
-            fetch_max_wait_ms=k.fetch_max_wait_ms, max_partition_fetch_bytes=self.max_partition_fetch_bytes)
+            fetch_max_wait_ms=k.fetch_max_wait_ms, fetch_min_bytes=k.fetch_min_bytes,
+            max_partition_fetch_bytes=self.max_partition_fetch_bytes)
         self.restorer = AIOKafkaConsumer(**client_options(k), group_id=None, enable_auto_commit=False,
                                          isolation_level="read_committed", fetch_max_wait_ms=k.fetch_max_wait_ms)
         await self.consumer.start()
