@@ -25,11 +25,12 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
 
-browser: ## install headless Chromium (Debian package) for the review-page browser test
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
-	    || echo "chromium could not be installed: the browser tests will skip"; \
-	  else echo "chromium missing: run 'sudo apt-get install chromium' (browser tests will skip)"; fi; }
+# fonts-noto-cjk: without a CJK font the page's Chinese names render as empty boxes (the test checks).
+browser: ## install headless Chromium and CJK fonts (Debian packages) for the review-page browser test
+	@{ command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -q "Noto Sans CJK"; } || { \
+	  if [ "$$(id -u)" = 0 ]; then { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; } \
+	    || echo "chromium or fonts-noto-cjk could not be installed: the browser tests will skip or fail"; \
+	  else echo "chromium or CJK fonts missing: run 'sudo apt-get install chromium fonts-noto-cjk'"; fi; }
 
 kafka-up: ## start (or reuse) the local Apache Kafka broker on 127.0.0.1:$(KAFKA_PORT)
 	@KAFKA_PORT=$(KAFKA_PORT) $(KAFKA) start

@@ -86,9 +86,18 @@ class WebSettings(BaseModel):
 
     host: str = "127.0.0.1"
     port: int = Field(default=6066, ge=0, le=65535)
-    reviewer_username: str = "analyst"
-    reviewer_password: SecretStr = SecretStr("change-me")
+    # Analysts sign in with their own accounts: name -> argon2 hash (``router review-account``),
+    # here and/or in a file of name:hash lines. The page refuses to start without any.
+    accounts: dict[str, str] = Field(default_factory=dict)
+    accounts_file: Path | None = None
     session_secret: SecretStr = SecretStr("dev-only-session-secret-change-me")
+    # The session cookie's Secure flag. Browsers send it only over https (and to localhost); turn
+    # it off only for a local page served over plain http on another host name.
+    cookie_secure: bool = True
+    # Which held payments take two analysts to release: those with a sanctions hit, or all.
+    four_eyes: Literal["sanctions", "all"] = "sanctions"
+    # Sign-in attempts per minute from one client address (per-account lockout comes on top).
+    login_attempts_per_minute: int = Field(default=20, ge=1)
 
 
 class Settings(BaseSettings):

@@ -2,8 +2,10 @@
 
 Payload formats (UTF-8 JSON, key = UETR):
 
-- ``screening.cases``: ``Case`` - the held payment, what matched and why, list versions.
-- ``screening.decisions``: ``AnalystDecision`` - release or reject, by whom, why.
+- ``screening.cases``: ``Case`` - the held payment, what matched and why, list versions; the
+  same case again with ``release_proposal`` set once an analyst proposes to release it (four eyes).
+- ``screening.decisions``: ``AnalystDecision`` - release or reject, by whom, why (and, for a
+  four-eyes release, who proposed it).
 - ``screening.audit``: ``AuditRecord`` - every decision, automatic ("system") or human.
 
 Pure functions build them; wiring code only sends the bytes.
@@ -24,6 +26,16 @@ from router.screening.rules import RuleHit
 SYSTEM = "system"
 
 
+class ReleaseProposal(BaseModel):
+    """The first analyst's half of a four-eyes release: a second analyst must approve it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    analyst: str
+    reason: str = Field(min_length=1, max_length=2000)
+    at: datetime
+
+
 class Case(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -35,6 +47,7 @@ class Case(BaseModel):
     rules: tuple[RuleHit, ...] = ()
     list_versions: tuple[dict[str, object], ...] = ()
     request: ScreeningRequest
+    release_proposal: ReleaseProposal | None = None
 
     def to_bytes(self) -> bytes:
         return self.model_dump_json().encode()
@@ -52,6 +65,9 @@ class AnalystDecision(BaseModel):
     # The pacs.002 reason code when the analyst rejects (regulatory).
     reason_code: str | None = None
     list_versions: tuple[dict[str, object], ...] = ()
+    # A four-eyes release: the analyst who proposed it (``analyst`` approved it) and why.
+    proposed_by: str | None = None
+    proposal_reason: str | None = None
 
     def to_bytes(self) -> bytes:
         return self.model_dump_json().encode()
@@ -64,12 +80,13 @@ class AuditRecord(BaseModel):
     at: datetime
     actor: str  # "system" or the analyst's user name
     kind: Literal["automatic", "human"]
-    outcome: Outcome | Literal["release"]
+    outcome: Outcome | Literal["release", "release-proposed"]
     rules: tuple[str, ...] = ()  # e.g. "sanctions:OFAC-SDN", "country:embargoed", "fatf-r16", "analyst"
     reason_code: str | None = None
     reason: str = ""
     list_versions: tuple[dict[str, object], ...] = ()
     case_id: str | None = None
+    proposed_by: str | None = None  # on an approved four-eyes release: the first analyst
 
     def to_bytes(self) -> bytes:
         return self.model_dump_json().encode()
@@ -97,13 +114,26 @@ def audit_for(decision: ScreeningDecision) -> AuditRecord:
 
 def analyst_decision(case: Case, action: Literal["release", "reject"], reason: str, analyst: str,
                      now: datetime | None = None) -> AnalystDecision:
+    proposal = case.release_proposal if action == "release" else None
     return AnalystDecision(case_id=case.case_id, uetr=case.uetr, action=action, reason=reason.strip(),
                            analyst=analyst, decided_at=now or datetime.now(UTC),
                            reason_code=REGULATORY if action == "reject" else None,
-                           list_versions=case.list_versions)
+                           list_versions=case.list_versions,
+                           proposed_by=proposal.analyst if proposal else None,
+                           proposal_reason=proposal.reason if proposal else None)
+
+
+def audit_for_proposal(case: Case) -> AuditRecord:
+    """The audit record of the first half of a four-eyes release."""
+    if case.release_proposal is None:
+        raise ValueError(f"case {case.case_id} has no release proposal")
+    p = case.release_proposal
+    return AuditRecord(uetr=case.uetr, at=p.at, actor=p.analyst, kind="human", outcome="release-proposed",
+                       rules=("analyst-review",), reason=p.reason, list_versions=case.list_versions,
+                       case_id=case.case_id)
 
 
 def audit_for_analyst(d: AnalystDecision) -> AuditRecord:
     return AuditRecord(uetr=d.uetr, at=d.decided_at, actor=d.analyst, kind="human", outcome=d.action,
                        rules=("analyst-review",), reason_code=d.reason_code, reason=d.reason,
-                       list_versions=d.list_versions, case_id=d.case_id)
+                       list_versions=d.list_versions, case_id=d.case_id, proposed_by=d.proposed_by)

@@ -2,7 +2,9 @@
 
 Pure state: the Kafka feed calls ``apply_case`` / ``apply_decision`` with the record values.
 Cases and decisions arrive on different topics, so a decision may be read before its case;
-decided UETRs are remembered so that a late case does not reappear.
+decided UETRs are remembered so that a late case does not reappear. A case proposed for release
+(four eyes) comes again on ``screening.cases`` with its proposal; a copy of the case without
+one (a redelivery) does not erase the proposal.
 """
 
 from __future__ import annotations
@@ -30,8 +32,15 @@ class CaseBook:
             log.warning("ignoring malformed case record: %s", exc.errors()[:1])
             return None
         if case.uetr not in self._decided:
-            self._open[case.uetr] = case
+            known = self._open.get(case.uetr)
+            if known is None or known.release_proposal is None or case.release_proposal is not None:
+                self._open[case.uetr] = case
         return case
+
+    def propose(self, case: Case) -> None:
+        """Record a release proposal made here (the feed brings the same record back later)."""
+        if case.uetr in self._open:
+            self._open[case.uetr] = case
 
     def apply_decision(self, raw: bytes) -> AnalystDecision | None:
         try:
@@ -40,6 +49,8 @@ class CaseBook:
             self.rejected_records += 1
             log.warning("ignoring malformed decision record: %s", exc.errors()[:1])
             return None
+        if d.uetr in self._decided:  # the first decision on the topic is the one that counts
+            return d
         self.close(d.uetr, d)
         return d
 

@@ -11,7 +11,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from router.config import Settings
 from router.kafka_clients import client_options
-from router.screening.cases import AnalystDecision, audit_for_analyst
+from router.screening.cases import AnalystDecision, Case, audit_for_analyst, audit_for_proposal
 from router.topics import topic_name
 from router.web.casebook import CaseBook
 
@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 
 class DecisionSink(Protocol):
     async def publish(self, decision: AnalystDecision) -> None: ...
+
+    async def propose(self, case: Case) -> None: ...
 
 
 class CaseFeed:
@@ -79,12 +81,14 @@ class CaseFeed:
 
 
 class KafkaDecisionSink:
-    """Publishes a decision to ``screening.decisions`` and its audit record to ``screening.audit``."""
+    """Publishes a decision to ``screening.decisions``, a release proposal (the case again, with
+    its proposal) to ``screening.cases``, and the audit record of each to ``screening.audit``."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         prefix = settings.kafka.topic_prefix
         self.decisions_topic = topic_name("screening.decisions", prefix)
+        self.cases_topic = topic_name("screening.cases", prefix)
         self.audit_topic = topic_name("screening.audit", prefix)
         self._producer: AIOKafkaProducer | None = None
 
@@ -99,6 +103,13 @@ class KafkaDecisionSink:
         key = decision.uetr.encode()
         await self._producer.send_and_wait(self.decisions_topic, decision.to_bytes(), key=key)
         await self._producer.send_and_wait(self.audit_topic, audit_for_analyst(decision).to_bytes(), key=key)
+
+    async def propose(self, case: Case) -> None:
+        if self._producer is None:
+            raise RuntimeError("decision sink not started")
+        key = case.uetr.encode()
+        await self._producer.send_and_wait(self.cases_topic, case.to_bytes(), key=key)
+        await self._producer.send_and_wait(self.audit_topic, audit_for_proposal(case).to_bytes(), key=key)
 
     async def stop(self) -> None:
         if self._producer is not None:

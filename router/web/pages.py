@@ -7,9 +7,11 @@ from html import escape
 from urllib.parse import quote
 
 from router.screening.cases import Case
+from router.screening.four_eyes import Policy, needs_second_analyst
 
 _STYLE = """
-body{font-family:system-ui,sans-serif;margin:1.5rem;color:#1b1b1b}
+body{font-family:system-ui,"Noto Sans CJK SC","Noto Sans CJK",sans-serif;margin:1.5rem;color:#1b1b1b}
+.proposal{background:#fff7e0;border:1px solid #cc9;padding:.5rem}
 table{border-collapse:collapse;margin:.4rem 0}td,th{border:1px solid #ccc;padding:.25rem .5rem;text-align:left}
 .case{border:1px solid #999;border-radius:6px;padding:1rem;margin:1rem 0}
 .flash{background:#eef7ee;border:1px solid #7a7;padding:.5rem}
@@ -56,34 +58,57 @@ def _rules(case: Case) -> str:
     return f"<ul class='rules'>{items}</ul>"
 
 
-def _case(case: Case, csrf: str) -> str:
+def _name(name: str | None, original: str | None) -> str:
+    """The screened (Latin) name, with the name as sent (e.g. Chinese characters) beside it."""
+    shown = escape(name or original or "?")
+    if original and original != name:
+        shown += f" <span class='original' lang='zh'>({escape(original)})</span>"
+    return shown
+
+
+def _actions(case: Case, user: str, policy: Policy) -> str:
+    p = case.release_proposal
+    if p is None:
+        label = "Propose release" if needs_second_analyst(case, policy) else "Release"
+        return (f'<button type="submit" name="action" value="release">{label}</button> '
+                '<button type="submit" name="action" value="reject">Reject</button>')
+    note = (f"<p class='proposal'>Release proposed by <b class='proposer'>{escape(p.analyst)}</b> "
+            f"({escape(p.at.isoformat())}): {escape(p.reason)}</p>")
+    if p.analyst == user:
+        return (note + "<p>Waiting for a second analyst to approve it.</p>"
+                '<button type="submit" name="action" value="reject">Reject</button>')
+    return (note + '<button type="submit" name="action" value="approve">Approve release</button> '
+            '<button type="submit" name="action" value="reject">Reject</button>')
+
+
+def _case(case: Case, csrf: str, user: str, policy: Policy) -> str:
     r = case.request
     versions = ", ".join(f"{v.get('source')} {v.get('published')} ({v.get('entries')} entries)"
                          for v in case.list_versions)
     uetr = escape(case.uetr)
+    debtor, creditor = _name(r.debtor.name, r.debtor.name_original), _name(r.creditor.name, r.creditor.name_original)
     return f"""
 <section class="case" data-uetr="{uetr}">
 <h2>Payment {uetr}</h2>
-<p>{escape(str(r.amount))} {escape(r.currency)} from <b>{escape(r.debtor.name or r.debtor.name_original or '?')}</b>
-to <b>{escape(r.creditor.name or r.creditor.name_original or '?')}</b>; held {escape(case.opened_at.isoformat())}</p>
+<p>{escape(str(r.amount))} {escape(r.currency)} from <b class='debtor'>{debtor}</b>
+to <b class='creditor'>{creditor}</b>; held {escape(case.opened_at.isoformat())}</p>
 <p class="reason">{escape(case.reason)}</p>
 {_matches_table(case)}{_rules(case)}
 <p><small>Lists: {escape(versions)}</small></p>
 <form method="post" action="/cases/{escape(quote(case.uetr, safe=""))}/decision">
 <input type="hidden" name="csrf" value="{escape(csrf)}">
 <label>Reason <textarea name="reason" required maxlength="2000" rows="2"></textarea></label>
-<p><button type="submit" name="action" value="release">Release</button>
-<button type="submit" name="action" value="reject">Reject</button></p>
+<p>{_actions(case, user, policy)}</p>
 </form>
 </section>"""
 
 
-def cases_page(user: str, cases: list[Case], csrf: str, flash: str | None = None) -> str:
+def cases_page(user: str, cases: list[Case], csrf: str, policy: Policy, flash: str | None = None) -> str:
     note = f"<p class='flash' role='status'>{escape(flash)}</p>" if flash else ""
-    body = "".join(_case(c, csrf) for c in cases) or "<p id='empty'>No held payments.</p>"
+    body = "".join(_case(c, csrf, user, policy) for c in cases) or "<p id='empty'>No held payments.</p>"
     return _page("Held payments", f"""
 <form method="post" action="/logout" style="float:right"><input type="hidden" name="csrf" value="{escape(csrf)}">
-<span>{escape(user)}</span> <button type="submit">Sign out</button></form>
+<span id="user">{escape(user)}</span> <button type="submit">Sign out</button></form>
 <h1>Held payments <span id="count">({len(cases)})</span></h1>{note}{body}""")
 
 

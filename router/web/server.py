@@ -12,6 +12,7 @@ import logging
 import uvicorn
 
 from router.config import Settings
+from router.web.accounts import AccountError, Accounts
 from router.web.app import build_review_app
 from router.web.casebook import CaseBook
 from router.web.kafka_io import CaseFeed, KafkaDecisionSink
@@ -25,7 +26,11 @@ class ReviewServer:
         self.book = CaseBook()
         self.feed = CaseFeed(settings, self.book)
         self.sink = KafkaDecisionSink(settings)
-        app = build_review_app(settings.web, self.book, self.sink, ready=self.feed.ready.is_set)
+        accounts = Accounts.load(settings.web.accounts, settings.web.accounts_file)
+        if not accounts:
+            raise AccountError("the review page has no analyst accounts: add one with 'router review-account NAME "
+                               "--file FILE' and set ROUTER_WEB__ACCOUNTS_FILE=FILE")
+        app = build_review_app(settings.web, self.book, self.sink, ready=self.feed.ready.is_set, accounts=accounts)
         config = uvicorn.Config(app, host=host or settings.web.host, port=port or settings.web.port,
                                 log_level="warning", access_log=False, lifespan="off")
         self.server = uvicorn.Server(config)
@@ -34,9 +39,12 @@ class ReviewServer:
     async def start(self) -> None:
         web = self.settings.web
         secret = web.session_secret.get_secret_value()
-        if web.reviewer_password.get_secret_value() == "change-me" or "dev-only" in secret:
-            log.warning("review page uses the default password or session secret: set ROUTER_WEB__REVIEWER_PASSWORD "
-                        "and ROUTER_WEB__SESSION_SECRET before exposing it")
+        if "dev-only" in secret:
+            log.warning("review page uses the default session secret: set ROUTER_WEB__SESSION_SECRET before "
+                        "exposing it")
+        if not web.cookie_secure:
+            log.warning("review page session cookie is not Secure (web.cookie_secure=false): plain-http local "
+                        "use only")
         await self.sink.start()
         await self.feed.start()
         self._task = asyncio.create_task(self.server.serve(), name="review-http")

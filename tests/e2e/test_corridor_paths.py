@@ -36,6 +36,7 @@ from router.kafka_clients import client_options, create_topics, delete_topics_wi
 from router.outcome import Ok
 from router.procs import RouterProcess, spawn
 from router.topics import topic_name
+from tests.support.analysts import PASSWORDS, with_analysts
 from tests.support.kafka import free_port
 
 pytestmark = pytest.mark.integration
@@ -351,7 +352,7 @@ async def test_analyst_releases_a_held_payment_in_chromium_and_it_settles(deploy
         pytest.skip("chromium is not installed (make browser, or apt-get install -y chromium)")
     from playwright.async_api import async_playwright
 
-    s = deployment.settings
+    s = with_analysts(deployment.settings)
     port = free_port()
     review = spawn(s, tmp_path_factory.mktemp("review") / "review.log", "review-server", "--port", str(port))
     try:
@@ -366,30 +367,34 @@ async def test_analyst_releases_a_held_payment_in_chromium_and_it_settles(deploy
                 "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                 "--disable-component-update", "--disable-sync", "--no-first-run"])
             try:
-                page = await browser.new_page()
-                await page.goto(f"{base}/login")
-                await page.fill("#username", s.web.reviewer_username)
-                await page.fill("#password", s.web.reviewer_password.get_secret_value())
-                await page.click("#login")
-                await page.wait_for_url(f"{base}/cases")
-                case = page.locator(f'section.case[data-uetr="{p.uetr}"]')
-                for _ in range(100):  # the page's case feed may still be catching up
-                    if await case.count():
-                        break
-                    await page.wait_for_timeout(200)
-                    await page.reload()
-                assert await case.count() == 1
-                assert "900005" in await case.inner_text()  # the matched list entry is explained
-                await case.locator("textarea[name=reason]").fill("Not the listed bank: different country")
-                await case.locator("button[value=release]").click()
-                await page.wait_for_selector("p.flash")
+                # Four eyes: ana proposes the release of this sanctions hit, bo approves it.
+                for user, button, reason in (("ana", "release", "Not the listed bank: different country"),
+                                             ("bo", "approve", "Agreed: different country")):
+                    page = await (await browser.new_context()).new_page()
+                    await page.goto(f"{base}/login")
+                    await page.fill("#username", user)
+                    await page.fill("#password", PASSWORDS[user])
+                    await page.click("#login")
+                    await page.wait_for_url(f"{base}/cases")
+                    case = page.locator(f'section.case[data-uetr="{p.uetr}"]')
+                    for _ in range(100):  # the page's case feed may still be catching up
+                        if await case.count() and await case.locator(f"button[value={button}]").count():
+                            break
+                        await page.wait_for_timeout(200)
+                        await page.reload()
+                    assert await case.count() == 1
+                    assert "900005" in await case.inner_text()  # the matched list entry is explained
+                    await case.locator("textarea[name=reason]").fill(reason)
+                    await case.locator(f"button[value={button}]").click()
+                    await page.wait_for_selector("p.flash")
             finally:
                 await browser.close()
         decisions = await read(s, "screening.decisions", p.uetr, lambda xs: bool(xs), raw=True)
         assert decisions and decisions[0]["action"] == "release", decisions
         snap = await journey(s, p.uetr, "settled")
         released = next(h for h in snap["hops"] if h["stage"] == "released")
-        assert released["by"] == s.web.reviewer_username
+        assert released["by"] == "bo"
+        assert decisions[0]["proposed_by"] == "ana"
     finally:
         review.stop()
 
