@@ -200,6 +200,7 @@ async def run(s: Settings, *, payments: int, profile: Profile, chaos: int, worke
     if chaos:
         kills = await procs.chaos(chaos, max(5.0, payments / rate), random.Random(s.sim.seed + 99))
     await asyncio.gather(*senders)
+    sent_at = time.monotonic()
     all_uetrs = list(cips.sent) + list(corr.inbound_sent)
     deadline = time.monotonic() + timeout_s
     last_print = 0.0
@@ -227,12 +228,13 @@ async def run(s: Settings, *, payments: int, profile: Profile, chaos: int, worke
     await cips.stop()
     await corr.stop()
     report = await check_ledger(s, wait_s=2.0)
-    return summarise(s, board, cips, corr, all_uetrs, elapsed, report, kills, crashes, report_dir)
+    return summarise(s, board, cips, corr, all_uetrs, elapsed, report, kills, crashes, report_dir,
+                     window=(t0, sent_at))
 
 
 def summarise(s: Settings, board: StatusBoard, cips: CipsSimulator, corr: CorrespondentSimulator,
               uetrs: list[str], elapsed: float, ledger: Any, kills: list[str], crashes: list[str],
-              report_dir: Path) -> dict[str, Any]:
+              report_dir: Path, window: tuple[float, float] | None = None) -> dict[str, Any]:
     counts: Counter[str] = Counter()
     rejected: Counter[str] = Counter()
     volumes: dict[str, Decimal] = defaultdict(Decimal)
@@ -262,7 +264,11 @@ def summarise(s: Settings, board: StatusBoard, cips: CipsSimulator, corr: Corres
         "latency_ms": {"p50": round(_percentile(latencies, 0.5), 1), "p99": round(_percentile(latencies, 0.99), 1),
                        "mean": round(statistics.fmean(latencies), 1) if latencies else 0.0,
                        "samples": len(latencies)},
-        "throughput_per_s": round(len(uetrs) / elapsed, 1) if elapsed else 0.0,
+        # Sustained: final answers while the senders were sending, over that window. Dividing all
+        # payments by the whole run would count the drain (the last liquidity-queued payments).
+        "throughput_per_s": sustained_rate(cips.seen.final_at, corr.final_at, window=window),
+        "offered_per_s": round(len(uetrs) / max(window[1] - window[0], 1e-9), 1) if window else None,
+        "sending_s": round(window[1] - window[0], 1) if window else None,
         "elapsed_s": round(elapsed, 1),
         "ledger_check": {"ok": ledger.violation_count == 0, "violations": ledger.violation_count,
                          "settlements": ledger.settlements, "commits": ledger.commits, "aborts": ledger.aborts},
@@ -272,6 +278,17 @@ def summarise(s: Settings, board: StatusBoard, cips: CipsSimulator, corr: Corres
     }
     summary["report"] = str(write_report(s, cips, corr, summary, report_dir))
     return summary
+
+
+def sustained_rate(*finals: dict[str, float], window: tuple[float, float] | None) -> float:
+    """Final answers per second while traffic was offered (the first 10% of the window, the
+    pipeline filling up, is left out)."""
+    if window is None:
+        return 0.0
+    start, end = window
+    start += 0.1 * (end - start)
+    done = sum(1 for f in finals for at in f.values() if start <= at <= end)
+    return round(done / (end - start), 1) if end > start else 0.0
 
 
 def write_report(s: Settings, cips: CipsSimulator, corr: CorrespondentSimulator, summary: dict[str, Any],

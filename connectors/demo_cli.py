@@ -143,7 +143,8 @@ def _print(s: dict[str, object]) -> None:
         print(f"still in flight   {s['in_flight']}")
     print(f"volumes           {s['volumes']}")
     print(f"latency (ms)      p50 {lat['p50']}  p99 {lat['p99']}  ({lat['samples']} samples)")
-    print(f"throughput        {s['throughput_per_s']} payments/s over {s['elapsed_s']} s")
+    print(f"throughput        {s['throughput_per_s']} payments/s sustained while sending "
+          f"({s['offered_per_s']}/s offered for {s['sending_s']} s; whole run {s['elapsed_s']} s with the drain)")
     verdict = "clean" if ledger["ok"] else f"{ledger['violations']} VIOLATIONS"
     print(f"ledger check      {verdict} ({ledger['commits']} commits, {ledger['aborts']} aborts)")
     if s.get("crashes"):

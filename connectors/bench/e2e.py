@@ -43,6 +43,10 @@ ROLES = ("worker", "settle")
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--payments", type=int, default=20000)
     p.add_argument("--rate", type=float, default=500.0, help="offered payments/s")
+    p.add_argument("--sweep", default=None, metavar="R1,R2,...",
+                   help="run once per offered rate (each --seconds long) and plot throughput and latency "
+                        "against the offered rate")
+    p.add_argument("--seconds", type=float, default=40.0, help="with --sweep: seconds of traffic per rate")
     p.add_argument("--workers", type=int, default=1, help="router processes of each role")
     p.add_argument("--profile", choices=("steady", "singles-day"), default="steady")
     p.add_argument("--warmup", type=float, default=None, help="seconds of the sending window not measured "
@@ -231,6 +235,8 @@ def summarise(args: argparse.Namespace, rows: list[dict[str, Any]], events: dict
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    if args.sweep:
+        return sweep(args, [float(r) for r in args.sweep.split(",") if r.strip()])
     result = asyncio.run(_run(args))
     if not args.json:
         lat = result["latency_ms"]
@@ -238,3 +244,47 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
               f"{result['window_s']} s  p50/p95/p99 {lat['p50']}/{lat['p95']}/{lat['p99']} ms  "
               f"cpu ms/payment {result['cpu_ms_per_payment']}  ledger {result['ledger_check']}", file=sys.stderr)
     return result
+
+
+def sweep(args: argparse.Namespace, rates: list[float]) -> dict[str, Any]:
+    """One run per offered rate (a fresh deployment each), then a plot: the saturation point is
+    where achieved stops following offered and latency turns up."""
+    runs = []
+    for rate in rates:
+        one = argparse.Namespace(**{**vars(args), "rate": rate, "sweep": None,
+                                    "payments": max(200, int(rate * args.seconds))})
+        r = asyncio.run(_run(one))
+        runs.append({"offered_per_s": r["offered_per_s"], "throughput_per_s": r["throughput_per_s"],
+                     "latency_ms": r["latency_ms"], "cpu_ms_per_payment": r["cpu_ms_per_payment"],
+                     "router_and_broker_cpu_ms_per_payment": r["router_and_broker_cpu_ms_per_payment"],
+                     "floor_records_per_s": r["floor_records_per_s"], "ledger_check": r["ledger_check"]})
+        if not args.json:
+            print(f"rate {rate}: achieved {r['throughput_per_s']}/s p99 {r['latency_ms']['p99']} ms", file=sys.stderr)
+    plot = plot_sweep(runs, args.report_dir / "bench-e2e-sweep.png")
+    return {"sweep": runs, "plot": str(plot)}
+
+
+def plot_sweep(runs: list[dict[str, Any]], png: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    offered = [r["offered_per_s"] for r in runs]
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
+    ax1.plot(offered, [r["throughput_per_s"] for r in runs], "o-", label="achieved")
+    ax1.plot(offered, offered, ":", color="grey", label="offered")
+    ax1.set_ylabel("payments / s")
+    ax1.legend()
+    for q in ("p50", "p99"):
+        ax2.plot(offered, [r["latency_ms"][q] for r in runs], "o-", label=q)
+    ax2.set_yscale("log")
+    ax2.set_ylabel("latency (ms, log)")
+    ax2.set_xlabel("offered payments / s")
+    ax2.legend()
+    fig.suptitle("router bench e2e: throughput and latency against offered rate")
+    fig.tight_layout()
+    png.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(png, dpi=100)
+    plt.close(fig)
+    return png

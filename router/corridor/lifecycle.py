@@ -15,11 +15,13 @@ has not settled, or is forwarded to the receiving side once it has.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Literal
+
+import msgspec
+from pydantic import TypeAdapter
 
 from router.corridor import legs as legs_
 from router.corridor import outbound
@@ -54,6 +56,10 @@ def hop(state: PaymentState, stage: Stage, now: datetime, *, reason: str | None 
     return state.model_copy(update={"journey": record(state.journey, h)})
 
 
+_HOPS: TypeAdapter[tuple[Hop, ...]] = TypeAdapter(tuple[Hop, ...])
+_JSON = msgspec.json.Encoder()
+
+
 def status_send(state: PaymentState) -> Send:
     """The journey snapshot for the compacted ``payments.status`` topic."""
     body = {
@@ -64,10 +70,11 @@ def status_send(state: PaymentState) -> Send:
         "debtor_original": state.payment.debtor.name_original if state.payment.debtor else None,
         "creditor": state.payment.creditor.name if state.payment.creditor else None,
         "creditor_original": state.payment.creditor.name_original if state.payment.creditor else None,
-        "quote": state.lock.model_dump(mode="json") if state.lock else None,
-        "hops": [h.model_dump(mode="json") for h in state.journey.hops],
+        # Already-JSON parts go in as they are: pydantic renders them in one call each.
+        "quote": msgspec.Raw(state.lock.model_dump_json().encode()) if state.lock else None,
+        "hops": msgspec.Raw(_HOPS.dump_json(state.journey.hops)),
     }
-    return Send("payments.status", state.uetr, json.dumps(body, default=str).encode())
+    return Send("payments.status", state.uetr, _JSON.encode(body))
 
 
 def _with_status(state: PaymentState, sends: list[Send]) -> CorridorStep:

@@ -39,6 +39,7 @@ from router.settlement.model import OUTCOME
 from router.streams.processor import Out, Record, Store, StoreLogic, record_headers
 
 log = logging.getLogger(__name__)
+CACHE_SIZE = 50_000  # decoded payment states kept (payments in flight, mostly)
 SOURCES = ("cips.in", "corr.in", "screening.results", "screening.decisions", "settlement.outcomes")
 
 
@@ -94,6 +95,7 @@ class CorridorLogic(StoreLogic):
         self.waiting: dict[int, dict[str, datetime]] = {}  # partition -> UETR -> retry_at
         self.resting: dict[int, dict[str, datetime]] = {}  # partition -> UETR -> at rest since
         self.next_sweep: dict[int, datetime] = {}
+        self.cache: dict[str, tuple[bytes, PaymentState]] = {}  # UETR -> (stored bytes, decoded)
 
     def restored(self, store: Store) -> None:
         waiting = self.waiting.setdefault(store.partition, {})
@@ -135,7 +137,7 @@ class CorridorLogic(StoreLogic):
             sends, reject = receipts.on_event(receipts.Receipt.model_validate_json(raw), message,
                                               accepted.side if accepted else None, self.ports, now)
             return self._apply(store, key, None, lifecycle.CorridorStep(None, sends, reject), record)
-        state = PaymentState.model_validate_json(raw) if raw else None
+        state = self._decoded(key, raw)
         try:
             if accepted is not None:
                 step = on_message(accepted.message, accepted.side, state, self.ports, now)
@@ -152,8 +154,7 @@ class CorridorLogic(StoreLogic):
         now = self.clock()
         outputs: list[Out] = []
         for key in [k for k, at in index.items() if at <= now]:
-            raw = store.get(key)
-            state = PaymentState.model_validate_json(raw) if raw else None
+            state = self._decoded(key, store.get(key))
             outputs += self._apply(store, key, state, lifecycle.on_retry(state, self.ports, now), None)
         self._sweep(store, now)
         return outputs
@@ -175,6 +176,25 @@ class CorridorLogic(StoreLogic):
             if receipts.due(state, now, retention):
                 store.put(key, receipts.receipt(state, now).model_dump_json().encode())
 
+    def _decoded(self, key: str, raw: bytes | None) -> PaymentState | None:
+        """The payment's state: decoded once per change. The cache holds the exact bytes object the
+        store holds, so a value a rolled-back transaction staged, or one restored from the
+        changelog, is never mistaken for it."""
+        if raw is None:
+            return None
+        hit = self.cache.get(key)
+        if hit is not None and hit[0] is raw:
+            return hit[1]
+        state = PaymentState.model_validate_json(raw)
+        self._remember(key, raw, state)
+        return state
+
+    def _remember(self, key: str, raw: bytes, state: PaymentState) -> None:
+        self.cache.pop(key, None)
+        self.cache[key] = (raw, state)
+        if len(self.cache) > CACHE_SIZE:
+            del self.cache[next(iter(self.cache))]  # the least recently changed
+
     def _apply(self, store: Store, key: str, state: PaymentState | None, step: lifecycle.CorridorStep,
                record: Record | None) -> list[Out]:
         outputs = [Out(x.topic, x.key.encode(), x.value, x.headers) for x in step.sends]
@@ -182,7 +202,9 @@ class CorridorLogic(StoreLogic):
             outputs.append(dead_letter(step.reject, record))
         index = self.waiting.setdefault(store.partition, {})
         if step.state is not None and step.state is not state:
-            store.put(key, step.state.model_dump_json().encode())
+            encoded = step.state.model_dump_json().encode()
+            store.put(key, encoded)
+            self._remember(key, encoded, step.state)
             if step.state.phase is Phase.WAITING_FX and step.state.retry_at:
                 index[key] = step.state.retry_at
             else:
