@@ -16,7 +16,7 @@ from pydantic import ValidationError
 # Modules under router.cli, in help order.
 COMMANDS: tuple[str, ...] = (
     "topics", "worker", "messages", "track", "demo", "bench", "fx", "ledger",
-    "iso", "screen", "review",
+    "iso", "screen", "review", "dlq",
 )
 
 
