@@ -41,8 +41,11 @@ class MetricSpec:
 
     def series(self) -> tuple[str, ...]:
         """The sample names a scrape shows, which queries may reference."""
+        # prometheus_client also exports each counter's and histogram's creation time as *_created.
         if self.kind == "histogram":
-            return (f"{self.name}_bucket", f"{self.name}_sum", f"{self.name}_count")
+            return (f"{self.name}_bucket", f"{self.name}_sum", f"{self.name}_count", f"{self.name}_created")
+        if self.kind == "counter":
+            return (self.name, f"{self.name.removesuffix('_total')}_created")
         return (self.name,)
 
 
@@ -148,3 +151,12 @@ def _as(kind: type[T], obj: object) -> T:
     if not isinstance(obj, kind):
         raise TypeError(f"{obj!r} is not a {kind.__name__}")
     return obj
+
+
+def ledger_check_registry(*, ok: bool, violations: int, at: float) -> CollectorRegistry:
+    """The ledger check's verdict alone, for a batch job to push (no other metric at a default value)."""
+    registry = CollectorRegistry()
+    for spec, value in ((LEDGER_CHECK_OK, 1.0 if ok else 0.0), (LEDGER_CHECK_VIOLATIONS, float(violations)),
+                        (LEDGER_CHECK_TIMESTAMP, at)):
+        Gauge(spec.name, spec.help, registry=registry).set(value)
+    return registry
