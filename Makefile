@@ -79,7 +79,7 @@ bench: install kafka-up ## run every benchmark (results: BENCHMARKS.md)
 	@for area in $$($(BIN)/python -c "from router.bench import BENCHES; print(' '.join(BENCHES))"); do \
 	  echo "== $$area"; $(BIN)/router bench $$area; done
 
-tools: ## build promtool and kustomize into .tools/bin (needs Go; promtool takes ~15 min on 2 cores, once)
+tools: ## build promtool and kustomize into .tools/bin (needs Go; promtool took 21 min on 2 busy cores, once)
 	@command -v go >/dev/null 2>&1 || { echo "tools: Go is not installed (apt-get install golang-go)"; exit 1; }
 	@mkdir -p $(TOOLS)
 	@[ -x $(TOOLS)/promtool ] || GOBIN=$(TOOLS) go install github.com/prometheus/prometheus/cmd/promtool@$(PROMTOOL_VERSION)

@@ -83,8 +83,6 @@ FX_QUOTE_AGE_SECONDS = MetricSpec("router_fx_quote_age_seconds", "gauge",
                                   "age of the newest quote held for a currency pair", ("pair", "provider"))
 DLQ_RECORDS = MetricSpec("router_dlq_records_total", "counter",
                          "records sent to router.dlq, by reason code and stage", ("reason", "stage"))
-DLQ_REPLAYED = MetricSpec("router_dlq_replayed_total", "counter",
-                          "DLQ records re-injected by `router dlq replay`", ("topic",))
 LEDGER_CHECK_OK = MetricSpec("router_ledger_check_ok", "gauge",
                              "1 if the last ledger check passed every invariant, 0 if it found a violation")
 LEDGER_CHECK_VIOLATIONS = MetricSpec("router_ledger_check_violations", "gauge",
@@ -95,7 +93,7 @@ LEDGER_CHECK_TIMESTAMP = MetricSpec("router_ledger_check_timestamp_seconds", "ga
 METRICS: tuple[MetricSpec, ...] = (
     STAGE_RECORDS, STAGE_TRANSACTIONS, STAGE_COMMIT_SECONDS, STAGE_TASKS, RESTORE_SECONDS, CONSUMER_LAG,
     PAYMENTS, PAYMENT_E2E_SECONDS, SCREENING_DECISIONS, SCREENING_HOLDS, LIQUIDITY_QUEUE_DEPTH,
-    LIQUIDITY_QUEUE_WAIT_SECONDS, SETTLEMENTS_OVERDUE, FX_QUOTE_AGE_SECONDS, DLQ_RECORDS, DLQ_REPLAYED,
+    LIQUIDITY_QUEUE_WAIT_SECONDS, SETTLEMENTS_OVERDUE, FX_QUOTE_AGE_SECONDS, DLQ_RECORDS,
     LEDGER_CHECK_OK, LEDGER_CHECK_VIOLATIONS, LEDGER_CHECK_TIMESTAMP,
 )
 
@@ -141,7 +139,6 @@ class RouterMetrics:
         self.settlements_overdue: Gauge = _as(Gauge, made[SETTLEMENTS_OVERDUE.name])
         self.fx_quote_age_seconds: Gauge = _as(Gauge, made[FX_QUOTE_AGE_SECONDS.name])
         self.dlq_records: Counter = _as(Counter, made[DLQ_RECORDS.name])
-        self.dlq_replayed: Counter = _as(Counter, made[DLQ_REPLAYED.name])
         self.ledger_check_ok: Gauge = _as(Gauge, made[LEDGER_CHECK_OK.name])
         self.ledger_check_violations: Gauge = _as(Gauge, made[LEDGER_CHECK_VIOLATIONS.name])
         self.ledger_check_timestamp: Gauge = _as(Gauge, made[LEDGER_CHECK_TIMESTAMP.name])
