@@ -11,6 +11,7 @@ with a small, bounded set of values (no UETRs, no account ids).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
@@ -142,6 +143,24 @@ class RouterMetrics:
         self.ledger_check_ok: Gauge = _as(Gauge, made[LEDGER_CHECK_OK.name])
         self.ledger_check_violations: Gauge = _as(Gauge, made[LEDGER_CHECK_VIOLATIONS.name])
         self.ledger_check_timestamp: Gauge = _as(Gauge, made[LEDGER_CHECK_TIMESTAMP.name])
+
+
+class StageStatsSync:
+    """Feeds a processor's running totals (``stats["records"]``, ``stats["transactions"]``) into the
+    stage counters at scrape time, so the processor itself needs no metrics code."""
+
+    def __init__(self, metrics: RouterMetrics) -> None:
+        self.metrics = metrics
+        self.seen: dict[tuple[str, str], int] = {}
+
+    def __call__(self, stage: str, stats: Mapping[str, int], tasks: int) -> None:
+        for key, counter in (("records", self.metrics.stage_records),
+                             ("transactions", self.metrics.stage_transactions)):
+            now, before = stats.get(key, 0), self.seen.get((stage, key), 0)
+            # A counter only goes up; a restarted processor starts its totals again from 0.
+            counter.labels(stage).inc(now - before if now >= before else now)
+            self.seen[(stage, key)] = now
+        self.metrics.stage_tasks.labels(stage).set(tasks)
 
 
 def _as(kind: type[T], obj: object) -> T:

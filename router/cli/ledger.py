@@ -41,6 +41,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     w.add_argument("--instance", default="",
                    help="this process's stable name: shown in logs, and its static group membership (a restart "
                         "under the same name takes its partitions straight back)")
+    w.add_argument("--web-port", type=int, default=None,
+                   help="serve /healthz (200 once every assigned partition is restored, else 503), /livez and "
+                        "/metrics on this port, for Kubernetes probes and Prometheus (default: no server)")
     w.set_defaults(func=_worker)
 
 
@@ -140,7 +143,10 @@ def _worker(args: argparse.Namespace) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
 
+    joined = {"settlement": False}
+
     def ready(parts: list[int]) -> None:
+        joined["settlement"] = True
         # Test harnesses, the demo and the benchmark wait for this line.
         print(f"settlement worker ready partitions={parts} instance={args.instance}", flush=True)
 
@@ -151,6 +157,16 @@ def _worker(args: argparse.Namespace) -> int:
             loop.add_signal_handler(sig, stop.set)
         logic = SettlementLogic(s.settlement)
         proc = settlement_processor(s, logic=logic, on_ready=ready)
+        web = None
+        if args.web_port is not None:
+            from router.metrics import RouterMetrics, StageStatsSync
+            from router.ops_web import ops_app, processor_health, serve
+
+            metrics = RouterMetrics()
+            sync = StageStatsSync(metrics)
+            app = ops_app(lambda: [processor_health(proc, joined=joined["settlement"])], metrics.registry,
+                          refresh=lambda: sync(proc.logic.name, proc.stats, len(proc.tasks)))
+            web = asyncio.create_task(serve(app, s.web.host, args.web_port, stop))
         try:
             await proc.run(stop)
         except Fenced as exc:
@@ -158,6 +174,10 @@ def _worker(args: argparse.Namespace) -> int:
             return 3
         except TopologyError as exc:
             raise CliError(str(exc)) from exc
+        finally:
+            stop.set()
+            if web is not None:
+                await web
         print(f"settlement worker stopped {json.dumps({**proc.stats, **logic.stats})}", flush=True)
         return 0
 
