@@ -162,3 +162,20 @@ def test_the_ledger_check_pushes_its_verdict_alone() -> None:
     assert samples.keys() == {"router_ledger_check_ok", "router_ledger_check_violations",
                               "router_ledger_check_timestamp_seconds"}
     assert samples["router_ledger_check_ok"] == 0 and samples["router_ledger_check_violations"] == 3
+
+
+def test_stage_totals_feed_counters_that_only_go_up() -> None:
+    from router.metrics import StageStatsSync
+
+    m = RouterMetrics()
+    sync = StageStatsSync(m)
+
+    def value(name: str) -> float | None:
+        return m.registry.get_sample_value(name, {"stage": "settlement"})
+
+    sync("settlement", {"records": 10, "transactions": 2}, tasks=4)
+    sync("settlement", {"records": 25, "transactions": 5}, tasks=3)
+    assert (value("router_stage_records_total"), value("router_stage_transactions_total")) == (25, 5)
+    assert value("router_stage_tasks") == 3
+    sync("settlement", {"records": 4, "transactions": 1}, tasks=4)  # the processor restarted
+    assert (value("router_stage_records_total"), value("router_stage_transactions_total")) == (29, 6)
