@@ -39,9 +39,10 @@ APP_ID = Settings().app_id
 
 @dataclass(frozen=True)
 class Role:
-    """A workload that consumes Kafka: its consumer groups and every topic they read."""
+    """A workload that consumes Kafka: its consumer groups and the partitioned topics they split."""
 
     groups: dict[str, tuple[str, ...]]
+    static_membership: bool = True  # the transactional processor's group.instance.id
 
     @property
     def partition_cap(self) -> int:
@@ -51,11 +52,12 @@ class Role:
 
 _TRANSACTIONAL = {"ingest": IngestLogic, "screening": ScreeningLogic, "corridor": CorridorLogic}
 # Keyed by the workload's name in deploy/k8s/router.yaml. The FX service is a faust app: its group
-# is the app id. Change this table when a role changes (say, FX pricing becoming a quote book).
+# is the app id, and it splits fx.requests only (every replica reads all of fx.rates into a global
+# table). Change this table when a role changes (say, FX pricing becoming a quote book).
 ROLES: dict[str, Role] = {
     "corridor-router-worker": Role({f"{APP_ID}.{s}": tuple(_TRANSACTIONAL[s].inputs) for s in DEFAULT_STAGES}),
     "corridor-router-settlement": Role({f"{APP_ID}.{SettlementLogic.name}": tuple(SettlementLogic.inputs)}),
-    "corridor-router-fx": Role({APP_ID: ("fx.rates", "fx.requests")}),
+    "corridor-router-fx": Role({APP_ID: ("fx.requests",)}, static_membership=False),
 }
 CUSTOM = {("keda.sh/v1alpha1", "ScaledObject"), ("keda.sh/v1alpha1", "TriggerAuthentication"),
           ("kafka.strimzi.io/v1beta2", "KafkaTopic")}
@@ -148,8 +150,8 @@ def test_partition_owners_are_statefulsets_with_static_membership(overlay: str) 
     docs = rendered(overlay)
     sets, services = by_name(docs, "StatefulSet"), by_name(docs, "Service")
     for name, role in ROLES.items():
-        if role.partition_cap == 1:
-            continue  # one replica: nobody to take partitions over
+        if not role.static_membership:
+            continue
         assert name in sets, f"{overlay}: {name} owns partitions and state; run it as a StatefulSet"
         sts = sets[name]
         assert services[sts["spec"]["serviceName"]]["spec"].get("clusterIP") == "None", "headless service"
@@ -202,6 +204,7 @@ def test_autoscalers_scale_every_group_of_their_role_on_lag(overlay: str) -> Non
             md = t["metadata"]
             assert md["bootstrapServers"] == config["ROUTER_KAFKA__BOOTSTRAP_SERVERS"], "the router's own cluster"
             assert int(md["lagThreshold"]) > 0 and md["allowIdleConsumers"] == "false"
+            assert md.get("topic", role.groups[md["consumerGroup"]][0]) in role.groups[md["consumerGroup"]]
             for ref in auths[t["authenticationRef"]["name"]]["spec"]["secretTargetRef"]:
                 assert ref["key"] in secrets[ref["name"]]["stringData"], ref
     for hpa in of_kind(docs, "HorizontalPodAutoscaler"):
@@ -210,6 +213,9 @@ def test_autoscalers_scale_every_group_of_their_role_on_lag(overlay: str) -> Non
         metrics = [m["external"]["metric"] for m in hpa["spec"]["metrics"]]
         assert {m["name"] for m in metrics} == {"router_consumer_lag"}
         assert {m["selector"]["matchLabels"]["group"] for m in metrics} == set(role.groups), name
+        for m in metrics:
+            labels = m["selector"]["matchLabels"]
+            assert labels.get("topic", role.groups[labels["group"]][0]) in role.groups[labels["group"]]
     if overlay.startswith("prod"):
         assert scaled == {n for n, r in ROLES.items() if r.partition_cap > 1}, f"{overlay} scales {scaled}"
     scalers = [*of_kind(docs, "ScaledObject"), *of_kind(docs, "HorizontalPodAutoscaler")]
