@@ -92,7 +92,7 @@ def _list(args: argparse.Namespace) -> int:
 
 def _replay(args: argparse.Namespace) -> int:
     from router.cli import CliError
-    from router.dlq_kafka import replay
+    from router.dlq_kafka import ReplayFenced, replay
 
     s, selection = get_settings(), _selection(args)
     if selection.is_everything and not args.all:
@@ -100,8 +100,8 @@ def _replay(args: argparse.Namespace) -> int:
                        "or say --all")
     try:
         result = asyncio.run(replay(s, selection, note=args.note, dry_run=args.dry_run))
-    except LookupError as exc:
-        raise CliError(str(exc)) from exc
+    except (LookupError, ReplayFenced) as exc:
+        raise CliError(str(exc), exit_code=1) from exc
     chosen = result.plan
     summary = {
         "would_replay" if args.dry_run else "replayed":

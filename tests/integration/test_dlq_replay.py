@@ -15,7 +15,7 @@ import pytest
 
 from router.config import IngestSettings, Settings
 from router.dlq import header_dict
-from router.dlq_kafka import read_markers, replay
+from router.dlq_kafka import ReplayFenced, read_markers, replay
 from router.dlq_replay import REPLAY_OF, Selection
 from router.iso20022 import examples as ex
 from router.iso20022.build import build_message
@@ -109,6 +109,8 @@ async def test_racing_replays_inject_a_record_once(topics: Settings) -> None:
                                     return_exceptions=True)
     committed = [o for o in outcomes if not isinstance(o, BaseException) and o.committed]
     assert len(committed) <= 1, outcomes
+    # A replay that lost the race says so and wrote nothing.
+    assert all(isinstance(o, ReplayFenced) for o in outcomes if isinstance(o, BaseException)), outcomes
     # A fenced replay may have lost its transaction; a last one settles whatever is left.
     last = await replay(s, Selection(keys=frozenset({uetr})))
     assert len(committed) + int(last.committed) == 1, (outcomes, last)
