@@ -10,9 +10,13 @@ KAFKA_PORT ?= 9092
 # The official ISO 20022 XSDs are not redistributed; point this at a copy to enable base-schema checks.
 SHARED ?= $(abspath ../shared)
 PAYMENTS ?= 5000
+# Go tools for the deployment checks, built from the Go module proxy into .tools/bin.
+TOOLS := $(abspath .tools/bin)
+PROMTOOL_VERSION ?= v0.316.0
+KUSTOMIZE_VERSION ?= v5.5.0
 
 .PHONY: help install browser run demo test test-unit lint typecheck kafka-up kafka-down \
-        kafka-status kafka-reset topics worker bench clean
+        kafka-status kafka-reset topics worker bench clean tools check-deploy
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -75,6 +79,17 @@ test-unit: install ## unit and property tests only (no broker)
 bench: install kafka-up ## run every benchmark (results: BENCHMARKS.md)
 	@for area in $$($(BIN)/python -c "from router.cli.bench import all_benches; print(' '.join(all_benches()))"); do \
 	  echo "== $$area"; $(BIN)/router bench $$area; done
+
+tools: ## build promtool and kustomize into .tools/bin (needs Go; promtool took 21 min on 2 busy cores, once)
+	@command -v go >/dev/null 2>&1 || { echo "tools: Go is not installed (apt-get install golang-go)"; exit 1; }
+	@mkdir -p $(TOOLS)
+	@[ -x $(TOOLS)/promtool ] || GOBIN=$(TOOLS) go install github.com/prometheus/prometheus/cmd/promtool@$(PROMTOOL_VERSION)
+	@[ -x $(TOOLS)/kustomize ] || GOBIN=$(TOOLS) go install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
+
+check-deploy: install ## render and validate the Kubernetes overlays; check alert rules and dashboard (promtool if built)
+	$(BIN)/pytest -q tests/unit/test_k8s_overlays.py tests/unit/test_monitoring.py tests/unit/test_deploy_manifests.py
+	@if [ -x $(TOOLS)/promtool ]; then cd deploy/monitoring && $(TOOLS)/promtool check rules alerts.yaml \
+	  && $(TOOLS)/promtool test rules alerts.test.yaml; else echo "promtool not built: run 'make tools'"; fi
 
 clean: ## remove local state (not the broker's jar cache)
 	rm -rf .router-data reports .pytest_cache .mypy_cache .ruff_cache

@@ -63,6 +63,10 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec("corridor.state", "UETR", "corridor orchestrator changelog: each payment's state", compacted=True),
     TopicSpec("router.dlq", "original key", "unprocessable inputs: original bytes + reason headers",
               retention_ms=30 * DAY_MS),
+    # Written in the same transaction as each replayed record; outlives the DLQ's replay horizon
+    # (30 days + a segment), so a dead letter still readable is never replayed twice.
+    TopicSpec("router.dlq.replays", "dlq position <- source position", "replay markers of `router dlq replay` "
+              "(JSON)", partitions=1, retention_ms=60 * DAY_MS),
 )
 
 BY_NAME: dict[str, TopicSpec] = {t.name: t for t in TOPICS}

@@ -19,6 +19,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     c.add_argument("--json", action="store_true", help="print the JSON summary only")
     c.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                    help="keep re-reading until the invariants hold or SECONDS pass (for in-flight work)")
+    c.add_argument("--push-gateway", default=None, metavar="URL",
+                   help="also push the verdict to a Prometheus Pushgateway (job corridor-router-ledger-check), "
+                        "where the ledger alerts read it")
     c.set_defaults(func=_check)
     b = lsub.add_parser("balances", help="every account's balance, reservations and availability")
     b.add_argument("--json", action="store_true")
@@ -41,6 +44,8 @@ def _check(args: argparse.Namespace) -> int:
     except LookupError as exc:
         raise CliError(str(exc)) from exc
     summary = report.as_dict()
+    if args.push_gateway:
+        _push(args.push_gateway, ok=report.ok, violations=report.violation_count)
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
@@ -53,6 +58,23 @@ def _check(args: argparse.Namespace) -> int:
         for msg in report.violations:
             print(f"  - {msg}")
     return 0 if report.ok else 1
+
+
+def _push(url: str, *, ok: bool, violations: int) -> None:
+    import time
+
+    from prometheus_client import push_to_gateway
+
+    from router.cli import CliError
+    from router.metrics import ledger_check_registry
+
+    try:
+        push_to_gateway(url, job="corridor-router-ledger-check",
+                        registry=ledger_check_registry(ok=ok, violations=violations, at=time.time()))
+    except OSError as exc:
+        # The check itself ran; say so, and fail the run so the CronJob shows it.
+        raise CliError(f"ledger check {'passed' if ok else 'FAILED'} but the push to {url} failed: {exc}",
+                       exit_code=1) from exc
 
 
 def _balances(args: argparse.Namespace) -> int:
