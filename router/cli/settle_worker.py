@@ -8,10 +8,13 @@ from router.config import get_settings
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    w = sub.add_parser("settle-worker", help="run the PvP coordinator and account processors")
+    w = sub.add_parser("settle-worker", help="run the ledger shard: PvP settlement, liquidity queue, journal")
     w.add_argument("--instance", default="",
                    help="this process's stable name: shown in logs, and its static group membership (a restart "
                         "under the same name takes its partitions straight back)")
+    w.add_argument("--web-port", type=int, default=None,
+                   help="serve /healthz (200 once every assigned partition is restored, else 503), /livez and "
+                        "/metrics on this port, for Kubernetes probes and Prometheus (default: no server)")
     w.set_defaults(func=_run)
 
 
@@ -29,6 +32,6 @@ def _run(args: argparse.Namespace) -> int:
         s = with_instance(s, args.instance)
     configure_logging(s)
     try:
-        return asyncio.run(settlement_worker.run(s, args.instance))
+        return asyncio.run(settlement_worker.run(s, args.instance, args.web_port))
     except TopologyError as exc:
         raise CliError(str(exc)) from exc

@@ -2,25 +2,43 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
+from collections.abc import Coroutine
+from typing import Any
 
 from router import bootstrap
 from router.config import Settings
 from router.pipeline.settlement_stage import SettlementLogic
 
 
-async def run(settings: Settings, instance: str = "") -> int:
+async def run(settings: Settings, instance: str = "", web_port: int | None = None) -> int:
     """Run the settlement stage until SIGTERM / SIGINT; prints ``settlement worker ready ...`` once
     it owns its partitions (test harnesses, the demo and the benchmark wait for that line) and its
-    counters when it stops. Raises ``TopologyError`` when its topics are missing."""
+    counters when it stops. With ``web_port`` it serves /healthz (503 until every assigned
+    partition is restored), /livez and /metrics. Raises ``TopologyError`` when its topics are missing."""
     logic = SettlementLogic(settings.settlement)
+    joined = {"settlement": False}
 
     def ready(stage: str, parts: list[int]) -> None:
+        joined[stage] = True
         print(f"settlement worker ready partitions={parts} instance={instance}", flush=True)
 
     assembly = bootstrap.assemble(settings, bootstrap.SETTLEMENT_STAGES, on_ready=ready, settlement_logic=logic)
-    code = await bootstrap.run(assembly)
+    stop = asyncio.Event()
+    beside: tuple[Coroutine[Any, Any, Any], ...] = ()
+    if web_port is not None:
+        from router.metrics import RouterMetrics, StageStatsSync
+        from router.ops_web import ops_app, processor_health, serve
+
+        proc = assembly.processors[0]
+        metrics = RouterMetrics()
+        sync = StageStatsSync(metrics)
+        app = ops_app(lambda: [processor_health(proc, joined=joined["settlement"])], metrics.registry,
+                      refresh=lambda: sync(proc.logic.name, proc.stats, len(proc.tasks)))
+        beside = (serve(app, settings.web.host, web_port, stop),)
+    code = await bootstrap.run(assembly, beside=beside, stop=stop)
     if code == 3:
         print("router: fenced by a newer owner, stopping", file=sys.stderr)
         return code

@@ -19,13 +19,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from router.demo.corridor_demo import FX_PROVIDERS, demo_balances
+from router.settlement.reader import check_ledger
 
 from router.config import IngestSettings, KafkaSettings, Settings
-from router.demo.corridor_demo import FX_PROVIDERS, demo_balances
 from router.iso20022.model import Payment
 from router.kafka_clients import create_topics, delete_topics_with_prefix
 from router.procs import RouterProcess, settings_env, spawn
-from router.settlement.reader import check_ledger
 from tests.e2e.test_corridor_paths import DIRECTORY, THIN, _publish_quotes, journey, read, send, traffic
 from tests.support.kafka import consume, free_port
 

@@ -59,12 +59,12 @@ def test_garbled_offsets_are_unreplayable() -> None:
 
 def test_selection_by_offset_range_reason_key_and_topic() -> None:
     letters = [letter(o, key=f"u-{o}".encode(), code="FF01" if o % 2 else "AM05",
-                      topic="cips.in" if o < 5 else "router.accepted") for o in range(10)]
+                      topic="cips.in" if o < 5 else "settlement.outcomes") for o in range(10)]
     pick = lambda sel: [d.offset for d, _ in plan(letters, sel, {}, PREFIX).replay]  # noqa: E731
     assert pick(Selection(partition=0, from_offset=2, to_offset=4)) == [2, 3, 4]
     assert pick(Selection(reasons=frozenset({"AM05"}))) == [0, 2, 4, 6, 8]
     assert pick(Selection(keys=frozenset({"u-7", "u-9"}))) == [7, 9]
-    assert pick(Selection(source_topics=frozenset({"router.accepted"}), reasons=frozenset({"FF01"}))) == [5, 7, 9]
+    assert pick(Selection(source_topics=frozenset({"settlement.outcomes"}), reasons=frozenset({"FF01"}))) == [5, 7, 9]
     assert pick(Selection(partition=1)) == []
 
 

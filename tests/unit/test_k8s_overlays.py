@@ -23,8 +23,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from router.config import Settings
 from router.bootstrap import PAYMENT_STAGES
+from router.config import Settings
 from router.pipeline.corridor_stage import CorridorLogic
 from router.pipeline.screening_stage import ScreeningLogic
 from router.pipeline.settlement_stage import SettlementLogic
@@ -219,18 +219,6 @@ def test_autoscalers_scale_every_group_of_their_role_on_lag(overlay: str) -> Non
     assert len(targets) == len(set(targets)), f"{overlay}: two autoscalers fight over one workload"
 
 
-def _nested(env: dict[str, str]) -> dict[str, Any]:
-    """ROUTER_A__B=v environment variables as the nested settings they configure."""
-    out: dict[str, Any] = {}
-    for name, value in env.items():
-        *parents, leaf = name.removeprefix("ROUTER_").lower().split("__")
-        node = out
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = value
-    return out
-
-
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_every_workload_gets_settings_that_load(overlay: str) -> None:
     docs = rendered(overlay)
@@ -245,8 +233,15 @@ def test_every_workload_gets_settings_that_load(overlay: str) -> None:
                 else:
                     env |= secrets[src["secretRef"]["name"]]["stringData"]
             env |= {e["name"]: e.get("value", "from-the-pod") for e in c.get("env", [])}
-            # The settings a pod starts with: unknown names and invalid values are refused here, not at 3 a.m.
-            Settings.model_validate(_nested({k: v for k, v in env.items() if k.startswith("ROUTER_")}))
+            # The settings a pod starts with, read from its environment as the pod reads them: unknown
+            # names and invalid values are refused here, not at 3 a.m.
+            with pytest.MonkeyPatch.context() as mp:
+                for name in [n for n in os.environ if n.startswith("ROUTER_")]:
+                    mp.delenv(name)
+                for name, value in env.items():
+                    if name.startswith("ROUTER_"):
+                        mp.setenv(name, value)
+                Settings()
 
 
 def test_dev_talks_plaintext_to_one_broker_and_prod_uses_sasl() -> None:
