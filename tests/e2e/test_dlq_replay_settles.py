@@ -1,7 +1,7 @@
 """End to end on the real broker: a payment dead-lettered by a misconfigured deployment settles
 exactly once when it is replayed from the DLQ after the fix, and a second replay changes nothing.
 
-The cause is an ingest size limit set below a normal pacs.008. The workers are restarted with
+The cause is an intake size limit set below a normal pacs.008. The workers are restarted with
 the limit fixed (same consumer groups, so the refused record is not read again by itself), the
 payment is replayed with `router dlq replay`, and the corridor screens, prices, settles (PvP) and
 delivers it. The ledger check and the delivered messages show one settlement, one delivery.
@@ -19,18 +19,18 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from router.demo.corridor_demo import FX_PROVIDERS, demo_balances
-from router.settlement.reader import check_ledger
 
+from connectors.demo import FX_PROVIDERS, demo_balances
 from router.config import IngestSettings, KafkaSettings, Settings
 from router.iso20022.model import Payment
 from router.kafka_clients import create_topics, delete_topics_with_prefix
+from router.ledger_reader import check_ledger
 from router.procs import RouterProcess, settings_env, spawn
 from tests.e2e.test_corridor_paths import DIRECTORY, THIN, _publish_quotes, journey, read, send, traffic
 from tests.support.kafka import consume, free_port
 
 pytestmark = pytest.mark.integration
-STAGES = ("worker", "--stages", "ingest,screening,corridor")
+STAGES = ("worker", "--stages", "screening,corridor")
 
 
 @pytest.fixture

@@ -42,7 +42,7 @@ async def test_a_dead_letter_is_replayed_after_the_fix_and_processed_once(topics
     payment = build_message(ex.cips_pacs008(uetr=uetr), "cips")
     assert len(payment) > 1024
 
-    worker = start_worker(broken, tmp_path / "broken.log", "--stages", "ingest")
+    worker = start_worker(broken, tmp_path / "broken.log", "--stages", "corridor")
     try:
         await produce(broken, "cips.in", payment, key=uetr.encode(), headers=[("sender", b"CIPSBANK")])
         await produce(broken, "cips.in", build_message(ex.cips_pacs008(uetr=other), "cips"), key=other.encode())
@@ -65,7 +65,7 @@ async def test_a_dead_letter_is_replayed_after_the_fix_and_processed_once(topics
     assert [r["key"] for r in json.loads(dry.stdout)["would_replay"]] == [uetr]
     assert await read_markers(fixed) == {}, "a dry run writes nothing"
 
-    worker = start_worker(fixed, tmp_path / "fixed.log", "--stages", "ingest")
+    worker = start_worker(fixed, tmp_path / "fixed.log", "--stages", "corridor")
     try:
         first = _cli(fixed, "replay", "--key", uetr, "--note", "INC-42 limit raised", "--json")
         assert first.returncode == 0, first.stderr
@@ -77,22 +77,23 @@ async def test_a_dead_letter_is_replayed_after_the_fix_and_processed_once(topics
         assert "already replayed" in json.loads(again.stdout)["refused"][0]["why"]
         assert json.loads(again.stdout)["replayed"] == []
 
-        accepted = await consume(fixed, "router.accepted", until=lambda rs: len(_of(rs, uetr)) >= 1)
+        taken = await consume(fixed, "payments.status", until=lambda rs: len(_of(rs, uetr)) >= 1)
         # Give a duplicate time to show up before counting.
         await asyncio.sleep(3)
-        accepted = await consume(fixed, "router.accepted", until=lambda rs: False, timeout=3)
+        taken = await consume(fixed, "payments.status", until=lambda rs: False, timeout=3)
         assert worker.alive(), worker.output()[-3000:]
     finally:
         worker.stop()
 
-    [ok] = _of(accepted, uetr)
+    [ok] = _of(taken, uetr)  # the corridor took the payment in once
     assert json.loads(ok.value)["uetr"] == uetr
-    h = header_dict(ok.headers)
-    assert h[REPLAY_OF] == f"router.dlq[{dead.partition}]@{dead.offset}"
-    assert h["sender"] == "CIPSBANK", "the record's own headers go back with it"
-    assert not _of(accepted, other), "only the chosen record is replayed"
+    assert not _of(taken, other), "only the chosen record is replayed"
     cips_in = await consume(fixed, "cips.in", until=lambda rs: len(rs) >= 3)
     assert len(_of(cips_in, uetr)) == 2, "the original and exactly one replay"
+    replayed = _of(cips_in, uetr)[1]
+    h = header_dict(replayed.headers)
+    assert h[REPLAY_OF] == f"router.dlq[{dead.partition}]@{dead.offset}"
+    assert h["sender"] == "CIPSBANK", "the record's own headers go back with it"
     [marker] = (await read_markers(fixed)).values()
     assert json.loads(marker)["note"] == "INC-42 limit raised"
 
