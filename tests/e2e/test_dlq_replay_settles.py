@@ -39,7 +39,7 @@ def fixed(kafka_bootstrap: str, tmp_path: Path) -> Iterator[Settings]:
     base = Settings()
     s = Settings(
         app_id=f"dlq-{run}", kafka=KafkaSettings(bootstrap_servers=kafka_bootstrap, topic_prefix=f"d{run}."),
-        store_url="memory://", data_dir=tmp_path / "data", web={"port": free_port()},  # type: ignore[arg-type]
+        web={"port": free_port()},  # type: ignore[arg-type]
         fx=base.fx.model_copy(update={"max_wait_s": 3.0, "retry_interval_s": 0.5}),
         settlement=base.settlement.model_copy(update={
             "opening_balances": demo_balances(DIRECTORY, thin=THIN), "fx_providers": FX_PROVIDERS}),
