@@ -155,7 +155,8 @@ def load_ofac_csv(sdn_path: Path) -> SanctionsList:
         ))
     published = _date_from_path(sdn_path)
     version = ListVersion(
-        source=DEMO_SOURCE if sdn_path.parent.name.lower() == "demo" else "OFAC-SDN", published=published or _mtime_date(sdn_path),
+        source=DEMO_SOURCE if sdn_path.parent.name.lower() == "demo" else "OFAC-SDN",
+        published=published or _mtime_date(sdn_path),
         published_from="path" if published else "file-mtime", entries=len(entries),
         sha256=digest.hexdigest(), path=str(sdn_path),
     )
