@@ -118,4 +118,4 @@ async def test_case_feed_and_decision_topics(topics: Settings) -> None:
     trail = [json.loads(r.value) for r in audit]
     assert [(a["uetr"], a["actor"], a["outcome"]) for a in trail] == [
         (keep, "ana", "release-proposed"), (keep, "bo", "release")]
-    assert trail[1]["kind"] == "human" and trail[1]["list_versions"][0]["source"] == "OFAC-SDN"
+    assert trail[1]["kind"] == "human" and trail[1]["list_versions"][0]["source"] == "DEMO"
