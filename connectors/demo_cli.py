@@ -88,10 +88,13 @@ async def drop_earlier_runs(s: Settings, base_prefix: str) -> int:
 
 
 def demo_settings(base: Settings) -> Settings:
-    """A fresh topic prefix and app id per run keep each demo's numbers its own."""
+    """A fresh topic prefix and app id per run keep each demo's numbers its own. Every party is
+    screened against the configured (by default the shipped real) lists plus the fictional demo
+    list, whose names the simulators use so that the demo meets holds and rejections."""
     run_id = new_run_id(time.time())
     return base.model_copy(update={
         "app_id": f"demo-{run_id}",
+        "screening": base.screening.with_demo_list(),
         "kafka": base.kafka.model_copy(update={"topic_prefix": f"{base.kafka.topic_prefix}demo-{run_id}."}),
     })
 

@@ -33,6 +33,9 @@ _DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
 _DATE_IN_NAME = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 _BIC = re.compile(r"SWIFT/BIC\s+([A-Z]{6}[A-Z2-9][A-NP-Z0-9](?:[A-Z0-9]{3})?)\b")
 _OFAC_NULL = "-0-"
+# An OFAC-layout CSV set in a folder named "demo" is the shipped fictional list: its decisions
+# must never read as OFAC's, and its entry numbers must not be taken for real SDN entries.
+DEMO_SOURCE = "DEMO"
 
 
 class ListFormatError(ValueError):
@@ -152,7 +155,8 @@ def load_ofac_csv(sdn_path: Path) -> SanctionsList:
         ))
     published = _date_from_path(sdn_path)
     version = ListVersion(
-        source="OFAC-SDN", published=published or _mtime_date(sdn_path),
+        source=DEMO_SOURCE if sdn_path.parent.name.lower() == "demo" else "OFAC-SDN",
+        published=published or _mtime_date(sdn_path),
         published_from="path" if published else "file-mtime", entries=len(entries),
         sha256=digest.hexdigest(), path=str(sdn_path),
     )
@@ -318,16 +322,27 @@ def load_list(path: Path) -> SanctionsList:
 
 
 def list_files_in(directory: Path) -> list[Path]:
-    """The list files in a watched directory (OFAC sibling CSVs are loaded with their sdn.csv)."""
+    """The list files in a watched directory (OFAC sibling CSVs are loaded with their sdn.csv).
+
+    Hidden files and folders are skipped (``router lists update`` builds a new version in one
+    and renames it into place). Within a series of dated versions of one list (the same path
+    apart from a YYYY-MM-DD date, e.g. ``ofac-sdn-2026-03-01/sdn.csv``), only the newest is
+    loaded: older ones stay on disk as the record of what earlier decisions used.
+    """
     if not directory.is_dir():
         return []
-    out = []
+    newest: dict[str, tuple[str, Path]] = {}
     for p in sorted(directory.rglob("*")):
-        if not p.is_file() or p.name.startswith("."):
+        rel = p.relative_to(directory)
+        if not p.is_file() or any(part.startswith(".") for part in rel.parts):
             continue
         if p.suffix.lower() == ".xml" or (p.suffix.lower() == ".csv" and p.stem.lower() == "sdn"):
-            out.append(p)
-    return out
+            text = rel.as_posix()
+            series = _DATE_IN_NAME.sub("*", text)
+            dated = m[0] if (m := _DATE_IN_NAME.search(text)) else ""
+            if series not in newest or dated >= newest[series][0]:
+                newest[series] = (dated, p)
+    return sorted(p for _, p in newest.values())
 
 
 def files_signature(paths: Iterable[Path]) -> tuple[tuple[str, int, int], ...]:

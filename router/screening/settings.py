@@ -13,8 +13,13 @@ from typing import Literal
 import pycountry
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-# The shipped, fictional demo list (OFAC CSV format); used when no list is configured.
-DEFAULT_LIST = Path(__file__).resolve().parents[1] / "data" / "sanctions" / "sdn.csv"
+_SHIPPED = Path(__file__).resolve().parents[1] / "data" / "sanctions"
+# Dated snapshots of the real lists shipped in the package (provenance in the README beside
+# them); screened against when no list is configured. ``router lists update`` fetches newer ones.
+DEFAULT_LISTS: tuple[Path, ...] = (_SHIPPED / "ofac-sdn-2021-07-07" / "sdn.csv", _SHIPPED / "un-2026-02-27.xml")
+# The fictional demo list (OFAC CSV layout): the demo and the end-to-end benchmark load it in
+# addition to the real lists so that their payments meet holds; production never does.
+DEMO_LIST = _SHIPPED / "demo" / "sdn.csv"
 
 
 class TierLimit(BaseModel):
@@ -88,7 +93,8 @@ class ScreeningSettings(BaseModel):
     policy: MatchPolicy = MatchPolicy()
 
     # Explicit list files (any supported format) and/or a directory whose list files are all
-    # loaded. Both empty means the shipped fictional demo list.
+    # loaded (the newest of each dated series, see ``list_files_in``). Both empty means the
+    # shipped real-list snapshots (``DEFAULT_LISTS``).
     list_paths: tuple[Path, ...] = ()
     list_dir: Path | None = None
     # How often the worker / review server checks the list files for a new version.
@@ -148,4 +154,11 @@ class ScreeningSettings(BaseModel):
         paths = list(self.list_paths)
         if self.list_dir is not None:
             paths.extend(list_files_in(self.list_dir))
-        return tuple(paths) if paths else (DEFAULT_LIST,)
+        return tuple(paths) if paths else DEFAULT_LISTS
+
+    def with_demo_list(self) -> ScreeningSettings:
+        """These settings plus the fictional demo list, on top of whatever lists are configured."""
+        if DEMO_LIST in self.list_paths:
+            return self
+        base = self.list_paths if (self.list_paths or self.list_dir is not None) else DEFAULT_LISTS
+        return self.model_copy(update={"list_paths": (*base, DEMO_LIST)})

@@ -29,7 +29,7 @@ from router.screening.decision import screen_payment
 from router.screening.loaders import load_list
 from router.screening.model import Agent, Party, ScreeningRequest
 from router.screening.screener import Screener
-from router.screening.settings import DEFAULT_LIST, ScreeningSettings
+from router.screening.settings import DEMO_LIST, ScreeningSettings
 from tests.support.analysts import PASSWORDS, with_analysts
 from tests.support.kafka import consume, produce, settings_env
 
@@ -58,7 +58,7 @@ def _held_case(uetr: str) -> bytes:
                            creditor=Party(name="Felix Mordant", account="FR7630006000011234567890189", country="FR"),
                            debtor_agent=Agent(bic="ICBKCNBJXXX"), creditor_agent=Agent(bic="BNPAFRPPXXX"),
                            amount=Decimal("88000.00"), currency="CNY")
-    d = screen_payment(req, Screener([load_list(DEFAULT_LIST)], ScreeningSettings()), (), datetime.now(UTC))
+    d = screen_payment(req, Screener([load_list(DEMO_LIST)], ScreeningSettings()), (), datetime.now(UTC))
     assert d.outcome == "hold"
     return case_for(d, req).to_bytes()
 

@@ -35,6 +35,7 @@ from router.iso20022.model import CanonicalMessage, Payment, StatusReport
 from router.kafka_clients import client_options, create_topics, delete_topics_with_prefix
 from router.outcome import Ok
 from router.procs import RouterProcess, spawn
+from router.screening.settings import DEMO_LIST
 from router.topics import topic_name
 from tests.support.analysts import PASSWORDS, with_analysts
 from tests.support.kafka import free_port
@@ -81,6 +82,8 @@ def deployment(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -
     s = Settings(
         app_id=f"e2e-{run}", kafka=KafkaSettings(bootstrap_servers=kafka_bootstrap, topic_prefix=f"e{run}."),
         web={"port": free_port()},  # type: ignore[arg-type]
+        # The fictional list only: the example debtor, 李芳卫, is a real SDN name (LI, Fangwei).
+        screening=base.screening.model_copy(update={"list_paths": (DEMO_LIST,), "list_dir": None}),
         fx=base.fx.model_copy(update={"max_wait_s": 3.0, "retry_interval_s": 0.5}),
         settlement=base.settlement.model_copy(update={
             "opening_balances": demo_balances(DIRECTORY, thin=THIN), "fx_providers": FX_PROVIDERS,

@@ -24,7 +24,7 @@ from router.screening.decision import screen_payment
 from router.screening.loaders import load_list
 from router.screening.model import Agent, Party, ScreeningRequest
 from router.screening.screener import Screener
-from router.screening.settings import DEFAULT_LIST, ScreeningSettings
+from router.screening.settings import DEMO_LIST, ScreeningSettings
 from router.web.server import ReviewServer
 from tests.support.analysts import PASSWORDS, with_analysts
 from tests.support.kafka import consume, produce
@@ -37,7 +37,7 @@ def held_case(uetr: str) -> bytes:
                            creditor=Party(name="Wang Fang", account="2", country="CN"),
                            debtor_agent=Agent(bic="BNPAFRPPXXX"), creditor_agent=Agent(bic="ICBKCNBJXXX"),
                            amount=Decimal("1250.00"), currency="EUR")
-    d = screen_payment(req, Screener([load_list(DEFAULT_LIST)], ScreeningSettings()), (), datetime.now(UTC))
+    d = screen_payment(req, Screener([load_list(DEMO_LIST)], ScreeningSettings()), (), datetime.now(UTC))
     assert d.outcome == "hold"
     return case_for(d, req).to_bytes()
 
@@ -118,4 +118,4 @@ async def test_case_feed_and_decision_topics(topics: Settings) -> None:
     trail = [json.loads(r.value) for r in audit]
     assert [(a["uetr"], a["actor"], a["outcome"]) for a in trail] == [
         (keep, "ana", "release-proposed"), (keep, "bo", "release")]
-    assert trail[1]["kind"] == "human" and trail[1]["list_versions"][0]["source"] == "OFAC-SDN"
+    assert trail[1]["kind"] == "human" and trail[1]["list_versions"][0]["source"] == "DEMO"

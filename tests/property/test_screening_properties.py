@@ -14,9 +14,9 @@ from router.screening.model import Party, ScreeningRequest
 from router.screening.normalise import normalise, tokens
 from router.screening.rules import PastPayment, structuring
 from router.screening.screener import Screener
-from router.screening.settings import DEFAULT_LIST, ScreeningSettings
+from router.screening.settings import DEMO_LIST, ScreeningSettings
 
-SCREENER = Screener([load_list(DEFAULT_LIST)], ScreeningSettings())
+SCREENER = Screener([load_list(DEMO_LIST)], ScreeningSettings())
 NAME_TOKEN = st.text(alphabet=st.characters(whitelist_categories=("Lu", "Ll", "Lo")), min_size=1, max_size=12)
 NAMES = st.lists(NAME_TOKEN, min_size=1, max_size=5).map(" ".join)
 

@@ -9,6 +9,7 @@ import pytest
 
 from router.cli import main
 from router.config import get_settings
+from router.screening.settings import DEMO_LIST
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[dict[str, object]], str]:
@@ -19,12 +20,22 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[dict
 
 
 def test_names_and_outcomes(capsys: pytest.CaptureFixture[str]) -> None:
-    code, rows, _ = _run(capsys, "--name", "赵伟明", "--name", "Felix Mordant", "--name", "Jane Doe", "--json")
+    code, rows, _ = _run(capsys, "--name", "赵伟明", "--name", "Felix Mordant", "--name", "Jane Doe", "--json",
+                         "--list", str(DEMO_LIST))
     assert code == 0 and [r["name"] for r in rows] == ["赵伟明", "Felix Mordant", "Jane Doe"]
     assert [r["outcome"] for r in rows] == ["reject", "hold", "clear"]
     m = rows[0]["matches"][0]  # type: ignore[index]
-    assert m["list"] == "OFAC-SDN" and m["entry"] == "900001" and m["field"] == "name" and m["score"] == 1.0
+    assert m["list"] == "DEMO" and m["entry"] == "900001" and m["field"] == "name" and m["score"] == 1.0
     assert rows[2]["matches"] == []
+
+
+def test_default_lists_are_the_shipped_real_snapshots(capsys: pytest.CaptureFixture[str]) -> None:
+    code, rows, _ = _run(capsys, "--name", "Aero-Caribbean", "--name", "赵伟明")
+    assert code == 0
+    assert rows[0]["matches"][0]["list"] == "OFAC-SDN" and rows[0]["matches"][0]["entry"] == "36"  # type: ignore[index]
+    assert rows[1]["outcome"] == "clear"  # the fictional demo entries are not in production's lists
+    labels = [str(v) for v in rows[0]["list_versions"]]  # type: ignore[union-attr]
+    assert [v.split("#")[0] for v in labels] == ["OFAC-SDN@2021-07-07", "UN-SC@2026-02-27"]
 
 
 def test_names_file_country_and_explicit_list(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -15,14 +15,14 @@ from router.screening.loaders import load_list
 from router.screening.model import Agent, Party, ScreeningRequest
 from router.screening.rules import PastPayment
 from router.screening.screener import Screener
-from router.screening.settings import DEFAULT_LIST, ScreeningSettings
+from router.screening.settings import DEMO_LIST, ScreeningSettings
 
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
 def screener() -> Screener:
-    return Screener([load_list(DEFAULT_LIST)], ScreeningSettings())
+    return Screener([load_list(DEMO_LIST)], ScreeningSettings())
 
 
 def payment(debtor: str = "Wang Fang", creditor: str = "Hans Muller", *, original: str | None = None,
@@ -42,7 +42,7 @@ def test_clean_payment_clears_and_records_list_versions(screener: Screener) -> N
     d = screen_payment(payment(), screener, (), NOW)
     assert d.outcome == "clear" and d.status == "ACSP" and d.reject() is None and d.matches == ()
     (v,) = d.list_versions
-    assert v["source"] == "OFAC-SDN" and v["entries"] == 14 and len(str(v["sha256"])) == 64
+    assert v["source"] == "DEMO" and v["entries"] == 14 and len(str(v["sha256"])) == 64
     audit = audit_for(d)
     assert audit.actor == "system" and audit.kind == "automatic" and audit.outcome == "clear"
 
@@ -64,7 +64,7 @@ def test_fuzzy_hit_holds_with_a_case(screener: Screener) -> None:
     again = Case.model_validate_json(case.to_bytes())
     assert again == case and again.request.amount == Decimal("1000")
     audit = audit_for(d)
-    assert audit.case_id == case.case_id and "name:OFAC-SDN" in audit.rules
+    assert audit.case_id == case.case_id and "name:DEMO" in audit.rules
 
 
 def test_listed_bic_and_embargoed_country(screener: Screener) -> None:
@@ -95,7 +95,7 @@ def test_analyst_decision_and_audit(screener: Screener) -> None:
     audit = audit_for_analyst(rej)
     body = json.loads(audit.to_bytes())
     assert body["actor"] == "analyst" and body["kind"] == "human" and body["outcome"] == "reject"
-    assert body["at"].startswith("2026-03-02T02:00") and body["list_versions"][0]["source"] == "OFAC-SDN"
+    assert body["at"].startswith("2026-03-02T02:00") and body["list_versions"][0]["source"] == "DEMO"
 
 
 def test_ultimate_parties_are_screened(screener: Screener) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from router.screening.loaders import ListFormatError, detect_format, files_signature, list_files_in, load_list
-from router.screening.settings import DEFAULT_LIST
+from router.screening.settings import DEMO_LIST
 
 OFAC_XML = """<?xml version="1.0" standalone="yes"?>
 <sdnList xmlns="https://sanctionslistservice.ofac.treas.gov/api/PublicationPreview/exports/XML">
@@ -39,16 +39,16 @@ UN_XML = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 
 
 def test_shipped_fictional_list_loads_with_aliases_bics_and_countries() -> None:
-    lst = load_list(DEFAULT_LIST)
+    lst = load_list(DEMO_LIST)
     v = lst.version
-    assert v.source == "OFAC-SDN" and v.entries == len(lst.entries) == 14
+    assert v.source == "DEMO" and v.entries == len(lst.entries) == 14
     by_uid = {e.uid: e for e in lst.entries}
     assert "赵伟明" in by_uid["900001"].aliases
     assert by_uid["900004"].bics == ("HRWGGB2L",)
     assert by_uid["900011"].countries == ("KP",)
     digest = hashlib.sha256()
     for name in ("sdn.csv", "add.csv", "alt.csv"):
-        digest.update((DEFAULT_LIST.parent / name).read_bytes())
+        digest.update((DEMO_LIST.parent / name).read_bytes())
     assert v.sha256 == digest.hexdigest()
     # The CSV carries no date: the version says where its date came from.
     assert v.published_from in ("path", "file-mtime")
@@ -98,7 +98,7 @@ def test_format_detection_by_content(tmp_path: Path) -> None:
 def test_watched_directory_lists_and_signature(tmp_path: Path) -> None:
     (tmp_path / "ofac").mkdir()
     for name in ("sdn.csv", "alt.csv", "add.csv"):
-        (tmp_path / "ofac" / name).write_bytes((DEFAULT_LIST.parent / name).read_bytes())
+        (tmp_path / "ofac" / name).write_bytes((DEMO_LIST.parent / name).read_bytes())
     (tmp_path / "un.xml").write_text(UN_XML, encoding="utf-8")
     found = list_files_in(tmp_path)
     assert [p.name for p in found] == ["sdn.csv", "un.xml"]

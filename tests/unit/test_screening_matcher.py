@@ -6,12 +6,12 @@ import pytest
 
 from router.screening.loaders import load_list
 from router.screening.screener import EMBARGO_LIST, HIGH_RISK_LIST, Screener
-from router.screening.settings import DEFAULT_LIST, ScreeningSettings
+from router.screening.settings import DEMO_LIST, ScreeningSettings
 
 
 @pytest.fixture(scope="module")
 def screener() -> Screener:
-    return Screener([load_list(DEFAULT_LIST)], ScreeningSettings())
+    return Screener([load_list(DEMO_LIST)], ScreeningSettings())
 
 
 @pytest.mark.parametrize(("query", "entry"), [
@@ -35,7 +35,7 @@ def test_variants_are_found_with_an_explanation(screener: Screener, query: str, 
     assert matches, f"{query!r} not matched"
     top = matches[0]
     assert top.entry == entry
-    assert top.list == "OFAC-SDN" and top.list_version.startswith("OFAC-SDN@")
+    assert top.list == "DEMO" and top.list_version.startswith("DEMO@")
     assert top.field in ("name", "alias") and top.party == "debtor" and top.screened == query
     assert screener.settings.hold_score <= top.score <= 1.0
 
@@ -69,7 +69,7 @@ def test_bic_exact_bic8_and_branch(screener: Screener) -> None:
 
 
 def test_countries_from_settings() -> None:
-    s = Screener([load_list(DEFAULT_LIST)], ScreeningSettings(embargoed_countries=("KP",),
+    s = Screener([load_list(DEMO_LIST)], ScreeningSettings(embargoed_countries=("KP",),
                                                                  high_risk_countries=("MM",)))
     (kp,) = s.screen_country("kp", party="creditor")
     assert kp.list == EMBARGO_LIST and s.outcome_of([kp]) == "reject"

@@ -9,9 +9,9 @@ from router.screening.loaders import load_list
 from router.screening.model import Agent, Party, ScreeningRequest
 from router.screening.screener import Screener
 from router.screening.service import screen
-from router.screening.settings import DEFAULT_LIST, ScreeningSettings
+from router.screening.settings import DEMO_LIST, ScreeningSettings
 
-SCREENER = Screener([load_list(DEFAULT_LIST)], ScreeningSettings())
+SCREENER = Screener([load_list(DEMO_LIST)], ScreeningSettings())
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 
 

@@ -15,10 +15,16 @@ from router.corridor.screening_view import screening_request
 from router.iso20022.directory import load_directory
 from router.iso20022.examples import cips_pacs008
 from router.pipeline.screening_stage import ScreeningLogic
+from router.screening.settings import DEMO_LIST, ScreeningSettings
 from router.streams.processor import Out, Store
 from tests.support.records import FakeRecord
 
 T0 = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
+
+
+def demo_settings() -> Settings:
+    """The fictional list only: the example debtor, 李芳卫, is a real SDN name (LI, Fangwei)."""
+    return Settings(screening=ScreeningSettings(list_paths=(DEMO_LIST,)))
 
 
 
@@ -35,7 +41,7 @@ def results(outs: list[Out]) -> list[dict[str, object]]:
 
 
 def test_structuring_is_caught_across_uetrs_and_survives_a_restart() -> None:
-    s = Settings()
+    s = demo_settings()
     threshold = s.screening.structuring_thresholds["CNY"]
     just_under = str((threshold * Decimal("0.95")).quantize(Decimal("0.01")))
     clock = {"now": T0}
@@ -58,7 +64,7 @@ def test_structuring_is_caught_across_uetrs_and_survives_a_restart() -> None:
 
 
 def test_a_clear_payment_is_audited_and_its_debtor_history_staged() -> None:
-    s = Settings()
+    s = demo_settings()
     logic = ScreeningLogic(s, clock=lambda: T0)
     store = Store(0)
     value, key = request_bytes("100.00", debtor_name="王伟")
@@ -70,14 +76,14 @@ def test_a_clear_payment_is_audited_and_its_debtor_history_staged() -> None:
 
 
 def test_an_undecodable_request_goes_to_the_dlq() -> None:
-    logic = ScreeningLogic(Settings(), clock=lambda: T0)
+    logic = ScreeningLogic(demo_settings(), clock=lambda: T0)
     outs = logic.process(Store(0), "screening.requests", FakeRecord(b"{not json", b"k"))
     assert [o.topic for o in outs] == ["router.dlq"]
     assert dict(outs[0].headers)["dlq.reason.code"] == b"FF01"
 
 
 def test_a_corrupt_history_value_is_kept_in_the_dlq_and_the_payment_still_screened() -> None:
-    logic = ScreeningLogic(Settings(), clock=lambda: T0)
+    logic = ScreeningLogic(demo_settings(), clock=lambda: T0)
     store = Store(0)
     value, key = request_bytes("100.00", debtor_name="王伟")
     for bad in (b"{not json", b'[{"at": 1}]', b'"a string"', b"[1, 2]"):
@@ -97,7 +103,7 @@ def test_a_corrupt_history_value_is_kept_in_the_dlq_and_the_payment_still_screen
 
 
 def test_an_unexpected_error_keeps_the_request_in_the_dlq(monkeypatch: pytest.MonkeyPatch) -> None:
-    logic = ScreeningLogic(Settings(), clock=lambda: T0)
+    logic = ScreeningLogic(demo_settings(), clock=lambda: T0)
     value, key = request_bytes("100.00", debtor_name="王伟")
 
     def broken(*_: object) -> object:

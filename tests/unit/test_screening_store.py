@@ -5,14 +5,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from router.screening.settings import DEFAULT_LIST, ScreeningSettings
+from router.screening.settings import DEMO_LIST, ScreeningSettings
 from router.screening.store import ListStore
 
 
 def _copy_demo(dst: Path) -> Path:
     dst.mkdir(parents=True, exist_ok=True)
     for name in ("sdn.csv", "alt.csv", "add.csv"):
-        (dst / name).write_bytes((DEFAULT_LIST.parent / name).read_bytes())
+        (dst / name).write_bytes((DEMO_LIST.parent / name).read_bytes())
     return dst / "sdn.csv"
 
 
