@@ -55,9 +55,12 @@ def assemble(settings: Settings, stages: tuple[str, ...], *, on_ready: OnReady |
 
     if "screening" in stages:
         from router.pipeline.screening_stage import ScreeningLogic
+        from router.screening.store import poll_forever
 
-        out.processors.append(TransactionalProcessor(settings, ScreeningLogic(settings),
-                                                     on_ready=ready("screening")))
+        screening = ScreeningLogic(settings)
+        out.processors.append(TransactionalProcessor(settings, screening, on_ready=ready("screening")))
+        # New list versions are built in a thread: screening goes on with the old version meanwhile.
+        out.background.append(lambda: poll_forever(screening.lists))
     if "corridor" in stages:
         from router.pipeline.corridor_stage import CorridorLogic
 

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from router.config import Settings
 from router.kafka_clients import client_options
-from router.settlement.book import ACCT, LEDGER_CHANGELOG, Account, decode
+from router.settlement.book import ACCT, LEDGER_CHANGELOG, LedgerAccount, decode
 from router.settlement.check import LedgerView, Report, check
 from router.settlement.model import JOURNAL, LEDGER_INPUT, OUTCOME, Fund
 from router.topics import topic_name
@@ -87,7 +87,7 @@ class LedgerReader:
                     self.view.accounts.pop(acct, None)
                 else:
                     account = decode(key.decode(), value)
-                    assert isinstance(account, Account)
+                    assert isinstance(account, LedgerAccount)
                     self.view.accounts[acct] = account
         except (ValidationError, ValueError):
             self.undecodable += 1  # the processor sent these to the DLQ too
@@ -105,7 +105,7 @@ async def check_ledger(settings: Settings, *, wait_s: float = 0.0) -> Report:
             await asyncio.sleep(0.5)
 
 
-async def read_balances(settings: Settings) -> dict[str, Account]:
+async def read_balances(settings: Settings) -> dict[str, LedgerAccount]:
     """Every account's state, as the ledger's changelog holds it."""
     async with LedgerReader(settings) as reader:
         await reader.catch_up()

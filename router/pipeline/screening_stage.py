@@ -4,7 +4,7 @@ with every decision on ``screening.audit`` and held payments on ``screening.case
 Keyed by debtor so that the velocity rules (wallet daily limits, structuring) see every payment
 of one debtor: each debtor's recent payments are the stage's state (``screening.velocity.
 VelocityBook`` over the stage's store), kept in the compacted ``screening.velocity`` changelog
-and trimmed to the rules' window. The lists in service are reloaded when their files change;
+and trimmed to the rules' window. The lists in service are reloaded in a thread when their files change (``store.poll_forever``);
 every decision records the list versions it used.
 
 Nothing stops the stage: an undecodable request or an unexpected error goes to the DLQ with the
@@ -16,30 +16,22 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 from pydantic import ValidationError
 
 from router.config import Settings
-from router.dlq import dlq_headers
+from router.dlq import dead_letter, dlq_headers
 from router.outcome import FORMAT_ERROR, NARRATIVE, Reject
 from router.screening.model import ScreeningRequest
 from router.screening.store import ListStore
 from router.screening.velocity import Corrupt, VelocityBook
-from router.streams.processor import Out, Record, Store, StoreLogic, record_headers
+from router.streams.processor import Out, Record, Store, StoreLogic
 
 log = logging.getLogger(__name__)
-REFRESH_EVERY_S = 5.0
 STAGE = "screening"
 CHANGELOG = "screening.velocity"
-
-
-def _dlq(record: Record, reject: Reject) -> Out:
-    return Out("router.dlq", record.key, record.value or b"", tuple(dlq_headers(
-        reject, topic=record.topic, partition=record.partition, offset=record.offset,
-        original=record_headers(record))))
 
 
 def _corrupt_dlq(record: Record, corrupt: Corrupt) -> Out:
@@ -59,24 +51,17 @@ class ScreeningLogic(StoreLogic):
         self.lists = ListStore(settings.screening)
         _ = self.lists.screener  # fail at start-up, not on the first payment, when no list loads
         self.clock = clock
-        self.checked_at = time.monotonic()
-
-    def tick(self, store: Store) -> list[Out]:
-        if time.monotonic() - self.checked_at > REFRESH_EVERY_S:
-            self.checked_at = time.monotonic()
-            self.lists.refresh()
-        return []
 
     def process(self, store: Store, topic: str, record: Record) -> list[Out]:
         try:
             request = ScreeningRequest.model_validate_json(record.value or b"")
         except (ValidationError, ValueError) as exc:
-            return [_dlq(record, Reject(FORMAT_ERROR, f"undecodable screening request: {exc}"[:500], STAGE))]
+            return [dead_letter(Reject(FORMAT_ERROR, f"undecodable screening request: {exc}"[:500], STAGE), record)]
         try:
             booked = VelocityBook(store).screen(request, self.lists.screener, self.clock())
         except Exception as exc:  # a bug must not stop the worker: keep the input, say why
             log.exception("screening failed on %s[%s]@%s", record.topic, record.partition, record.offset)
-            return [_dlq(record, Reject(NARRATIVE, f"internal error: {type(exc).__name__}: {exc}"[:500], STAGE))]
+            return [dead_letter(Reject(NARRATIVE, f"internal error: {type(exc).__name__}: {exc}"[:500], STAGE), record)]
         result = booked.screened
         d = result.decision
         uetr = request.uetr.encode()

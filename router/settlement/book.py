@@ -28,7 +28,7 @@ ACCT, SID, FUND = "acct|", "sid|", "fund|"
 ZERO = Decimal(0)
 
 
-class Account(msgspec.Struct, frozen=True):
+class LedgerAccount(msgspec.Struct, frozen=True):
     account: str
     owner: str
     currency: str
@@ -40,7 +40,7 @@ class Account(msgspec.Struct, frozen=True):
         return self.balance - self.reserved
 
 
-class Receipt(msgspec.Struct, frozen=True):
+class SettlementReceipt(msgspec.Struct, frozen=True):
     """What the ledger remembers of a settlement: enough to answer a replay the same way."""
 
     settlement_id: str
@@ -62,10 +62,10 @@ class Funding(msgspec.Struct, frozen=True):
     at: float
 
 
-Value = Account | Receipt | Funding
+Value = LedgerAccount | SettlementReceipt | Funding
 _ENCODER = msgspec.json.Encoder(decimal_format="string")
 _DECODERS: dict[str, msgspec.json.Decoder[Any]] = {
-    ACCT: msgspec.json.Decoder(Account), SID: msgspec.json.Decoder(Receipt), FUND: msgspec.json.Decoder(Funding)}
+    ACCT: msgspec.json.Decoder(LedgerAccount), SID: msgspec.json.Decoder(SettlementReceipt), FUND: msgspec.json.Decoder(Funding)}
 _MISSING = object()
 
 
@@ -90,11 +90,11 @@ class Book:
 
     def __init__(self, partition: int = 0) -> None:
         self.partition = partition
-        self.accounts: dict[str, Account] = {}
-        self.receipts: dict[str, Receipt] = {}
+        self.accounts: dict[str, LedgerAccount] = {}
+        self.receipts: dict[str, SettlementReceipt] = {}
         self.funds: dict[str, Funding] = {}
         self.claims: dict[tuple[str, str], str] = {}  # (sender, MsgId) -> settlement id
-        self.queue: dict[str, Receipt] = {}  # queued settlements in arrival order
+        self.queue: dict[str, SettlementReceipt] = {}  # queued settlements in arrival order
         self.waiting: dict[str, SettlementRequest] = {}  # their requests, decoded once
         self.seq = 0
         self._undo: dict[str, object] = {}
@@ -102,11 +102,11 @@ class Book:
 
     # --- reads and writes (each write remembers the value it replaces) ---
 
-    def put_account(self, a: Account) -> None:
+    def put_account(self, a: LedgerAccount) -> None:
         self._remember(ACCT + a.account, self.accounts.get(a.account, _MISSING))
         self.accounts[a.account] = a
 
-    def put_receipt(self, r: Receipt, request: SettlementRequest | None = None) -> None:
+    def put_receipt(self, r: SettlementReceipt, request: SettlementRequest | None = None) -> None:
         """``request``: the decoded request of a queued receipt, if the caller has it."""
         self._remember(SID + r.settlement_id, self.receipts.get(r.settlement_id, _MISSING))
         self._set_receipt(r.settlement_id, r, request)
@@ -130,7 +130,7 @@ class Book:
         if key not in self._undo:
             self._undo[key] = old
 
-    def _set_receipt(self, sid: str, r: Receipt | None, request: SettlementRequest | None = None) -> None:
+    def _set_receipt(self, sid: str, r: SettlementReceipt | None, request: SettlementRequest | None = None) -> None:
         old = self.receipts.pop(sid, None)
         if old is not None:
             if self.claims.get((old.sender, old.msg_id)) == sid:
@@ -158,9 +158,9 @@ class Book:
     def load(self, changelog: str, key: str, value: bytes) -> None:
         item = decode(key, value)
         name = key[len(kind_of(key)):]
-        if isinstance(item, Account):
+        if isinstance(item, LedgerAccount):
             self.accounts[name] = item
-        elif isinstance(item, Receipt):
+        elif isinstance(item, SettlementReceipt):
             self._set_receipt(name, item)
         else:
             self.funds[name] = item
@@ -190,10 +190,10 @@ class Book:
                 if old is _MISSING:
                     self.accounts.pop(name, None)
                 else:
-                    assert isinstance(old, Account)
+                    assert isinstance(old, LedgerAccount)
                     self.accounts[name] = old
             elif kind == SID:
-                self._set_receipt(name, old if isinstance(old, Receipt) else None)
+                self._set_receipt(name, old if isinstance(old, SettlementReceipt) else None)
             elif isinstance(old, Funding):
                 self.funds[name] = old
             else:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from router.settlement.book import Account
+from router.settlement.book import LedgerAccount
 from router.settlement.model import Booked, Fund, Funded, Opened, Posting, SettlementOutcome, SettlementRequest
 
 ZERO = Decimal(0)
@@ -36,7 +36,7 @@ class LedgerView:
     fundings: list[Fund] = field(default_factory=list)
     journal: list[Opened | Funded | Booked] = field(default_factory=list)  # in booking order, per shard
     outcomes: list[SettlementOutcome] = field(default_factory=list)
-    accounts: dict[str, Account] = field(default_factory=dict)  # the changelog's latest state per account
+    accounts: dict[str, LedgerAccount] = field(default_factory=dict)  # the changelog's latest state per account
 
 
 @dataclass
@@ -181,7 +181,7 @@ def _post(rp: _Replay, p: Posting, what: str, v: _Violations) -> bool:
     return True
 
 
-def _reconcile(rp: _Replay, accounts: dict[str, Account], v: _Violations) -> dict[str, dict[str, str]]:
+def _reconcile(rp: _Replay, accounts: dict[str, LedgerAccount], v: _Violations) -> dict[str, dict[str, str]]:
     """The replayed journal against the ledger's changelog, and each currency's conservation."""
     for acct in sorted(rp.balance.keys() | accounts.keys()):
         a = accounts.get(acct)

@@ -34,7 +34,7 @@ from typing import Literal
 import msgspec
 
 from router.outcome import DUPLICATE, INSUFFICIENT_FUNDS, INVALID_CURRENCY, TIMEOUT
-from router.settlement.book import ZERO, Account, Book, Funding, Receipt
+from router.settlement.book import ZERO, Book, Funding, LedgerAccount, SettlementReceipt
 from router.settlement.model import (
     Booked,
     Fund,
@@ -96,7 +96,7 @@ def open_accounts(book: Book, openings: Mapping[str, AccountOpening], now: float
 
 
 def _open(book: Book, account: str, owner: str, currency: str, amount: Decimal, now: float) -> Opened:
-    book.put_account(Account(account=account, owner=owner, currency=currency, balance=amount))
+    book.put_account(LedgerAccount(account=account, owner=owner, currency=currency, balance=amount))
     return Opened(account=account, owner=owner, currency=currency, amount=amount, at=_ts(now))
 
 
@@ -131,7 +131,7 @@ def settle(book: Book, req: SettlementRequest, now: float, policy: Policy, raw: 
     if seen is not None:
         book.put_receipt(_replace(seen, duplicates=seen.duplicates + 1))
         return Effects(outcomes=[duplicate_answer(req, seen.settlement_id, now)])
-    receipt = Receipt(settlement_id=req.settlement_id, uetr=req.uetr, sender=req.sender, msg_id=req.msg_id,
+    receipt = SettlementReceipt(settlement_id=req.settlement_id, uetr=req.uetr, sender=req.sender, msg_id=req.msg_id,
                       status="QUEUED", at=now, seq=book.next_seq())
     claimed = book.claims.get((req.sender, req.msg_id))
     if claimed is not None:
@@ -209,7 +209,7 @@ def duplicate_answer(req: SettlementRequest, of: str, now: float) -> SettlementO
 
 # --- helpers ----------------------------------------------------------------------------------
 
-def _replace(r: Receipt, **changes: object) -> Receipt:
+def _replace(r: SettlementReceipt, **changes: object) -> SettlementReceipt:
     return msgspec.structs.replace(r, **changes)
 
 
@@ -232,20 +232,20 @@ def _fundable(book: Book, legs: Iterable[Leg]) -> bool:
     return True
 
 
-def _move(book: Book, account: str, delta: Decimal) -> Account:
+def _move(book: Book, account: str, delta: Decimal) -> LedgerAccount:
     a = book.accounts[account]
-    moved = Account(account=a.account, owner=a.owner, currency=a.currency, balance=a.balance + delta,
+    moved = LedgerAccount(account=a.account, owner=a.owner, currency=a.currency, balance=a.balance + delta,
                     reserved=a.reserved)
     book.put_account(moved)
     return moved
 
 
-def _posting(a: Account, direction: Literal["DBIT", "CRDT"], amount: Decimal) -> Posting:
+def _posting(a: LedgerAccount, direction: Literal["DBIT", "CRDT"], amount: Decimal) -> Posting:
     return Posting(account=a.account, owner=a.owner, currency=a.currency, direction=direction, amount=amount,
                    balance_after=a.balance, reserved_after=a.reserved)
 
 
-def _commit(book: Book, receipt: Receipt, req: SettlementRequest, now: float, policy: Policy) -> Effects:
+def _commit(book: Book, receipt: SettlementReceipt, req: SettlementRequest, now: float, policy: Policy) -> Effects:
     fx = Effects()
     postings: list[Posting] = []
     for leg in req.legs:
@@ -265,7 +265,7 @@ def _commit(book: Book, receipt: Receipt, req: SettlementRequest, now: float, po
     return fx
 
 
-def _abort(book: Book, receipt: Receipt, reason: str, now: float, *, duplicate_of: str | None = None) -> Effects:
+def _abort(book: Book, receipt: SettlementReceipt, reason: str, now: float, *, duplicate_of: str | None = None) -> Effects:
     done = _replace(receipt, status="ABORT", at=now, reason=reason, duplicate_of=duplicate_of, queued_until=None,
                     request=None)
     book.put_receipt(done)
@@ -275,6 +275,6 @@ def _abort(book: Book, receipt: Receipt, reason: str, now: float, *, duplicate_o
     return Effects(journal=[booked], outcomes=[out])
 
 
-def _outcome(r: Receipt, now: float, **kw: object) -> SettlementOutcome:
+def _outcome(r: SettlementReceipt, now: float, **kw: object) -> SettlementOutcome:
     return SettlementOutcome.model_validate({"settlement_id": r.settlement_id, "uetr": r.uetr, "sender": r.sender,
                                    "msg_id": r.msg_id, "at": _ts(now), **kw})

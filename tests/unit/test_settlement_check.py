@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from router.settlement.book import Account
+from router.settlement.book import LedgerAccount
 from router.settlement.model import Booked, Posting
 from tests.unit.test_settlement_pvp import Ledger, req
 
@@ -60,7 +60,7 @@ def test_money_created_in_the_state_is_found() -> None:
     ledger = _busy_ledger()
     ledger.view.accounts = dict(ledger.book.accounts)
     a = ledger.view.accounts["CN1/CNY"]
-    ledger.view.accounts["CN1/CNY"] = Account(account=a.account, owner=a.owner, currency=a.currency,
+    ledger.view.accounts["CN1/CNY"] = LedgerAccount(account=a.account, owner=a.owner, currency=a.currency,
                                               balance=a.balance + 5)
     from router.settlement.check import check
 
