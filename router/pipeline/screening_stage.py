@@ -4,8 +4,8 @@ with every decision on ``screening.audit`` and held payments on ``screening.case
 Keyed by debtor so that the velocity rules (wallet daily limits, structuring) see every payment
 of one debtor: each debtor's recent payments are the stage's state (``screening.velocity.
 VelocityBook`` over the stage's store), kept in the compacted ``screening.velocity`` changelog
-and trimmed to the rules' window. The lists in service are reloaded in a thread when their files change (``store.poll_forever``);
-every decision records the list versions it used.
+and trimmed to the rules' window. The lists in service are reloaded in a thread when their
+files change (``store.poll_forever``); every decision records the list versions it used.
 
 Nothing stops the stage: an undecodable request or an unexpected error goes to the DLQ with the
 original bytes and the reason; a corrupt history value goes there too, and the debtor's window

@@ -65,7 +65,8 @@ class Funding(msgspec.Struct, frozen=True):
 Value = LedgerAccount | SettlementReceipt | Funding
 _ENCODER = msgspec.json.Encoder(decimal_format="string")
 _DECODERS: dict[str, msgspec.json.Decoder[Any]] = {
-    ACCT: msgspec.json.Decoder(LedgerAccount), SID: msgspec.json.Decoder(SettlementReceipt), FUND: msgspec.json.Decoder(Funding)}
+    ACCT: msgspec.json.Decoder(LedgerAccount), SID: msgspec.json.Decoder(SettlementReceipt),
+    FUND: msgspec.json.Decoder(Funding)}
 _MISSING = object()
 
 

@@ -265,7 +265,8 @@ def _commit(book: Book, receipt: SettlementReceipt, req: SettlementRequest, now:
     return fx
 
 
-def _abort(book: Book, receipt: SettlementReceipt, reason: str, now: float, *, duplicate_of: str | None = None) -> Effects:
+def _abort(book: Book, receipt: SettlementReceipt, reason: str, now: float, *,
+           duplicate_of: str | None = None) -> Effects:
     done = _replace(receipt, status="ABORT", at=now, reason=reason, duplicate_of=duplicate_of, queued_until=None,
                     request=None)
     book.put_receipt(done)
