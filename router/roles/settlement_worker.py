@@ -14,6 +14,7 @@ async def run(settings: Settings, instance: str = "") -> int:
     """Run the settlement stage until SIGTERM / SIGINT; prints ``settlement worker ready ...`` once
     it owns its partitions (test harnesses, the demo and the benchmark wait for that line) and its
     counters when it stops. Raises ``TopologyError`` when its topics are missing."""
+    await bootstrap.preflight(settings, bootstrap.SETTLEMENT_STAGES)
     logic = SettlementLogic(settings.settlement)
 
     def ready(stage: str, parts: list[int]) -> None:
