@@ -119,4 +119,15 @@ def strimzi_users(cluster: str, *, app_id: str = "corridor-router", user_prefix:
             lines.append(f"      - resource: {{type: {types[rtype]}, name: {name}, patternType: {pattern.lower()}}}")
             lines.append(f"        operations: [{', '.join(op.capitalize() for op in sorted(ops))}]")
         docs.append("\n".join(lines) + "\n")
+    # The operator's user: creates topics (the Job in router.yaml), audits the ledger, funds accounts.
+    docs.append("\n".join([
+        "---", "apiVersion: kafka.strimzi.io/v1beta2", "kind: KafkaUser", "metadata:",
+        f"  name: {user_prefix}{ADMIN}", f"  labels: {{strimzi.io/cluster: {cluster}}}",
+        "  annotations: {corridor-router/role: 'operator: router topics create, router ledger check, fundings'}",
+        "spec:", "  authentication: {type: scram-sha-512}", "  authorization:", "    type: simple", "    acls:",
+        "      - resource: {type: topic, name: '*', patternType: literal}",
+        "        operations: [Create, Describe, DescribeConfigs, Read, Write]",
+        "      - resource: {type: cluster}",
+        "        operations: [Describe]",
+    ]) + "\n")
     return "".join(docs)
