@@ -76,15 +76,22 @@ def _with_status(state: PaymentState, sends: list[Send]) -> CorridorStep:
 
 # --- a new payment ------------------------------------------------------------------------
 
+def _terms(p: Payment) -> tuple[object, ...]:
+    return (p.settlement_amount, p.currency, p.instr_id, p.end_to_end_id, p.debtor_agent, p.creditor_agent)
+
+
 def on_payment(state: PaymentState | None, payment: Payment, source: Side, ports: Ports, now: datetime) -> CorridorStep:
     if state is not None:
-        if state.payment.msg_id == payment.msg_id and state.source == source:
+        same = (state.payment.msg_id == payment.msg_id and state.source == source)
+        if same and _terms(state.payment) == _terms(payment):
             return CorridorStep(state)  # redelivery of the same message: already handled
-        # A different message reusing a UETR: answer it, never book it.
-        dup = outbound.status(ports, payment, source, "RJCT", DUPLICATE, now,
-                             text=f"UETR {payment.uetr} already used by {state.payment.msg_id}",
+        # A different message reusing a UETR, or the same MsgId with other terms: answer it, keep
+        # it in the DLQ, never book it.
+        text = (f"MsgId {payment.msg_id} already used for other terms" if same
+                else f"UETR {payment.uetr} already used by {state.payment.msg_id}")
+        dup = outbound.status(ports, payment, source, "RJCT", DUPLICATE, now, text=text,
                              purpose=f"dup:{payment.msg_id}")
-        return CorridorStep(state, (dup,))
+        return CorridorStep(state, (dup,), reject=Reject(DUPLICATE, text, "corridor"))
     direction = "outbound" if source == "cips" else "inbound"
     fresh = PaymentState(uetr=payment.uetr, source=source, direction=direction, phase=Phase.SCREENING,
                          payment=payment, journey=record(None, Hop(
