@@ -51,7 +51,7 @@ async def feed_hostile(s: Settings, records: list[Hostile], duration_s: float) -
     return len(records)
 
 
-async def account_hostile(s: Settings, records: list[Hostile], *, timeout_s: float = 60.0) -> dict[str, Any]:
+async def account_hostile(s: Settings, records: list[Hostile], *, timeout_s: float = 30.0) -> dict[str, Any]:
     """Read ``router.dlq`` and match it to the bad inputs sent: counts by kind and by reason."""
     sent = {h.id: h for h in records}
     seen: Counter[str] = Counter()
@@ -84,7 +84,10 @@ async def account_hostile(s: Settings, records: list[Hostile], *, timeout_s: flo
                         bytes_kept[hid] += 1
             positions = {tp: await consumer.position(tp) for tp in end}
             if all(positions[tp] >= off for tp, off in end.items()):
-                break
+                if all(seen[k] for k in sent):
+                    break
+                end = await consumer.end_offsets(list(end))  # stragglers still being refused
+                await asyncio.sleep(0.5)
     finally:
         await consumer.stop()
     missing = [k for k in sent if seen[k] == 0]

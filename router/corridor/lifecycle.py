@@ -30,7 +30,7 @@ from router.corridor.state import FINAL, PaymentState, Phase, Reversal
 from router.fx.pricing import Wait, price_payment
 from router.iso20022.model import CancellationRequest, Payment, Resolution, Return, Side, StatusReport
 from router.iso20022.translate import derived_id
-from router.outcome import DUPLICATE, NARRATIVE, REGULATORY, Ok, Reject
+from router.outcome import DUPLICATE, INVALID_BIC, NARRATIVE, REGULATORY, Ok, Reject
 from router.settlement.model import SettlementOutcome, SettlementRequest
 from router.tracker.journey import Hop, Stage, record
 
@@ -76,6 +76,18 @@ def _with_status(state: PaymentState, sends: list[Send]) -> CorridorStep:
 
 # --- a new payment ------------------------------------------------------------------------
 
+def _unknown_agents(p: Payment, ports: Ports) -> list[str]:
+    out = []
+    for agent in (p.debtor_agent, p.creditor_agent):
+        if agent is None:
+            continue
+        if agent.bic and ports.directory.by_bic(agent.bic) is None:
+            out.append(agent.bic)
+        elif not agent.bic and agent.cips_id and ports.directory.by_cips(agent.cips_id) is None:
+            out.append(agent.cips_id)
+    return out
+
+
 def _terms(p: Payment) -> tuple[object, ...]:
     return (p.settlement_amount, p.currency, p.instr_id, p.end_to_end_id, p.debtor_agent, p.creditor_agent)
 
@@ -92,6 +104,14 @@ def on_payment(state: PaymentState | None, payment: Payment, source: Side, ports
         dup = outbound.status(ports, payment, source, "RJCT", DUPLICATE, now, text=text,
                              purpose=f"dup:{payment.msg_id}")
         return CorridorStep(state, (dup,), reject=Reject(DUPLICATE, text, "corridor"))
+    unknown = _unknown_agents(payment, ports)
+    if unknown:
+        # Money must never move towards an institution the corridor has no account for (found by
+        # the hostile-traffic run: such payments were booked to an account opened on the fly).
+        text = f"unknown agent(s) {', '.join(unknown)}: not a CIPS participant or correspondent of the corridor"
+        answer = outbound.status(ports, payment, source, "RJCT", INVALID_BIC, now, text=text,
+                                 purpose=f"rc01:{payment.msg_id}")
+        return CorridorStep(None, (answer,), reject=Reject(INVALID_BIC, text, "corridor"))
     direction = "outbound" if source == "cips" else "inbound"
     fresh = PaymentState(uetr=payment.uetr, source=source, direction=direction, phase=Phase.SCREENING,
                          payment=payment, journey=record(None, Hop(
