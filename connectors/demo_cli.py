@@ -16,7 +16,7 @@ from pathlib import Path
 
 from router.config import Settings, get_settings
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]  # the checkout: connectors/ sits at its top
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
