@@ -91,6 +91,7 @@ class StatusBoard:
 
     latest: dict[str, dict[str, Any]] = field(default_factory=dict)
     last_change: float = field(default_factory=time.monotonic)
+    longest_stall_s: float = 0.0  # the longest time between two status changes (under faults)
 
     async def follow(self, s: Settings) -> None:
         consumer = AIOKafkaConsumer(topic_name("payments.status", s.kafka.topic_prefix), **client_options(s.kafka),
@@ -103,7 +104,10 @@ class StatusBoard:
                 old = self.latest.get(snap.get("uetr", ""))
                 if old is None or len(snap.get("hops", ())) >= len(old.get("hops", ())):
                     self.latest[snap["uetr"]] = snap
-                    self.last_change = time.monotonic()
+                    now = time.monotonic()
+                    if self.latest and len(self.latest) > 1:
+                        self.longest_stall_s = max(self.longest_stall_s, now - self.last_change)
+                    self.last_change = now
         finally:
             await consumer.stop()
 
@@ -116,23 +120,32 @@ class StatusBoard:
 
 
 class Processes:
-    """The router's own processes, restartable, killable."""
+    """The router's own processes, restartable, killable. With ``roles`` (a secured cluster), each
+    runs under its role's own Kafka user, so the corridor and screening stages run apart."""
 
-    def __init__(self, s: Settings, report_dir: Path, workers: int) -> None:
+    def __init__(self, s: Settings, report_dir: Path, workers: int, roles: dict[str, Settings] | None = None) -> None:
         self.s = s
         self.dir = report_dir
+        self.roles = roles
         self.specs: list[tuple[str, tuple[str, ...], str]] = []
+        payment_stages = ("corridor", "screening") if roles else ("screening,corridor",)
         for i in range(workers):
             # Stable names: a worker the chaos monkey kills comes back under the same name and takes
             # its partitions straight back (static group membership).
-            self.specs.append((f"worker-{i}", ("worker", "--stages", "screening,corridor", "--web-port",
-                                               str(free_port()), "--instance", f"worker-{i}"), "Ready"))
+            for stages in payment_stages:
+                name = f"{stages if roles else 'worker'}-{i}"
+                self.specs.append((name, ("worker", "--stages", stages, "--web-port", str(free_port()),
+                                          "--instance", name), "Ready"))
             self.specs.append((f"settle-{i}", ("settle-worker", "--instance", f"demo-{i}"), ""))
         self.procs: dict[str, RouterProcess] = {}
 
+    def settings_for(self, name: str) -> Settings:
+        role = "settlement" if name.startswith("settle-") else name.rsplit("-", 1)[0]
+        return self.roles[role] if self.roles else self.s
+
     def start(self, name: str) -> RouterProcess:
         _, args, _ = next(x for x in self.specs if x[0] == name)
-        proc = spawn(self.s, self.dir / f"{self.s.app_id}-{name}.log", *args)
+        proc = spawn(self.settings_for(name), self.dir / f"{self.s.app_id}-{name}.log", *args)
         self.procs[name] = proc
         return proc
 
@@ -156,9 +169,11 @@ class Processes:
     async def chaos(self, kills: int, duration_s: float, rng: random.Random) -> list[str]:
         """SIGKILL a random router process ``kills`` times over ``duration_s``; restart each."""
         done: list[str] = []
-        for _ in range(kills):
+        names = [n for n, _, _ in self.specs]
+        # Every role is hit: each round kills every process once, in a random order.
+        order = [n for _ in range(kills // len(names) + 1) for n in rng.sample(names, len(names))]
+        for name in order[:kills]:
             await asyncio.sleep(rng.uniform(0.5, max(1.0, duration_s / max(kills, 1))))
-            name = rng.choice([n for n, _, _ in self.specs])
             self.procs[name].kill()
             done.append(name)
             await asyncio.sleep(0.5)
@@ -174,32 +189,61 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 async def run(s: Settings, *, payments: int, profile: Profile, chaos: int, workers: int, report_dir: Path,
-              timeout_s: float, progress: bool) -> dict[str, Any]:
+              timeout_s: float, progress: bool, roles: dict[str, Settings] | None = None, hostile: int = 0,
+              broker_chaos: int = 0, broker_dir: Path | None = None) -> dict[str, Any]:
+    from connectors.faults import BrokerChaos, account_hostile, feed_hostile
+    from connectors.hostile import hostile_records, reusing
+    from router.iso20022.build import build_payment
     from router.ledger_reader import check_ledger
 
     directory = load_directory()
     await asyncio.to_thread(report_dir.mkdir, parents=True, exist_ok=True)
-    procs = Processes(s, report_dir, workers)
+    procs = Processes(s, report_dir, workers, roles)
+    banks = roles["gateway"] if roles else s  # the simulated banks and the FX feed
     stop = asyncio.Event()
-    feed = asyncio.create_task(publish_quotes(s, stop))
+    feed = asyncio.create_task(publish_quotes(banks, stop))
     procs.start_all()
-    cips = CipsSimulator(s, directory)
-    corr = CorrespondentSimulator(s, directory)
+    cips = CipsSimulator(banks, directory)
+    corr = CorrespondentSimulator(banks, directory)
     board = StatusBoard()
     await cips.start()
     await corr.start()
     background = [asyncio.create_task(x) for x in (
-        cips.listen(f"{s.app_id}-cips-sim"), corr.listen(f"{s.app_id}-corr-sim"), board.follow(s))]
+        cips.listen(f"{s.app_id}-cips-sim"), corr.listen(f"{s.app_id}-corr-sim"), board.follow(banks))]
     inbound = round(payments * s.sim.inbound_share)
     outbound = payments - inbound
     rate = s.sim.rate_per_s
     t0 = time.monotonic()
+    duration = max(5.0, payments / rate)
     senders = [asyncio.create_task(cips.run(outbound, profile, rate * (1 - s.sim.inbound_share))),
                asyncio.create_task(corr.originate(inbound, max(1.0, rate * s.sim.inbound_share)))]
+    bad = hostile_records(hostile - hostile // 10, s.sim.seed + 7) if hostile else []
+    if hostile:
+        async def hostile_traffic() -> None:
+            first = len(bad) // 2
+            await feed_hostile(banks, bad[:first], duration / 2)
+            # Then the ones that collide with good payments sent by now (another message under their
+            # UETR, their MsgId with other terms), and the rest.
+            n = hostile // 20
+            good = [(u, build_payment(p, "cips"), "cips.in") for u, p in list(cips.sent.items())[:n]]
+            good += [(u, build_payment(p, "cbpr"), "corr.in") for u, p in list(corr.inbound_sent.items())[:n]]
+            bad.extend(reusing(good, hostile - len(bad), s.sim.seed + 8))
+            await feed_hostile(banks, bad[first:], duration / 2)
+        senders.append(asyncio.create_task(hostile_traffic()))
     kills: list[str] = []
+    chaos_broker = None
+    if broker_chaos:
+        chaos_broker = BrokerChaos(int(s.kafka.hosts[0].rpartition(":")[2]), broker_dir or Path(),
+                                   lambda: board.last_change)
+        senders.append(asyncio.create_task(chaos_broker.run(broker_chaos, duration, s.kafka.session_timeout_s,
+                                                            random.Random(s.sim.seed + 98))))
     if chaos:
-        kills = await procs.chaos(chaos, max(5.0, payments / rate), random.Random(s.sim.seed + 99))
-    await asyncio.gather(*senders)
+        kills = await procs.chaos(chaos, duration, random.Random(s.sim.seed + 99))
+    try:
+        await asyncio.gather(*senders)
+    finally:
+        if chaos_broker is not None:
+            chaos_broker.resume()
     sent_at = time.monotonic()
     all_uetrs = list(cips.sent) + list(corr.inbound_sent)
     deadline = time.monotonic() + timeout_s
@@ -228,8 +272,14 @@ async def run(s: Settings, *, payments: int, profile: Profile, chaos: int, worke
     await cips.stop()
     await corr.stop()
     report = await check_ledger(s, wait_s=2.0)
-    return summarise(s, board, cips, corr, all_uetrs, elapsed, report, kills, crashes, report_dir,
-                     window=(t0, sent_at))
+    summary = summarise(s, board, cips, corr, all_uetrs, elapsed, report, kills, crashes, report_dir,
+                        window=(t0, sent_at))
+    if hostile:
+        summary["hostile"] = await account_hostile(s, bad)
+    if chaos_broker is not None:
+        summary["broker_faults"] = chaos_broker.faults
+        summary["longest_stall_s"] = round(board.longest_stall_s, 2)
+    return summary
 
 
 def summarise(s: Settings, board: StatusBoard, cips: CipsSimulator, corr: CorrespondentSimulator,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from router.config import Settings, get_settings
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]  # the checkout: connectors/ sits at its top
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -25,6 +25,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--profile", choices=("steady", "singles-day", "red-packets"), default="steady",
                    help="traffic shape: steady rate, a 10x Singles Day surge, or a red-packet burst")
     p.add_argument("--chaos", type=int, default=0, metavar="K", help="SIGKILL a router process K times, restart it")
+    p.add_argument("--hostile", type=int, default=0, metavar="N",
+                   help="feed N hostile messages into cips.in / corr.in beside the good traffic; each must land "
+                        "in the DLQ once, with its original bytes")
+    p.add_argument("--broker-chaos", type=int, default=0, metavar="K",
+                   help="SIGKILL + restart, or SIGSTOP past the session timeout + SIGCONT, the local broker K "
+                        "times (>= 3: two kills, one freeze). Only a broker of its own: KAFKA_PORT and "
+                        "KAFKA_HOME_DIR of a `deploy/local/kafka` instance, never the shared one")
+    p.add_argument("--secured", action="store_true",
+                   help="run on the secured local broker (KAFKA_SECURE=1 deploy/local/kafka): every role under "
+                        "its own Kafka user, with ACLs applied for this run")
     p.add_argument("--workers", type=int, default=1, help="router worker and settlement processes of each kind")
     p.add_argument("--rate", type=float, default=None, help="payments per second (default: settings.sim)")
     p.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for every outcome")
@@ -33,6 +43,27 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="keep the topics of demo runs started over two hours ago (deleted by default)")
     p.add_argument("--report-dir", type=Path, default=Path("reports"), help="logs, summary and plot go here")
     p.set_defaults(func=_run)
+
+
+def secured_roles(s: Settings) -> tuple[Settings, dict[str, Settings]]:
+    """Each role's settings from the secured local broker's users, and this run's ACLs applied."""
+    from router.access import ADMIN, ROLES, principal, role_acls
+
+    script = REPO / "deploy" / "local" / "kafka"
+    env = dict(os.environ, KAFKA_SECURE="1")
+    subprocess.run([str(script), "start"], check=True, env=env)
+    out: dict[str, Settings] = {}
+    for role in (ADMIN, *ROLES):
+        lines = subprocess.run([str(script), "env", role], check=True, env=env, capture_output=True,
+                               text=True).stdout.splitlines()
+        creds = dict(line.split("=", 1) for line in lines if "=" in line)
+        kafka = s.kafka.model_validate({**s.kafka.model_dump(), **{
+            k.removeprefix("ROUTER_KAFKA__").lower(): v for k, v in creds.items()}})
+        out[role] = s.model_copy(update={"kafka": kafka})
+    rules = "\n".join(acl.line(principal(role)) for role in ROLES
+                      for acl in role_acls(role, topic_prefix=s.kafka.topic_prefix, app_id=s.app_id))
+    subprocess.run([str(script), "acls"], input=rules, text=True, check=True, env=env, capture_output=True)
+    return out.pop(ADMIN), out
 
 
 def ensure_broker(s: Settings) -> None:
@@ -111,7 +142,20 @@ def _run(args: argparse.Namespace) -> int:
     s = demo_corridor_settings(demo_settings(base), load_directory())
     if args.rate:
         s = s.model_copy(update={"sim": s.sim.model_copy(update={"rate_per_s": args.rate})})
-    ensure_broker(s)
+    roles = None
+    if args.secured:
+        s, roles = secured_roles(s)
+    else:
+        ensure_broker(s)
+    broker_dir = None
+    if args.broker_chaos:
+        home = os.environ.get("KAFKA_HOME_DIR")
+        port = s.kafka.hosts[0].rpartition(":")[2]
+        if not home or os.environ.get("KAFKA_PORT") != port or port == "9092":
+            raise CliError("--broker-chaos kills the broker: run it on one of its own, started by "
+                           "deploy/local/kafka with KAFKA_PORT (not 9092) and KAFKA_HOME_DIR set, and point "
+                           "ROUTER_KAFKA__BOOTSTRAP_SERVERS at 127.0.0.1:$KAFKA_PORT")
+        broker_dir = Path(home)
     if not args.keep_earlier_runs:
         dropped = asyncio.run(drop_earlier_runs(s, base.kafka.topic_prefix))
         if dropped:
@@ -121,14 +165,21 @@ def _run(args: argparse.Namespace) -> int:
           f"{s.kafka.topic_prefix!r}")
     summary = asyncio.run(run(s, payments=args.payments, profile=args.profile, chaos=args.chaos,
                               workers=args.workers, report_dir=args.report_dir, timeout_s=args.timeout,
-                              progress=not args.json))
+                              progress=not args.json, roles=roles, hostile=args.hostile,
+                              broker_chaos=args.broker_chaos, broker_dir=broker_dir))
     summary["topic_prefix"] = s.kafka.topic_prefix
     _print(summary)
     if args.json:
         print(json.dumps(summary))
     accounted = (summary["settled"] + sum(summary["rejected"].values()) + summary["held"] + summary["returned"]
                  + summary["cancelled"])
-    ok = summary["ledger_check"]["ok"] and accounted == summary["payments"] and not summary["crashes"]
+    # Under broker faults a worker whose broker vanished may exit and be restarted (reported);
+    # otherwise any crash fails the run.
+    ok = (summary["ledger_check"]["ok"] and accounted == summary["payments"]
+          and (not summary["crashes"] or bool(args.broker_chaos)))
+    if args.hostile:
+        h = summary["hostile"]
+        ok = ok and h["missing"] == 0 and h["duplicated_in_dlq"] == 0 and h["original_bytes_kept"] == h["sent"]
     return 0 if ok else 1
 
 
@@ -154,6 +205,13 @@ def _print(s: dict[str, object]) -> None:
         print(f"CRASHED           {s['crashes']} (restarted; see the logs in the report directory)")
     if s.get("chaos_kills"):
         print(f"chaos             killed {s['chaos_kills']}")
+    if s.get("hostile"):
+        h = s["hostile"]
+        assert isinstance(h, dict)
+        print(f"hostile           {h['sent']} sent, {h['in_dlq']} in the DLQ with their bytes "
+              f"({h['missing']} missing, {h['duplicated_in_dlq']} twice); by reason {h['by_reason']}")
+    if s.get("broker_faults"):
+        print(f"broker faults     {s['broker_faults']}; longest stall {s['longest_stall_s']} s")
     print(f"report            {s['report']}")
     print(f"look closer       ROUTER_KAFKA__TOPIC_PREFIX={s['topic_prefix']} router track <UETR> "
           "(or router peek --topic payments.status)")

@@ -80,6 +80,16 @@ def assemble(settings: Settings, stages: tuple[str, ...], *, on_ready: OnReady |
     return out
 
 
+async def preflight(settings: Settings, stages: tuple[str, ...]) -> None:
+    """On a secured cluster, fail now, with the cause, when this principal lacks what ``stages`` need
+    (``router.kafka_access.AccessDenied``): not minutes later as a topic with no partitions."""
+    from router.access import roles_for_stages
+    from router.kafka_access import check_access, needs_of
+
+    roles = roles_for_stages(stages)
+    await check_access(settings.kafka, needs_of(roles, settings.kafka, settings.app_id), f"stages {','.join(stages)}")
+
+
 async def run(assembly: Assembly, *, beside: tuple[Coroutine[Any, Any, Any], ...] = (),
               stop: asyncio.Event | None = None) -> int:
     """Run the assembly until SIGTERM / SIGINT (or ``stop``): 0 on a clean stop, 3 when another

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 # Modules under router.cli, in help order.
 COMMANDS: tuple[str, ...] = (
     "topics", "worker", "settle-worker", "messages", "track", "bench", "fx", "ledger",
-    "iso", "screen", "lists", "review", "dlq",
+    "iso", "screen", "lists", "review", "dlq", "acls",
 )
 # Modules outside the router that add subcommands (``register(subparsers)``) and benchmark areas
 # (``BENCHES``), looked up by name at run time. ``connectors.commands`` adds ``router demo`` and the

@@ -28,6 +28,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from router.cli import CliError
+    from router.kafka_access import AccessDenied
     from router.web.accounts import AccountError
     from router.web.server import serve
 
@@ -36,7 +37,7 @@ def _run(args: argparse.Namespace) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         serve(settings, host=args.host, port=args.port)
-    except AccountError as exc:
+    except (AccountError, AccessDenied) as exc:
         raise CliError(str(exc)) from exc
     return 0
 

@@ -24,6 +24,7 @@ def _run(args: argparse.Namespace) -> int:
     from router.bootstrap import configure_logging
     from router.cli import CliError
     from router.cli.worker import with_instance
+    from router.kafka_access import AccessDenied
     from router.roles import settlement_worker
     from router.streams.processor import TopologyError
 
@@ -33,5 +34,5 @@ def _run(args: argparse.Namespace) -> int:
     configure_logging(s)
     try:
         return asyncio.run(settlement_worker.run(s, args.instance, args.web_port))
-    except TopologyError as exc:
+    except (TopologyError, AccessDenied) as exc:
         raise CliError(str(exc)) from exc

@@ -38,6 +38,7 @@ def _run(args: argparse.Namespace) -> int:
 
     from router.bootstrap import configure_logging
     from router.cli import CliError
+    from router.kafka_access import AccessDenied
     from router.roles import payment_worker
 
     s = get_settings()
@@ -51,4 +52,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.instance:
         s = with_instance(s, args.instance)
     configure_logging(s)
-    return asyncio.run(payment_worker.run(s, stages))
+    try:
+        return asyncio.run(payment_worker.run(s, stages))
+    except AccessDenied as exc:
+        raise CliError(str(exc)) from exc

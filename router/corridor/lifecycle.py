@@ -32,7 +32,7 @@ from router.corridor.state import FINAL, PaymentState, Phase, Reversal
 from router.fx.pricing import Wait, price_payment
 from router.iso20022.model import CancellationRequest, Payment, Resolution, Return, Side, StatusReport
 from router.iso20022.translate import derived_id
-from router.outcome import DUPLICATE, NARRATIVE, REGULATORY, Ok, Reject
+from router.outcome import DUPLICATE, INVALID_BIC, NARRATIVE, REGULATORY, Ok, Reject
 from router.settlement.model import SettlementOutcome, SettlementRequest
 from router.tracker.journey import Hop, Stage, record
 
@@ -83,15 +83,42 @@ def _with_status(state: PaymentState, sends: list[Send]) -> CorridorStep:
 
 # --- a new payment ------------------------------------------------------------------------
 
+def _unknown_agents(p: Payment, ports: Ports) -> list[str]:
+    out = []
+    for agent in (p.debtor_agent, p.creditor_agent):
+        if agent is None:
+            continue
+        if agent.bic and ports.directory.by_bic(agent.bic) is None:
+            out.append(agent.bic)
+        elif not agent.bic and agent.cips_id and ports.directory.by_cips(agent.cips_id) is None:
+            out.append(agent.cips_id)
+    return out
+
+
+def _terms(p: Payment) -> tuple[object, ...]:
+    return (p.settlement_amount, p.currency, p.instr_id, p.end_to_end_id, p.debtor_agent, p.creditor_agent)
+
+
 def on_payment(state: PaymentState | None, payment: Payment, source: Side, ports: Ports, now: datetime) -> CorridorStep:
     if state is not None:
-        if state.payment.msg_id == payment.msg_id and state.source == source:
+        same = (state.payment.msg_id == payment.msg_id and state.source == source)
+        if same and _terms(state.payment) == _terms(payment):
             return CorridorStep(state)  # redelivery of the same message: already handled
-        # A different message reusing a UETR: answer it, never book it.
-        dup = outbound.status(ports, payment, source, "RJCT", DUPLICATE, now,
-                             text=f"UETR {payment.uetr} already used by {state.payment.msg_id}",
+        # A different message reusing a UETR, or the same MsgId with other terms: answer it, keep
+        # it in the DLQ, never book it.
+        text = (f"MsgId {payment.msg_id} already used for other terms" if same
+                else f"UETR {payment.uetr} already used by {state.payment.msg_id}")
+        dup = outbound.status(ports, payment, source, "RJCT", DUPLICATE, now, text=text,
                              purpose=f"dup:{payment.msg_id}")
-        return CorridorStep(state, (dup,))
+        return CorridorStep(state, (dup,), reject=Reject(DUPLICATE, text, "corridor"))
+    unknown = _unknown_agents(payment, ports)
+    if unknown:
+        # Money must never move towards an institution the corridor has no account for (found by
+        # the hostile-traffic run: such payments were booked to an account opened on the fly).
+        text = f"unknown agent(s) {', '.join(unknown)}: not a CIPS participant or correspondent of the corridor"
+        answer = outbound.status(ports, payment, source, "RJCT", INVALID_BIC, now, text=text,
+                                 purpose=f"rc01:{payment.msg_id}")
+        return CorridorStep(None, (answer,), reject=Reject(INVALID_BIC, text, "corridor"))
     direction = "outbound" if source == "cips" else "inbound"
     fresh = PaymentState(uetr=payment.uetr, source=source, direction=direction, phase=Phase.SCREENING,
                          payment=payment, journey=record(None, Hop(

@@ -16,6 +16,7 @@ from router.iso20022 import transliterate as tl
 from router.iso20022.build import build_admi002, build_pacs002
 from router.iso20022.inbound import STAGE_RULES, read_header
 from router.iso20022.model import Agent, Header, OriginalRef, Payment, Profile
+from router.iso20022.money import minor_units
 from router.iso20022.registry import Identified
 from router.iso20022.rules import UUID4
 from router.iso20022.translate import derived_id
@@ -64,7 +65,10 @@ def reply_for(
             h = None
         if h is not None:
             sender, reference = h.sender, h.biz_msg_id
-    if payment is not None and reject.stage == STAGE_RULES and UUID4.match(payment.uetr):
+    # A pacs.002 echoes the original amount in its currency's decimals, which an unknown currency
+    # does not have (found by the hostile-traffic run): such a refusal is answered by admi.002.
+    if (payment is not None and reject.stage == STAGE_RULES and UUID4.match(payment.uetr)
+            and minor_units(payment.currency) is not None):
         to = sender or payment.instructing_agent or payment.debtor_agent
         biz = derived_id("RJ", payment.msg_id, payment.uetr, reject.code)
         original = OriginalRef(msg_id=payment.msg_id, msg_def_id=f"{payment.kind}.001.08",

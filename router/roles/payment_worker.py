@@ -58,6 +58,7 @@ async def run(settings: Settings, stages: tuple[str, ...] = bootstrap.PAYMENT_ST
         if ready == set(stages):
             print(f"Ready: stages {','.join(stages)}", flush=True)
 
+    await bootstrap.preflight(settings, stages)
     assembly = bootstrap.assemble(settings, stages, on_ready=on_ready)
     server = uvicorn.Server(uvicorn.Config(web_app(settings, assembly.processors), host=settings.web.host,
                                            port=settings.web.port, log_level="warning", lifespan="off"))

@@ -18,6 +18,7 @@ async def run(settings: Settings, instance: str = "", web_port: int | None = Non
     it owns its partitions (test harnesses, the demo and the benchmark wait for that line) and its
     counters when it stops. With ``web_port`` it serves /healthz (503 until every assigned
     partition is restored), /livez and /metrics. Raises ``TopologyError`` when its topics are missing."""
+    await bootstrap.preflight(settings, bootstrap.SETTLEMENT_STAGES)
     logic = SettlementLogic(settings.settlement)
     joined = {"settlement": False}
 

@@ -11,6 +11,7 @@ import logging
 
 import uvicorn
 
+from router.access import ROLES
 from router.config import Settings
 from router.web.accounts import AccountError, Accounts
 from router.web.app import build_review_app
@@ -45,6 +46,12 @@ class ReviewServer:
         if not web.cookie_secure:
             log.warning("review page session cookie is not Secure (web.cookie_secure=false): plain-http local "
                         "use only")
+        from router.kafka_access import Needs, check_access
+        from router.topics import topic_name
+
+        topics = tuple(topic_name(t, self.settings.kafka.topic_prefix) for t in (*ROLES["review"].reads,
+                                                                                  *ROLES["review"].writes))
+        await check_access(self.settings.kafka, Needs(tuple(sorted(set(topics)))), "review page")
         await self.sink.start()
         await self.feed.start()
         self._task = asyncio.create_task(self.server.serve(), name="review-http")

@@ -30,7 +30,7 @@ def test_k8s_and_compose_create_topics_with_the_cli() -> None:
 
 
 # What a payment needs end to end: the payment stages, PvP settlement, and analysts.
-ROLES = ('["worker"]', '["settle-worker"', '["review-server"')
+ROLES = ('["worker"', '["settle-worker"', '["review-server"')
 
 
 @pytest.mark.parametrize("manifest", ["k8s/router.yaml", "compose.yaml"])

@@ -52,7 +52,7 @@ class Role:
 _TRANSACTIONAL = {"screening": ScreeningLogic, "corridor": CorridorLogic}
 # Keyed by the workload's name in deploy/k8s/router.yaml. Change this table when a role changes.
 ROLES: dict[str, Role] = {
-    "corridor-router-worker": Role({f"{APP_ID}.{s}": tuple(_TRANSACTIONAL[s].inputs) for s in PAYMENT_STAGES}),
+    **{f"corridor-router-{s}": Role({f"{APP_ID}.{s}": tuple(_TRANSACTIONAL[s].inputs)}) for s in PAYMENT_STAGES},
     "corridor-router-settlement": Role({f"{APP_ID}.{SettlementLogic.name}": tuple(SettlementLogic.inputs)}),
 }
 CUSTOM = {("keda.sh/v1alpha1", "ScaledObject"), ("keda.sh/v1alpha1", "TriggerAuthentication"),
