@@ -35,6 +35,7 @@ from router.settlement.settings import AccountOpening
 from router.topics import topic_name
 
 FX_PROVIDERS = ("BKCHCNBJ", "ICBKCNBJ")  # Chinese market makers quoting the corridor currencies
+HOSTILE_SEED = 1_000_007
 TERMINAL = {"settled", "rejected", "held", "returned", "cancelled"}
 
 
@@ -217,7 +218,9 @@ async def run(s: Settings, *, payments: int, profile: Profile, chaos: int, worke
     duration = max(5.0, payments / rate)
     senders = [asyncio.create_task(cips.run(outbound, profile, rate * (1 - s.sim.inbound_share))),
                asyncio.create_task(corr.originate(inbound, max(1.0, rate * s.sim.inbound_share)))]
-    bad = hostile_records(hostile - hostile // 10, s.sim.seed + 7) if hostile else []
+    # Seeds of their own: the correspondent simulator draws its UETRs from seed + 7, and a hostile
+    # "unknown payment" that reused one would be about a real payment.
+    bad = hostile_records(hostile - hostile // 10, s.sim.seed + HOSTILE_SEED) if hostile else []
     if hostile:
         async def hostile_traffic() -> None:
             first = len(bad) // 2
@@ -227,7 +230,7 @@ async def run(s: Settings, *, payments: int, profile: Profile, chaos: int, worke
             n = hostile // 20
             good = [(u, build_payment(p, "cips"), "cips.in") for u, p in list(cips.sent.items())[:n]]
             good += [(u, build_payment(p, "cbpr"), "corr.in") for u, p in list(corr.inbound_sent.items())[:n]]
-            bad.extend(reusing(good, hostile - len(bad), s.sim.seed + 8))
+            bad.extend(reusing(good, hostile - len(bad), s.sim.seed + HOSTILE_SEED + 1))
             await feed_hostile(banks, bad[first:], duration / 2)
         senders.append(asyncio.create_task(hostile_traffic()))
     kills: list[str] = []

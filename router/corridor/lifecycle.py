@@ -268,7 +268,11 @@ def on_receiver_status(state: PaymentState | None, report: StatusReport, side: S
                        now: datetime) -> CorridorStep:
     if state is None:
         return CorridorStep(None, reject=Reject(NARRATIVE, "status report for an unknown payment", "corridor"))
-    if side != state.target or state.phase is not Phase.DELIVERED:
+    if side != state.target:
+        # Only the receiving side reports on a delivered payment: this is not a redelivery, keep it.
+        return CorridorStep(state, reject=Reject(NARRATIVE, f"status report about {state.uetr} from its sending "
+                                                            f"side ({side})", "corridor"))
+    if state.phase is not Phase.DELIVERED:
         return CorridorStep(state)
     if report.status in ("ACSC", "ACCP", "ACSP", "ACTC"):
         if state.journey.last(Stage.ACKNOWLEDGED) is not None:
@@ -285,7 +289,10 @@ def on_receiver_status(state: PaymentState | None, report: StatusReport, side: S
 def on_return(state: PaymentState | None, ret: Return, side: Side, ports: Ports, now: datetime) -> CorridorStep:
     if state is None:
         return CorridorStep(None, reject=Reject(NARRATIVE, "return for an unknown payment", "corridor"))
-    if side != state.target or state.phase is not Phase.DELIVERED:
+    if side != state.target:
+        return CorridorStep(state, reject=Reject(NARRATIVE, f"return of {state.uetr} from its sending side ({side})",
+                                                 "corridor"))
+    if state.phase is not Phase.DELIVERED:
         return CorridorStep(state)
     # The RETURNED hop is written when the reverse settlement commits: only then has money moved.
     return _reverse(state, ports, now, kind="return", reason=ret.reason_code, amount_back=ret.returned_amount,
