@@ -14,7 +14,7 @@ from router.config import Settings
 from router.kafka_clients import client_options
 from router.settlement.book import ACCT, LEDGER_CHANGELOG, Account, decode
 from router.settlement.check import LedgerView, Report, check
-from router.settlement.model import JOURNAL, LEDGER_INPUT, OUTCOME, Fund
+from router.settlement.model import JOURNAL, LEDGER_INPUT, OUTCOME, Fund, SettlementRequest
 from router.topics import topic_name
 
 AUDITED = ("settlement.requests", "settlement.events", "settlement.outcomes", LEDGER_CHANGELOG)
@@ -75,7 +75,7 @@ class LedgerReader:
                 item = LEDGER_INPUT.validate_json(value or b"")
                 if isinstance(item, Fund):
                     self.view.fundings.append(item)
-                else:
+                elif isinstance(item, SettlementRequest):
                     self.view.requests.append(item)
             elif name == "settlement.events":
                 self.view.journal.append(JOURNAL.validate_json(value or b""))

@@ -6,10 +6,10 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from router.iso20022.model import (
-    Condition,
     Account,
     Agent,
     CancellationRequest,
+    Condition,
     Header,
     MessageReject,
     Notification,

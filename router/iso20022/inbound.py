@@ -168,7 +168,8 @@ _PAYMENT_TX: Spec = {
     ANY: Skipped("not_carried"),
 }
 _PACS008: Spec = {"GrpHdr": _PAYMENT_GROUP, "CdtTrfTxInf": Sub("_tx", {
-    **_PAYMENT_TX, "SplmtryData": ConditionBlock("_condition", CONDITION_NS), "Dbtr": Sub("debtor", _PARTY), "Cdtr": Sub("creditor", _PARTY),
+    **_PAYMENT_TX, "SplmtryData": ConditionBlock("_condition", CONDITION_NS),
+    "Dbtr": Sub("debtor", _PARTY), "Cdtr": Sub("creditor", _PARTY),
     "UltmtDbtr": Sub("ultimate_debtor", _PARTY), "UltmtCdtr": Sub("ultimate_creditor", _PARTY)})}
 # In pacs.009 the debtor and creditor are themselves financial institutions.
 _PACS009: Spec = {"GrpHdr": _PAYMENT_GROUP, "CdtTrfTxInf": Sub("_tx", {

@@ -19,10 +19,20 @@ from pydantic import ValidationError
 
 from router.config import Settings
 from router.dlq import dead_letter
-from router.outcome import FORMAT_ERROR, INVALID_CURRENCY, Reject
+from router.outcome import FORMAT_ERROR, INVALID_CURRENCY, NARRATIVE, Reject
 from router.settlement import pvp
 from router.settlement.book import LEDGER_CHANGELOG, Book
-from router.settlement.model import LEDGER_INPUT, Booked, Fund, Funded, Opened, SettlementOutcome
+from router.settlement.model import (
+    LEDGER_INPUT,
+    Booked,
+    Execute,
+    Fund,
+    Funded,
+    Opened,
+    Release,
+    Reserved,
+    SettlementOutcome,
+)
 from router.settlement.settings import DAY_S, SettlementSettings
 from router.streams.processor import Out, Record, TransactionalProcessor
 
@@ -61,9 +71,16 @@ class SettlementLogic:
             fx = pvp.fund(book, item, now, self.policy)
             if fx.refused:
                 return [dead_letter(Reject(INVALID_CURRENCY, fx.refused, STAGE), r)]
+        elif isinstance(item, Execute):
+            fx = pvp.execute(book, item, now, self.policy)
+        elif isinstance(item, Release):
+            fx = pvp.release(book, item, now, self.policy)
         else:
             fx = pvp.settle(book, item, now, self.policy, raw)
-        return self._outputs(book, fx)
+        out = self._outputs(book, fx)
+        if fx.refused:  # an EXECUTE or RELEASE with nothing to act on (after any release it caused)
+            out.append(dead_letter(Reject(NARRATIVE, fx.refused, STAGE), r))
+        return out
 
     def tick(self, book: Book) -> list[Out]:
         now = self.clock()
@@ -72,7 +89,7 @@ class SettlementLogic:
             fx.extend(pvp.open_accounts(book, self.s.opening_balances, now, self.s.owner_of))
         if now >= self.next_scan:
             self.next_scan = now + self.s.tick_interval_s
-            fx.extend(pvp.expire(book, now))
+            fx.extend(pvp.expire(book, now, self.policy))
         if now >= self.next_sweep:
             self.next_sweep = now + self.s.sweep_interval_s
             pvp.sweep(book, now, self.s.retention_days * DAY_S, self.s.max_archived_per_sweep)
@@ -95,8 +112,8 @@ def settlement_processor(settings: Settings, *, on_ready: Callable[[list[int]], 
         max_partition_fetch_bytes=4 * 1024 * 1024, on_ready=on_ready)
 
 
-def _journal_output(j: Opened | Funded | Booked, shard: int) -> Out:
-    if isinstance(j, Booked):
+def _journal_output(j: Opened | Funded | Reserved | Booked, shard: int) -> Out:
+    if isinstance(j, (Booked, Reserved)):
         key = j.settlement_id
     elif isinstance(j, Funded):
         key = j.posting.account

@@ -47,14 +47,15 @@ class Receipt(msgspec.Struct, frozen=True):
     uetr: str
     sender: str
     msg_id: str
-    status: Literal["QUEUED", "COMMIT", "ABORT"]
+    status: Literal["QUEUED", "RESERVED", "COMMIT", "ABORT"]
     at: float  # when it was decided (queued: when it arrived)
     seq: int  # arrival order: the queue is served in this order
     reason: str | None = None
     duplicate_of: str | None = None
     duplicates: int = 0
     queued_until: float | None = None
-    request: bytes | None = None  # the request's JSON while it waits in the queue
+    request: bytes | None = None  # the request's JSON while it waits in the queue or is reserved
+    hold_until: float | None = None  # RESERVED: when the held legs are released unless executed
 
 
 class Funding(msgspec.Struct, frozen=True):
@@ -96,6 +97,7 @@ class Book:
         self.claims: dict[tuple[str, str], str] = {}  # (sender, MsgId) -> settlement id
         self.queue: dict[str, Receipt] = {}  # queued settlements in arrival order
         self.waiting: dict[str, SettlementRequest] = {}  # their requests, decoded once
+        self.held: dict[str, SettlementRequest] = {}  # conditional settlements with reserved legs
         self.seq = 0
         self._undo: dict[str, object] = {}
         self.opened = False  # the configured opening balances have been looked at since start
@@ -138,10 +140,16 @@ class Book:
             self.queue.pop(sid, None)
             if r is None or r.status != "QUEUED":
                 self.waiting.pop(sid, None)
+            if r is None or r.status != "RESERVED":
+                self.held.pop(sid, None)
         if r is None:
             return
         self.receipts[sid] = r
         self.claims.setdefault((r.sender, r.msg_id), sid)
+        if r.status == "RESERVED" and sid not in self.held:
+            if request is None and r.request is None:
+                raise ValueError(f"reserved settlement {sid} without its request")
+            self.held[sid] = request or SettlementRequest.model_validate_json(r.request or b"")
         if r.status == "QUEUED":
             if sid not in self.waiting:
                 if request is None and r.request is None:

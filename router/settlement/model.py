@@ -65,6 +65,16 @@ class SettlementRequest(_Frozen):
     msg_id: Ident  # the sender's MsgId of the instruction
     legs: tuple[Leg, ...] = Field(min_length=1, max_length=2)
     deadline: datetime | None = None
+    # A conditional (programmable) payment: the ledger only RESERVES the legs, until an EXECUTE
+    # for ``condition_id`` commits them or ``hold_until`` passes (or a RELEASE comes) first.
+    condition_id: Ident | None = None
+    hold_until: datetime | None = None
+
+    @model_validator(mode="after")
+    def _condition_complete(self) -> SettlementRequest:
+        if (self.condition_id is None) != (self.hold_until is None):
+            raise ValueError("condition_id and hold_until go together")
+        return self
 
     @field_validator("legs")
     @classmethod
@@ -92,7 +102,26 @@ class Fund(_Frozen):
         return self
 
 
-LedgerInput = Annotated[SettlementRequest | Fund, Field(discriminator="type")]
+class Execute(_Frozen):
+    """The condition of a reserved settlement was met: commit its reserved legs (if still held)."""
+
+    type: Literal["EXECUTE"] = "EXECUTE"
+    settlement_id: Ident
+    uetr: Ident
+    condition_id: Ident
+    event_id: Ident
+
+
+class Release(_Frozen):
+    """Give a reserved (or liquidity-queued) settlement up: the payer cancelled it."""
+
+    type: Literal["RELEASE"] = "RELEASE"
+    settlement_id: Ident
+    uetr: Ident
+    reason: Annotated[str, Field(pattern=r"^[A-Z0-9]{4}$")]
+
+
+LedgerInput = Annotated[SettlementRequest | Fund | Execute | Release, Field(discriminator="type")]
 LEDGER_INPUT = TypeAdapter[LedgerInput](LedgerInput)
 
 
@@ -108,6 +137,31 @@ class Posting(_Frozen):
     amount: Decimal
     balance_after: Decimal
     reserved_after: Decimal
+
+
+class Hold(_Frozen):
+    """Funds put aside on (or given back to) an account for a conditional settlement."""
+
+    account: str
+    currency: str
+    amount: Decimal
+    balance_after: Decimal
+    reserved_after: Decimal
+
+
+class Reserved(_Frozen):
+    """A conditional settlement's legs reserved until ``hold_until``: the debits are held, not booked.
+    Its BOOKED record follows: COMMIT (condition met) or ABORT with the holds ``released``."""
+
+    type: Literal["RESERVED"] = "RESERVED"
+    settlement_id: str
+    uetr: str
+    sender: str
+    msg_id: str
+    condition_id: str
+    hold_until: datetime
+    holds: tuple[Hold, ...]
+    at: datetime
 
 
 class Opened(_Frozen):
@@ -143,10 +197,12 @@ class Booked(_Frozen):
     reason: str | None = None
     duplicate_of: str | None = None
     postings: tuple[Posting, ...] = ()
+    released: tuple[Hold, ...] = ()  # ABORT of a reserved settlement: the holds given back
+    condition_event: str | None = None  # COMMIT of a reserved settlement: the event that released it
     at: datetime
 
 
-JournalRecord = Annotated[Opened | Funded | Booked, Field(discriminator="type")]
+JournalRecord = Annotated[Opened | Funded | Reserved | Booked, Field(discriminator="type")]
 JOURNAL = TypeAdapter[JournalRecord](JournalRecord)
 
 
@@ -157,7 +213,8 @@ class SettlementOutcome(_Frozen):
 
     ``final`` outcomes: exactly one COMMIT (status ACSC, with every posting) or ABORT (RJCT +
     reason) per settlement. DUPLICATE answers a repeated UETR (RJCT AM05). PENDING (PDNG) tells
-    the sender its payment waits in the liquidity queue.
+    the sender its payment waits in the liquidity queue; RESERVED (PDNG) that a conditional
+    payment's legs are held until its condition is met.
     """
 
     type: Literal["OUTCOME"] = "OUTCOME"
@@ -165,7 +222,7 @@ class SettlementOutcome(_Frozen):
     uetr: str
     sender: str
     msg_id: str
-    decision: Literal["COMMIT", "ABORT", "DUPLICATE", "PENDING"]
+    decision: Literal["COMMIT", "ABORT", "DUPLICATE", "PENDING", "RESERVED"]
     status: Literal["ACSC", "RJCT", "PDNG"]
     final: bool
     reason: str | None = None
