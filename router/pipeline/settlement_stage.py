@@ -49,8 +49,9 @@ class SettlementLogic:
         self.s = s
         self.clock = clock
         self.policy = pvp.Policy(pvp_deadline_s=s.pvp_deadline_s, liquidity_max_wait_s=s.liquidity_max_wait_s,
-                                 owner_of=s.owner_of)
-        self.stats = {"settlements": 0}  # decisions committed, over all tasks this worker has had
+                                 owner_of=s.owner_of, net_debit_caps=dict(s.net_debit_caps))
+        # decisions committed, and LSM runs / settlements they booked, over all tasks this worker has had
+        self.stats = {"settlements": 0, "lsm_runs": 0, "lsm_settlements": 0}
         self.next_scan = 0.0
         self.next_sweep = 0.0
 
@@ -90,6 +91,11 @@ class SettlementLogic:
         if now >= self.next_scan:
             self.next_scan = now + self.s.tick_interval_s
             fx.extend(pvp.expire(book, now, self.policy))
+            if self.s.lsm and len(book.queue) > 1:
+                runs: list[pvp.OffsetRun] = []
+                fx.extend(pvp.offset(book, now, self.policy, runs))
+                self.stats["lsm_runs"] += len(runs)
+                self.stats["lsm_settlements"] += sum(r.settlements for r in runs)
         if now >= self.next_sweep:
             self.next_sweep = now + self.s.sweep_interval_s
             pvp.sweep(book, now, self.s.retention_days * DAY_S, self.s.max_archived_per_sweep)

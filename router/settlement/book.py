@@ -34,6 +34,7 @@ class Account(msgspec.Struct, frozen=True):
     currency: str
     balance: Decimal
     reserved: Decimal = ZERO
+    net: Decimal = ZERO  # settlement credits minus debits since opening (fundings excluded): net debit caps
 
     @property
     def available(self) -> Decimal:

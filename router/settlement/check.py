@@ -18,7 +18,9 @@ was told. It proves:
   before its decision; its COMMIT books the held legs, its ABORT releases exactly the holds; every
   posting's and hold's ``reserved_after`` is what the replayed reservations say; each account's
   reserved amount in the changelog equals the holds still open; a held settlement is counted as
-  ``held``, not as undecided.
+  ``held``, not as undecided;
+* a set booked by the liquidity-saving mechanism (consecutive COMMITs of one ``lsm_run``, the
+  last marked) is checked on its net: balances may dip inside the set, never at its end.
 """
 
 from __future__ import annotations
@@ -101,6 +103,7 @@ class _Replay:
     bookings: dict[str, list[Booked]] = field(default_factory=lambda: defaultdict(list))
     reserved: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))  # per account
     holds: dict[str, Reserved] = field(default_factory=dict)  # reservations, by settlement id
+    in_run: set[str] | None = None  # accounts moved by the LSM set being replayed (checked at its end)
 
 
 def check(view: LedgerView) -> Report:
@@ -194,6 +197,8 @@ def _replay(journal: list[Opened | Funded | Reserved | Booked], v: _Violations) 
             if j.released:
                 v.add(f"{j.settlement_id} committed but says it released holds")
             moved: dict[str, Decimal] = defaultdict(Decimal)
+            if j.lsm_run is not None and rp.in_run is None:
+                rp.in_run = set()
             for p in j.postings:
                 if res is not None and p.direction == "DBIT":
                     rp.reserved[p.account] -= p.amount  # booked from its hold
@@ -202,6 +207,13 @@ def _replay(journal: list[Opened | Funded | Reserved | Booked], v: _Violations) 
             for ccy, net in moved.items():
                 if net != 0:
                     v.add(f"settlement {j.settlement_id} does not balance in {ccy}: net {net}")
+            if j.lsm_run is not None and j.lsm_last:
+                for acct in sorted(rp.in_run or ()):
+                    if rp.balance[acct] - rp.reserved[acct] < 0:
+                        v.add(f"{acct}: available below zero after LSM set {j.lsm_run}")
+                rp.in_run = None
+    if rp.in_run is not None:
+        v.add("an LSM set was never closed (its last record is missing)")
     return rp
 
 
@@ -219,7 +231,9 @@ def _post(rp: _Replay, p: Posting, what: str, v: _Violations) -> bool:
     rp.balance[p.account] = after
     if after != p.balance_after:
         v.add(f"{p.account}: {what} says balance {p.balance_after} but the journal replays to {after}")
-    if after - p.reserved_after < 0:
+    if rp.in_run is not None:
+        rp.in_run.add(p.account)  # within an LSM set only the set's end must be fundable
+    elif after - p.reserved_after < 0:
         v.add(f"{p.account}: available below zero ({after} - reserved {p.reserved_after}) after {what}")
     if p.reserved_after != rp.reserved[p.account]:
         v.add(f"{p.account}: {what} says reserved {p.reserved_after} but open holds are {rp.reserved[p.account]}")

@@ -199,6 +199,10 @@ class Booked(_Frozen):
     postings: tuple[Posting, ...] = ()
     released: tuple[Hold, ...] = ()  # ABORT of a reserved settlement: the holds given back
     condition_event: str | None = None  # COMMIT of a reserved settlement: the event that released it
+    # Booked by the liquidity-saving mechanism as one of a set funded on its net: the set's records
+    # follow each other and the last says so; balances are only checked at the set's end.
+    lsm_run: str | None = None
+    lsm_last: bool = False
     at: datetime
 
 

@@ -46,6 +46,7 @@ from typing import Literal
 import msgspec
 
 from router.outcome import CONDITION_EXPIRED, DUPLICATE, INSUFFICIENT_FUNDS, INVALID_CURRENCY, TIMEOUT
+from router.settlement import lsm
 from router.settlement.book import ZERO, Account, Book, Funding, Receipt
 from router.settlement.model import (
     Booked,
@@ -64,11 +65,13 @@ from router.settlement.model import (
 from router.settlement.settings import AccountOpening
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Policy:
     pvp_deadline_s: float
     liquidity_max_wait_s: float
     owner_of: Callable[[str], str]  # the owner of an account opened by its first credit
+    # participant -> the most its accounts may be net debited by settlements (in each account's currency)
+    net_debit_caps: Mapping[str, Decimal] = field(default_factory=dict)
 
 
 @dataclass
@@ -164,7 +167,7 @@ def settle(book: Book, req: SettlementRequest, now: float, policy: Policy, raw: 
         if now >= req.hold_until.timestamp():
             return _abort(book, receipt, CONDITION_EXPIRED, now)
         deadline = min(deadline, req.hold_until.timestamp())
-    if _fundable(book, req.legs):
+    if _fundable(book, req.legs, policy):
         return _decide(book, receipt, req, now, policy, raw)
     if policy.liquidity_max_wait_s <= 0:
         return _abort(book, receipt, INSUFFICIENT_FUNDS, now)
@@ -190,7 +193,7 @@ def drain(book: Book, now: float, policy: Policy, credited: Iterable[str]) -> Ef
             req = book.waiting[sid]
             if r.queued_until is not None and now >= r.queued_until:
                 continue  # expired: ``expire`` rejects it
-            if _fundable(book, req.legs):
+            if _fundable(book, req.legs, policy):
                 step = _decide(book, r, req, now, policy, r.request or b"")
                 fx.extend(step)
                 touched |= {leg.credit_account for leg in req.legs}
@@ -284,21 +287,77 @@ def _currency_problem(book: Book, leg: Leg) -> str | None:
     return None
 
 
-def _fundable(book: Book, legs: Iterable[Leg]) -> bool:
+def _fundable(book: Book, legs: Iterable[Leg], policy: Policy | None = None) -> bool:
     need: dict[str, Decimal] = {}
     for leg in legs:
         need[leg.debit_account] = need.get(leg.debit_account, ZERO) + leg.amount
+    caps = policy.net_debit_caps if policy is not None else {}
     for account, amount in need.items():
         a = book.accounts.get(account)
         if a is None or a.available < amount:
             return False
+        cap = caps.get(a.owner)
+        if cap is not None and a.net - amount < -cap:
+            return False
     return True
 
 
-def _move(book: Book, account: str, delta: Decimal, reserved_delta: Decimal = ZERO) -> Account:
+def headroom(book: Book, policy: Policy) -> dict[str, Decimal]:
+    """What each capped account may still be net debited: its owner's cap plus its net position."""
+    out: dict[str, Decimal] = {}
+    for a in book.accounts.values():
+        cap = policy.net_debit_caps.get(a.owner)
+        if cap is not None:
+            out[a.account] = cap + a.net
+    return out
+
+
+# --- liquidity-saving mechanism -----------------------------------------------------------------
+
+@dataclass
+class OffsetRun:
+    kind: str  # "bilateral" or "multilateral"
+    settlements: int
+    at: float
+
+
+def offset(book: Book, now: float, policy: Policy, runs: list[OffsetRun] | None = None) -> Effects:
+    """Book queued settlements that fund each other on their net (bilateral first, then one
+    multilateral pass); see ``router.settlement.lsm``. ``runs`` collects what each run booked."""
+    fx = Effects()
+
+    def candidates() -> list[tuple[str, SettlementRequest]]:
+        return [(sid, book.waiting[sid]) for sid, r in book.queue.items()
+                if book.waiting[sid].hold_until is None and (r.queued_until is None or now < r.queued_until)]
+
+    items = candidates()
+    if len(items) < 2:
+        return fx
+    credited: set[str] = set()
+    for kind, groups in (("bilateral", lsm.bilateral_groups(items)), ("multilateral", None)):
+        for group in groups if groups is not None else [candidates()]:
+            chosen = lsm.offset_set({a: acc.available for a, acc in book.accounts.items()}, group,
+                                    headroom(book, policy) if policy.net_debit_caps else None)
+            if len(chosen) < 2:
+                continue
+            run = f"LSM-{book.next_seq()}"
+            for i, sid in enumerate(chosen):
+                req = book.waiting[sid]
+                fx.extend(_commit(book, book.queue[sid], req, now, policy, lsm_run=run,
+                                  lsm_last=i == len(chosen) - 1))
+                credited |= {leg.credit_account for leg in req.legs}
+            if runs is not None:
+                runs.append(OffsetRun(kind, len(chosen), now))
+    if credited and book.queue:
+        fx.extend(drain(book, now, policy, credited))
+    return fx
+
+
+def _move(book: Book, account: str, delta: Decimal, reserved_delta: Decimal = ZERO, *,
+          settled: bool = False) -> Account:
     a = book.accounts[account]
     moved = Account(account=a.account, owner=a.owner, currency=a.currency, balance=a.balance + delta,
-                    reserved=a.reserved + reserved_delta)
+                    reserved=a.reserved + reserved_delta, net=a.net + delta if settled else a.net)
     book.put_account(moved)
     return moved
 
@@ -338,23 +397,26 @@ def _posting(a: Account, direction: Literal["DBIT", "CRDT"], amount: Decimal) ->
 
 
 def _commit(book: Book, receipt: Receipt, req: SettlementRequest, now: float, policy: Policy, *,
-            from_reservation: bool = False, event_id: str | None = None) -> Effects:
+            from_reservation: bool = False, event_id: str | None = None, lsm_run: str | None = None,
+            lsm_last: bool = False) -> Effects:
     fx = Effects()
     postings: list[Posting] = []
     for leg in req.legs:
         held = -leg.amount if from_reservation else ZERO
-        postings.append(_posting(_move(book, leg.debit_account, -leg.amount, held), "DBIT", leg.amount))
+        postings.append(_posting(_move(book, leg.debit_account, -leg.amount, held, settled=True), "DBIT",
+                                 leg.amount))
         if leg.credit_account not in book.accounts:
             fx.journal.append(_open(book, leg.credit_account, policy.owner_of(leg.credit_account), leg.currency,
                                     ZERO, now))
-        postings.append(_posting(_move(book, leg.credit_account, leg.amount), "CRDT", leg.amount))
+        postings.append(_posting(_move(book, leg.credit_account, leg.amount, settled=True), "CRDT", leg.amount))
     done = _replace(receipt, status="COMMIT", at=now, queued_until=None, request=None, hold_until=None)
     book.put_receipt(done)
     fx.journal.append(Booked(settlement_id=req.settlement_id, uetr=req.uetr, sender=req.sender, msg_id=req.msg_id,
-                             decision="COMMIT", postings=tuple(postings), condition_event=event_id, at=_ts(now)))
+                             decision="COMMIT", postings=tuple(postings), condition_event=event_id,
+                             lsm_run=lsm_run, lsm_last=lsm_last, at=_ts(now)))
     fx.outcomes.append(_outcome(done, now, decision="COMMIT", status="ACSC", final=True,
                                 legs_booked=tuple(leg.leg for leg in req.legs), postings=tuple(postings)))
-    if book.queue:
+    if book.queue and lsm_run is None:  # an LSM set drains once, after its last booking
         fx.extend(drain(book, now, policy, {leg.credit_account for leg in req.legs}))
     return fx
 
