@@ -265,7 +265,9 @@ def summarise(s: Settings, board: StatusBoard, cips: CipsSimulator, corr: Corres
         "throughput_per_s": round(len(uetrs) / elapsed, 1) if elapsed else 0.0,
         "elapsed_s": round(elapsed, 1),
         "ledger_check": {"ok": ledger.violation_count == 0, "violations": ledger.violation_count,
-                         "settlements": ledger.settlements, "commits": ledger.commits, "aborts": ledger.aborts},
+                         "settlements": ledger.settlements, "commits": ledger.commits, "aborts": ledger.aborts,
+                         # liquidity-saving mechanism: sets booked on their net, and the settlements in them
+                         "lsm_runs": ledger.lsm_runs, "lsm_offset_settlements": ledger.lsm_settlements},
         "chaos_kills": kills,
         # Router processes that died by themselves and were restarted: should be empty.
         "crashes": crashes,

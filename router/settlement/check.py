@@ -63,6 +63,8 @@ class Report:
     aborts: int
     undecided: int
     held: int
+    lsm_runs: int
+    lsm_settlements: int
     duplicates_answered: int
     accounts: int
     currencies: dict[str, dict[str, str]]
@@ -77,7 +79,8 @@ class Report:
     def as_dict(self) -> dict[str, Any]:
         return {
             "ok": self.ok, "settlements": self.settlements, "commits": self.commits, "aborts": self.aborts,
-            "undecided": self.undecided, "held": self.held, "duplicates_answered": self.duplicates_answered,
+            "undecided": self.undecided, "held": self.held, "lsm_runs": self.lsm_runs,
+            "lsm_settlements": self.lsm_settlements, "duplicates_answered": self.duplicates_answered,
             "abort_reasons": self.abort_reasons, "accounts": self.accounts, "currencies": self.currencies,
             "violation_count": self.violation_count, "violations": self.violations,
         }
@@ -151,6 +154,7 @@ def check(view: LedgerView) -> Report:
     return Report(
         settlements=len(requested), commits=sum(1 for b in final if b.decision == "COMMIT"),
         aborts=sum(1 for b in final if b.decision == "ABORT"), undecided=len(undecided), held=len(held),
+        lsm_runs=len({b.lsm_run for b in final if b.lsm_run}), lsm_settlements=sum(1 for b in final if b.lsm_run),
         duplicates_answered=dup_answers, accounts=len(replay.balance), currencies=currencies,
         violations=v.items, violation_count=v.count, abort_reasons=dict(sorted(reasons.items())),
     )
