@@ -63,14 +63,17 @@ def _balances(args: argparse.Namespace) -> int:
         accounts = asyncio.run(read_balances(get_settings()))
     except LookupError as exc:
         raise CliError(str(exc)) from exc
+    caps = get_settings().settlement.net_debit_caps
     rows = [{"account": a.account, "owner": a.owner, "currency": a.currency, "balance": str(a.balance),
-             "reserved": str(a.reserved), "available": str(a.available)} for a in accounts.values()]
+             "reserved": str(a.reserved), "available": str(a.available), "net": str(a.net),
+             "net_debit_cap": str(caps[a.owner]) if a.owner in caps else None} for a in accounts.values()]
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    print(f"{'account':<24} {'ccy':<4} {'balance':>20} {'reserved':>18} {'available':>20}")
+    print(f"{'account':<24} {'ccy':<4} {'balance':>20} {'reserved':>18} {'available':>20} {'net':>18} {'cap':>16}")
     for r in rows:
-        print(f"{r['account']:<24} {r['currency']:<4} {r['balance']:>20} {r['reserved']:>18} {r['available']:>20}")
+        print(f"{r['account']:<24} {r['currency']:<4} {r['balance']:>20} {r['reserved']:>18} {r['available']:>20} "
+              f"{r['net']:>18} {r['net_debit_cap'] or '-':>16}")
     return 0
 
 
