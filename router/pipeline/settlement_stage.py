@@ -54,6 +54,7 @@ class SettlementLogic:
         self.stats = {"settlements": 0, "lsm_runs": 0, "lsm_settlements": 0}
         self.next_scan = 0.0
         self.next_sweep = 0.0
+        self.next_lsm = 0.0
 
     def new_state(self, partition: int) -> Book:
         return Book(partition)
@@ -91,7 +92,8 @@ class SettlementLogic:
         if now >= self.next_scan:
             self.next_scan = now + self.s.tick_interval_s
             fx.extend(pvp.expire(book, now, self.policy))
-            if self.s.lsm and len(book.queue) > 1:
+            if self.s.lsm and len(book.queue) > 1 and now >= self.next_lsm:
+                self.next_lsm = now + self.s.lsm_interval_s
                 runs: list[pvp.OffsetRun] = []
                 fx.extend(pvp.offset(book, now, self.policy, runs))
                 self.stats["lsm_runs"] += len(runs)

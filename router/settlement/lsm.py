@@ -43,15 +43,19 @@ def offset_set(available: Mapping[str, Decimal], items: Sequence[tuple[str, Sett
     available balance plus its net movement stays at or above zero, and no account's net debit
     exceeds its ``headroom`` (what its owner's net debit cap still allows). Newest dropped first."""
     chosen = list(items)
+    net = net_of(chosen)  # kept up to date as settlements are dropped: one pass over the queue in all
     while chosen:
-        net = net_of(chosen)
         short = {a for a, v in net.items()
                  if available.get(a, ZERO) + v < 0 or (headroom is not None and a in headroom and -v > headroom[a])}
         if not short:
             return [sid for sid, _ in chosen]
         for i in range(len(chosen) - 1, -1, -1):
-            if any(leg.debit_account in short for leg in chosen[i][1].legs):
+            legs = chosen[i][1].legs
+            if any(leg.debit_account in short for leg in legs):
                 del chosen[i]
+                for leg in legs:
+                    net[leg.debit_account] += leg.amount
+                    net[leg.credit_account] -= leg.amount
                 break
         else:  # unreachable: an account only goes short through a debit
             return []

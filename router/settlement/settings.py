@@ -82,6 +82,7 @@ class SettlementSettings(BaseModel):
     # Liquidity-saving mechanism: queued settlements that fund each other on their net are booked
     # together (bilateral, then multilateral), on every scan of the queue.
     lsm: bool = True
+    lsm_interval_s: float = Field(default=1.0, gt=0)  # at most one LSM search per interval
     # participant -> the most its accounts may be net debited by settlements since opening
     # (fundings excluded), in each account's currency. Enforced on every booking, LSM sets included.
     net_debit_caps: dict[str, Decimal] = Field(default_factory=dict)
