@@ -5,12 +5,11 @@ money conserved, each settlement decided once with its full gross postings, and 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from datetime import UTC, datetime
 
 from router.settlement import pvp
 from router.settlement.model import Execute, Release
