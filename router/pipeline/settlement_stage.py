@@ -25,12 +25,14 @@ from router.settlement.book import LEDGER_CHANGELOG, Book
 from router.settlement.model import (
     LEDGER_INPUT,
     Booked,
+    CapSet,
     Execute,
     Fund,
     Funded,
     Opened,
     Release,
     Reserved,
+    SetCap,
     SettlementOutcome,
 )
 from router.settlement.settings import DAY_S, SettlementSettings
@@ -77,6 +79,8 @@ class SettlementLogic:
             fx = pvp.execute(book, item, now, self.policy)
         elif isinstance(item, Release):
             fx = pvp.release(book, item, now, self.policy)
+        elif isinstance(item, SetCap):
+            fx = pvp.set_cap(book, item, now, self.policy)
         else:
             fx = pvp.settle(book, item, now, self.policy, raw)
         out = self._outputs(book, fx)
@@ -120,9 +124,11 @@ def settlement_processor(settings: Settings, *, on_ready: Callable[[list[int]], 
         max_partition_fetch_bytes=4 * 1024 * 1024, on_ready=on_ready)
 
 
-def _journal_output(j: Opened | Funded | Reserved | Booked, shard: int) -> Out:
+def _journal_output(j: Opened | Funded | Reserved | Booked | CapSet, shard: int) -> Out:
     if isinstance(j, (Booked, Reserved)):
         key = j.settlement_id
+    elif isinstance(j, CapSet):
+        key = j.participant
     elif isinstance(j, Funded):
         key = j.posting.account
     else:

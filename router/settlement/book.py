@@ -6,7 +6,8 @@ of three kinds of key, encoded with msgspec (the state is written on every batch
 
 * ``acct|<account>``: balance, reservations, currency, owner;
 * ``sid|<settlement id>``: the settlement's receipt (decided, or queued with its request);
-* ``fund|<fund id>``: a funding already booked.
+* ``fund|<fund id>``: a funding already booked;
+* ``cap|<participant>``: a net debit cap an operator set (overrides the settings).
 
 Changes are made in place and remembered in an undo log: ``changes()`` are what the running
 transaction must write, ``commit()`` forgets the log once it is written, ``rollback()`` puts the
@@ -24,7 +25,7 @@ import msgspec
 from router.settlement.model import SettlementRequest
 
 LEDGER_CHANGELOG = "settlement.ledger.state"
-ACCT, SID, FUND = "acct|", "sid|", "fund|"
+ACCT, SID, FUND, CAP = "acct|", "sid|", "fund|", "cap|"
 ZERO = Decimal(0)
 
 
@@ -64,10 +65,18 @@ class Funding(msgspec.Struct, frozen=True):
     at: float
 
 
-Value = Account | Receipt | Funding
+class Cap(msgspec.Struct, frozen=True):
+    amount: Decimal | None  # None: removed (the settings' cap, if any, applies again)
+    command_id: str
+    by: str
+    at: float
+
+
+Value = Account | Receipt | Funding | Cap
 _ENCODER = msgspec.json.Encoder(decimal_format="string")
 _DECODERS: dict[str, msgspec.json.Decoder[Any]] = {
-    ACCT: msgspec.json.Decoder(Account), SID: msgspec.json.Decoder(Receipt), FUND: msgspec.json.Decoder(Funding)}
+    ACCT: msgspec.json.Decoder(Account), SID: msgspec.json.Decoder(Receipt), FUND: msgspec.json.Decoder(Funding),
+    CAP: msgspec.json.Decoder(Cap)}
 _MISSING = object()
 
 
@@ -95,6 +104,7 @@ class Book:
         self.accounts: dict[str, Account] = {}
         self.receipts: dict[str, Receipt] = {}
         self.funds: dict[str, Funding] = {}
+        self.caps: dict[str, Cap] = {}
         self.claims: dict[tuple[str, str], str] = {}  # (sender, MsgId) -> settlement id
         self.queue: dict[str, Receipt] = {}  # queued settlements in arrival order
         self.waiting: dict[str, SettlementRequest] = {}  # their requests, decoded once
@@ -124,6 +134,10 @@ class Book:
             self.funds.pop(fund_id, None)
         else:
             self.funds[fund_id] = f
+
+    def put_cap(self, participant: str, c: Cap) -> None:
+        self._remember(CAP + participant, self.caps.get(participant, _MISSING))
+        self.caps[participant] = c
 
     def next_seq(self) -> int:
         self.seq += 1
@@ -171,6 +185,8 @@ class Book:
             self.accounts[name] = item
         elif isinstance(item, Receipt):
             self._set_receipt(name, item)
+        elif isinstance(item, Cap):
+            self.caps[name] = item
         else:
             self.funds[name] = item
 
@@ -183,6 +199,8 @@ class Book:
                 current = self.accounts.get(name)
             elif kind == SID:
                 current = self.receipts.get(name)
+            elif kind == CAP:
+                current = self.caps.get(name)
             else:
                 current = self.funds.get(name)
             out.append((LEDGER_CHANGELOG, key, None if current is None else encode(current)))
@@ -203,10 +221,15 @@ class Book:
                     self.accounts[name] = old
             elif kind == SID:
                 self._set_receipt(name, old if isinstance(old, Receipt) else None)
+            elif kind == CAP:
+                if isinstance(old, Cap):
+                    self.caps[name] = old
+                else:
+                    self.caps.pop(name, None)
             elif isinstance(old, Funding):
                 self.funds[name] = old
             else:
                 self.funds.pop(name, None)
 
     def __len__(self) -> int:
-        return len(self.accounts) + len(self.receipts) + len(self.funds)
+        return len(self.accounts) + len(self.receipts) + len(self.funds) + len(self.caps)

@@ -30,9 +30,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from router.settlement.book import Account
+from router.settlement.book import Account, Cap
 from router.settlement.model import (
     Booked,
+    CapSet,
     Fund,
     Funded,
     Hold,
@@ -51,9 +52,10 @@ MAX_LISTED = 200
 class LedgerView:
     requests: list[SettlementRequest] = field(default_factory=list)
     fundings: list[Fund] = field(default_factory=list)
-    journal: list[Opened | Funded | Reserved | Booked] = field(default_factory=list)  # booking order, per shard
+    journal: list[Opened | Funded | Reserved | Booked | CapSet] = field(default_factory=list)  # booking order
     outcomes: list[SettlementOutcome] = field(default_factory=list)
     accounts: dict[str, Account] = field(default_factory=dict)  # the changelog's latest state per account
+    caps: dict[str, Cap] = field(default_factory=dict)  # operators' net debit caps, from the changelog
 
 
 @dataclass
@@ -160,7 +162,7 @@ def check(view: LedgerView) -> Report:
     )
 
 
-def _replay(journal: list[Opened | Funded | Reserved | Booked], v: _Violations) -> _Replay:
+def _replay(journal: list[Opened | Funded | Reserved | Booked | CapSet], v: _Violations) -> _Replay:
     rp = _Replay()
     funds: Counter[str] = Counter()
     for j in journal:
@@ -179,6 +181,8 @@ def _replay(journal: list[Opened | Funded | Reserved | Booked], v: _Violations) 
                 v.add(f"funding {j.fund_id} booked {funds[j.fund_id]} times on {j.posting.account}")
             if _post(rp, j.posting, f"funding {j.fund_id}", v):
                 rp.funded[j.posting.currency] += j.posting.amount
+        elif isinstance(j, CapSet):
+            continue  # an operator's audited cap change: moves no money
         elif isinstance(j, Reserved):
             if j.settlement_id in rp.holds or j.settlement_id in rp.bookings:
                 v.add(f"{j.settlement_id}: reserved twice, or after its decision")

@@ -121,7 +121,24 @@ class Release(_Frozen):
     reason: Annotated[str, Field(pattern=r"^[A-Z0-9]{4}$")]
 
 
-LedgerInput = Annotated[SettlementRequest | Fund | Execute | Release, Field(discriminator="type")]
+class SetCap(_Frozen):
+    """An operator sets (or, with no amount, removes) a participant's net debit cap; audited on the
+    journal (``CapSet``) and idempotent by ``command_id``. Overrides the cap in the settings."""
+
+    type: Literal["SET_CAP"] = "SET_CAP"
+    command_id: Ident
+    participant: Ident
+    amount: Decimal | None = None
+    by: Ident
+
+    @model_validator(mode="after")
+    def _valid(self) -> SetCap:
+        if self.amount is not None and (not self.amount.is_finite() or self.amount < 0):
+            raise ValueError("a net debit cap is an amount >= 0")
+        return self
+
+
+LedgerInput = Annotated[SettlementRequest | Fund | Execute | Release | SetCap, Field(discriminator="type")]
 LEDGER_INPUT = TypeAdapter[LedgerInput](LedgerInput)
 
 
@@ -206,7 +223,18 @@ class Booked(_Frozen):
     at: datetime
 
 
-JournalRecord = Annotated[Opened | Funded | Reserved | Booked, Field(discriminator="type")]
+class CapSet(_Frozen):
+    """A participant's net debit cap changed (by whom, under which command)."""
+
+    type: Literal["CAP_SET"] = "CAP_SET"
+    command_id: str
+    participant: str
+    amount: Decimal | None
+    by: str
+    at: datetime
+
+
+JournalRecord = Annotated[Opened | Funded | Reserved | Booked | CapSet, Field(discriminator="type")]
 JOURNAL = TypeAdapter[JournalRecord](JournalRecord)
 
 

@@ -47,9 +47,10 @@ import msgspec
 
 from router.outcome import CONDITION_EXPIRED, DUPLICATE, INSUFFICIENT_FUNDS, INVALID_CURRENCY, TIMEOUT
 from router.settlement import lsm
-from router.settlement.book import ZERO, Account, Book, Funding, Receipt
+from router.settlement.book import ZERO, Account, Book, Cap, Funding, Receipt
 from router.settlement.model import (
     Booked,
+    CapSet,
     Execute,
     Fund,
     Funded,
@@ -59,6 +60,7 @@ from router.settlement.model import (
     Posting,
     Release,
     Reserved,
+    SetCap,
     SettlementOutcome,
     SettlementRequest,
 )
@@ -78,7 +80,7 @@ class Policy:
 class Effects:
     """What one step asks the wiring to send."""
 
-    journal: list[Opened | Funded | Reserved | Booked] = field(default_factory=list)
+    journal: list[Opened | Funded | Reserved | Booked | CapSet] = field(default_factory=list)
     outcomes: list[SettlementOutcome] = field(default_factory=list)
     refused: str | None = None  # set when the input itself is unusable (it goes to the DLQ)
 
@@ -291,12 +293,11 @@ def _fundable(book: Book, legs: Iterable[Leg], policy: Policy | None = None) -> 
     need: dict[str, Decimal] = {}
     for leg in legs:
         need[leg.debit_account] = need.get(leg.debit_account, ZERO) + leg.amount
-    caps = policy.net_debit_caps if policy is not None else {}
     for account, amount in need.items():
         a = book.accounts.get(account)
         if a is None or a.available < amount:
             return False
-        cap = caps.get(a.owner)
+        cap = net_debit_cap(book, policy, a.owner)
         if cap is not None and a.net - amount < -cap:
             return False
     return True
@@ -306,10 +307,31 @@ def headroom(book: Book, policy: Policy) -> dict[str, Decimal]:
     """What each capped account may still be net debited: its owner's cap plus its net position."""
     out: dict[str, Decimal] = {}
     for a in book.accounts.values():
-        cap = policy.net_debit_caps.get(a.owner)
+        cap = net_debit_cap(book, policy, a.owner)
         if cap is not None:
             out[a.account] = cap + a.net
     return out
+
+
+def net_debit_cap(book: Book, policy: Policy | None, participant: str) -> Decimal | None:
+    """The cap in force: an operator's (``set_cap``) over the settings'."""
+    c = book.caps.get(participant)
+    if c is not None:
+        return c.amount if c.amount is not None else (policy.net_debit_caps.get(participant) if policy else None)
+    return policy.net_debit_caps.get(participant) if policy is not None else None
+
+
+def set_cap(book: Book, cmd: SetCap, now: float, policy: Policy) -> Effects:
+    """An operator's cap change: kept in the book, journaled; the queue is looked at again (a
+    raised cap can let queued settlements through). Idempotent by command id."""
+    seen = book.caps.get(cmd.participant)
+    if seen is not None and seen.command_id == cmd.command_id:
+        return Effects()
+    book.put_cap(cmd.participant, Cap(amount=cmd.amount, command_id=cmd.command_id, by=cmd.by, at=now))
+    fx = Effects(journal=[CapSet(command_id=cmd.command_id, participant=cmd.participant, amount=cmd.amount,
+                                 by=cmd.by, at=_ts(now))])
+    fx.extend(drain(book, now, policy, {a.account for a in book.accounts.values() if a.owner == cmd.participant}))
+    return fx
 
 
 # --- liquidity-saving mechanism -----------------------------------------------------------------
@@ -337,7 +359,7 @@ def offset(book: Book, now: float, policy: Policy, runs: list[OffsetRun] | None 
     for kind, groups in (("bilateral", lsm.bilateral_groups(items)), ("multilateral", None)):
         for group in groups if groups is not None else [candidates()]:
             chosen = lsm.offset_set({a: acc.available for a, acc in book.accounts.items()}, group,
-                                    headroom(book, policy) if policy.net_debit_caps else None)
+                                    headroom(book, policy) if policy.net_debit_caps or book.caps else None)
             if len(chosen) < 2:
                 continue
             run = f"LSM-{book.next_seq()}"

@@ -155,6 +155,25 @@ async def test_condition_never_met_is_released_at_expiry_and_rejected(deployment
     assert statuses(back) == [("PDNG", None), ("RJCT", "TM01")]
 
 
+def test_operator_sets_a_net_debit_cap_shown_by_ledger_balances(deployment: Deployment) -> None:
+    import json
+    import subprocess
+
+    env = settings_env(deployment.settings)
+    set_cap = subprocess.run([sys.executable, "-m", "router", "ledger", "cap", "JDHBCNSH", "123.45", "--by", "ops"],
+                             env=env, capture_output=True, timeout=60)
+    assert set_cap.returncode == 0, set_cap.stderr
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        out = subprocess.run([sys.executable, "-m", "router", "ledger", "balances", "--json"], env=env,
+                             capture_output=True, timeout=60)
+        rows = {r["account"]: r for r in json.loads(out.stdout)}
+        if rows.get("JDHBCNSH/CNY", {}).get("net_debit_cap") == "123.45":
+            return
+        time.sleep(0.5)
+    raise AssertionError(rows.get("JDHBCNSH/CNY"))
+
+
 def test_zz_ledger_check_covers_the_reservations(deployment: Deployment) -> None:
     from router.ledger_reader import check_ledger
 

@@ -100,3 +100,26 @@ def test_offset_set_respects_headroom() -> None:
     avail = {"A/CNY": D("100.00"), "B/CNY": D("0.00")}
     assert lsm.offset_set(avail, items) == ["p1", "p2"]
     assert lsm.offset_set(avail, items, {"A/CNY": D("50.00")}) == []
+
+
+def test_operator_cap_change_is_journaled_enforced_and_restored() -> None:
+    from router.settlement.book import CAP, encode
+    from router.settlement.model import CapSet, SetCap
+
+    ledger = Ledger({"A": "1000.00", "B": "0.00"})
+    ledger.apply(pvp.set_cap(ledger.book, SetCap(command_id="k1", participant="A", amount=D("50.00"), by="ops"),
+                             ledger.now, ledger.policy))
+    ledger.settle(pay("p1", "A", "B", "80.00"))
+    assert "p1" in ledger.book.queue  # over the operator's cap
+    again = pvp.set_cap(ledger.book, SetCap(command_id="k1", participant="A", amount=D("50.00"), by="ops"),
+                        ledger.now, ledger.policy)
+    assert again.journal == []  # the same command twice changes nothing
+    fx = ledger.apply(pvp.set_cap(ledger.book, SetCap(command_id="k2", participant="A", amount=D("100.00"),
+                                                      by="ops"), ledger.now, ledger.policy))
+    assert [type(j).__name__ for j in fx.journal] == ["CapSet", "Booked"]  # raised: the queue moves
+    assert [(j.by, j.amount) for j in ledger.view.journal if isinstance(j, CapSet)] == [
+        ("ops", D("50.00")), ("ops", D("100.00"))]
+    restored = Book()
+    restored.load("settlement.ledger.state", CAP + "A", encode(ledger.book.caps["A"]))
+    assert pvp.net_debit_cap(restored, ledger.policy, "A") == D("100.00")
+    assert ledger.report().ok
