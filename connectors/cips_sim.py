@@ -19,6 +19,7 @@ from typing import Literal
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from connectors import logistics_sim as logistics
 from connectors.population import (
     CIPS_PURPOSES,
     SANCTIONED_CREDITORS,
@@ -188,6 +189,7 @@ class CipsSimulator:
         self.traffic = CipsTraffic(directory, settings, settings.sim.seed if seed is None else seed)
         self.seen = Observed()
         self.sent: dict[str, Payment] = {}
+        self.conditional: set[str] = set()  # UETRs of conditional (programmable) payments sent
         self.producer: AIOKafkaProducer | None = None
 
     async def start(self) -> None:
@@ -208,22 +210,38 @@ class CipsSimulator:
             self.seen.sent_at[msg.uetr] = time.monotonic()
 
     async def run(self, n: int, profile: Profile, rate: float | None = None) -> None:
-        """Send ``n`` payments paced by ``profile``; some are cancelled by their sender soon after."""
+        """Send ``n`` payments paced by ``profile``; some are cancelled by their sender soon after,
+        some are conditional trade payments whose delivery a logistics party confirms (or not)."""
         start = time.monotonic()
         rng = random.Random(self.s.sim.seed + 1)
         cancels: list[Payment] = []
-        for planned in self.traffic.plan(n, profile, rate or self.s.sim.rate_per_s):
+        deliveries: list[asyncio.Task[None]] = []
+        sim = self.s.sim
+        for planned in self.traffic.plan(n, profile, rate or sim.rate_per_s):
             delay = start + planned.at - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
-            await self.send(planned.payment, planned.payment.uetr)
-            if rng.random() < self.s.sim.cips_cancel_p:
-                cancels.append(planned.payment)
+            p = planned.payment
+            if p.kind == "pacs.008" and rng.random() < sim.conditional_share:
+                p = logistics.make_conditional(p, sim.condition_expiry_s, len(self.conditional) + 1)
+                self.conditional.add(p.uetr)
+                if rng.random() < sim.condition_met_p:
+                    deliveries.append(asyncio.create_task(self._confirm_delivery(p, sim.condition_delay_s)))
+            await self.send(p, p.uetr)
+            if rng.random() < sim.cips_cancel_p:
+                cancels.append(p)
         assert self.producer is not None
         await self.producer.flush()
+        await asyncio.gather(*deliveries)
         for p in cancels:
             await self.send(self.traffic.cancellation(p), p.uetr)
         await self.producer.flush()
+
+    async def _confirm_delivery(self, p: Payment, after_s: float) -> None:
+        await asyncio.sleep(after_s)
+        assert self.producer is not None
+        await self.producer.send(topic_name("conditions.events", self.s.kafka.topic_prefix),
+                                 logistics.delivery_event(p, self.s.sim.seed), key=p.uetr.encode())
 
     async def listen(self, group: str) -> None:
         """Record every status the router sends back; acknowledge inbound payments."""

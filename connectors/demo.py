@@ -27,6 +27,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from connectors.cips_sim import CipsSimulator, Profile
 from connectors.corr_sim import CorrespondentSimulator
 from connectors.fx_feed import day_quotes, latest_ecb_day
+from connectors.logistics_sim import with_logistics_key
 from router.config import Settings
 from router.iso20022.directory import Directory, load_directory
 from router.kafka_clients import client_options
@@ -198,6 +199,7 @@ async def run(s: Settings, *, payments: int, profile: Profile, chaos: int, worke
     from router.ledger_reader import check_ledger
 
     directory = load_directory()
+    s = with_logistics_key(s)  # the corridor trusts the simulated logistics party's delivery events
     await asyncio.to_thread(report_dir.mkdir, parents=True, exist_ok=True)
     procs = Processes(s, report_dir, workers, roles)
     banks = roles["gateway"] if roles else s  # the simulated banks and the FX feed
@@ -302,8 +304,12 @@ def summarise(s: Settings, board: StatusBoard, cips: CipsSimulator, corr: Corres
             quote = snap.get("quote")
             if quote:
                 volumes[quote["currency_out"]] += Decimal(quote["amount_out"])
+    # Conditional payments wait for their condition by design: kept out of the latency figures.
     latencies = [(cips.seen.final_at[u] - cips.seen.sent_at[u]) * 1000 for u in cips.seen.final_at
-                 if u in cips.seen.sent_at]
+                 if u in cips.seen.sent_at and u not in cips.conditional]
+    cond = Counter(board.outcome(u) for u in cips.conditional)
+    cond_reasons = Counter((board.latest.get(u) or {}).get("reason") or "" for u in cips.conditional
+                           if board.outcome(u) == "rejected")
     latencies += [(corr.final_at[u] - corr.sent_at[u]) * 1000 for u in corr.final_at if u in corr.sent_at]
     summary: dict[str, Any] = {
         "payments": len(uetrs),
@@ -324,7 +330,12 @@ def summarise(s: Settings, board: StatusBoard, cips: CipsSimulator, corr: Corres
         "sending_s": round(window[1] - window[0], 1) if window else None,
         "elapsed_s": round(elapsed, 1),
         "ledger_check": {"ok": ledger.violation_count == 0, "violations": ledger.violation_count,
-                         "settlements": ledger.settlements, "commits": ledger.commits, "aborts": ledger.aborts},
+                         "settlements": ledger.settlements, "commits": ledger.commits, "aborts": ledger.aborts,
+                         # liquidity-saving mechanism: sets booked on their net, and the settlements in them
+                         "lsm_runs": ledger.lsm_runs, "lsm_offset_settlements": ledger.lsm_settlements},
+        "conditional": {"sent": len(cips.conditional), "settled": cond["settled"], "rejected": cond["rejected"],
+                        "rejected_reasons": dict(sorted(cond_reasons.items())), "cancelled": cond["cancelled"],
+                        "in_flight": cond["in-flight"]},
         "chaos_kills": kills,
         # Router processes that died by themselves and were restarted: should be empty.
         "crashes": crashes,

@@ -13,6 +13,7 @@ import subprocess
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 from router.config import Settings, get_settings
 
@@ -201,6 +202,12 @@ def _print(s: dict[str, object]) -> None:
           f"({s['offered_per_s']}/s offered for {s['sending_s']} s; whole run {s['elapsed_s']} s with the drain)")
     verdict = "clean" if ledger["ok"] else f"{ledger['violations']} VIOLATIONS"
     print(f"ledger check      {verdict} ({ledger['commits']} commits, {ledger['aborts']} aborts)")
+    print(f"liquidity saving  {ledger.get('lsm_runs', 0)} LSM runs offset {ledger.get('lsm_offset_settlements', 0)} "
+          "queued settlements")
+    cond: dict[str, Any] = s.get("conditional") or {}  # type: ignore[assignment]
+    if cond.get("sent"):
+        print(f"conditional       {cond['sent']} sent: {cond['settled']} released and settled, {cond['rejected']} "
+              f"rejected {cond['rejected_reasons']}, {cond['cancelled']} cancelled (not in the latency figures)")
     if s.get("crashes"):
         print(f"CRASHED           {s['crashes']} (restarted; see the logs in the report directory)")
     if s.get("chaos_kills"):

@@ -31,7 +31,7 @@ ROLES: dict[str, RoleAccess] = {r.role: r for r in (
     RoleAccess(
         "corridor", "`router worker --stages corridor`: intake and the per-payment orchestrator",
         reads=("cips.in", "corr.in", "screening.results", "screening.decisions", "settlement.outcomes",
-               "corridor.state", "fx.rates", "payments.status"),
+               "conditions.events", "corridor.state", "fx.rates", "payments.status"),
         writes=("cips.out", "corr.out", "screening.requests", "settlement.requests", "payments.status",
                 "corridor.state", "router.dlq"),
         stages=("corridor",)),
@@ -50,9 +50,10 @@ ROLES: dict[str, RoleAccess] = {r.role: r for r in (
         reads=("screening.cases", "screening.decisions"),
         writes=("screening.decisions", "screening.cases", "screening.audit")),
     RoleAccess(
-        "gateway", "the banks' side: CIPS / e-CNY and correspondent gateways, the FX feed",
+        "gateway", "the banks' side: CIPS / e-CNY and correspondent gateways, the FX feed, the parties "
+        "that release conditional payments",
         reads=("cips.out", "corr.out", "payments.status"),
-        writes=("cips.in", "corr.in", "fx.rates"),
+        writes=("cips.in", "corr.in", "fx.rates", "conditions.events"),
         group_suffixes=("cips-sim", "corr-sim")),
 )}
 # `admin` is a super user (topics, ACLs, `router ledger check`, fundings); it has no ACLs here.

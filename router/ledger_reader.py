@@ -12,9 +12,9 @@ from pydantic import ValidationError
 
 from router.config import Settings
 from router.kafka_clients import client_options
-from router.settlement.book import ACCT, LEDGER_CHANGELOG, LedgerAccount, decode
+from router.settlement.book import ACCT, CAP, LEDGER_CHANGELOG, Cap, LedgerAccount, decode
 from router.settlement.check import LedgerView, Report, check
-from router.settlement.model import JOURNAL, LEDGER_INPUT, OUTCOME, Fund
+from router.settlement.model import JOURNAL, LEDGER_INPUT, OUTCOME, Fund, SetCap, SettlementRequest
 from router.topics import topic_name
 
 AUDITED = ("settlement.requests", "settlement.events", "settlement.outcomes", LEDGER_CHANGELOG)
@@ -75,12 +75,20 @@ class LedgerReader:
                 item = LEDGER_INPUT.validate_json(value or b"")
                 if isinstance(item, Fund):
                     self.view.fundings.append(item)
-                else:
+                elif isinstance(item, SettlementRequest):
                     self.view.requests.append(item)
             elif name == "settlement.events":
                 self.view.journal.append(JOURNAL.validate_json(value or b""))
             elif name == "settlement.outcomes":
                 self.view.outcomes.append(OUTCOME.validate_json(value or b""))
+            elif key is not None and key.startswith(CAP.encode()):
+                name = key.decode()[len(CAP):]
+                if value is None:
+                    self.view.caps.pop(name, None)
+                else:
+                    cap = decode(key.decode(), value)
+                    assert isinstance(cap, Cap)
+                    self.view.caps[name] = cap
             elif key is not None and key.startswith(ACCT.encode()):
                 acct = key.decode()[len(ACCT):]
                 if value is None:
@@ -110,6 +118,31 @@ async def read_balances(settings: Settings) -> dict[str, LedgerAccount]:
     async with LedgerReader(settings) as reader:
         await reader.catch_up()
         return dict(sorted(reader.view.accounts.items()))
+
+
+async def read_caps(settings: Settings) -> dict[str, Decimal]:
+    """The net debit caps in force: the settings', overridden by operators' (``SET_CAP``)."""
+    async with LedgerReader(settings) as reader:
+        await reader.catch_up()
+        caps = dict(settings.settlement.net_debit_caps)
+        for participant, c in reader.view.caps.items():
+            if c.amount is not None:
+                caps[participant] = c.amount
+        return caps
+
+
+async def set_cap(settings: Settings, participant: str, amount: Decimal | None, by: str, command_id: str) -> SetCap:
+    """Send an operator's net debit cap change (journaled by the ledger as CAP_SET)."""
+    cmd = SetCap(command_id=command_id, participant=participant, amount=amount, by=by)
+    producer = AIOKafkaProducer(**client_options(settings.kafka), acks="all", enable_idempotence=True)
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic_name("settlement.requests", settings.kafka.topic_prefix),
+                                     cmd.model_dump_json().encode(), key=command_id.encode(),
+                                     headers=[("type", b"SET_CAP")])
+    finally:
+        await producer.stop()
+    return cmd
 
 
 async def fund(settings: Settings, account: str, amount: Decimal, currency: str, fund_id: str,

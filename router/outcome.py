@@ -22,6 +22,10 @@ INVALID_BIC = "RC01"  # bank identifier incorrect
 DUPLICATE = "AM05"  # duplication
 REGULATORY = "RR04"  # regulatory reason (sanctions / compliance)
 TIMEOUT = "AB05"  # timeout at creditor agent / not settled in time
+# A conditional payment whose condition was not met by its expiry: TM01 "received after the
+# cut-off time" is the nearest ISO code (the release came after, or never before, the cut-off).
+CONDITION_EXPIRED = "TM01"
+CANCELLED = "FOCR"  # following cancellation request
 NARRATIVE = "NARR"
 
 

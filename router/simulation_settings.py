@@ -29,3 +29,10 @@ class SimSettings(BaseModel):
     pacs009_share: Probability = Field(default=0.05, ge=0, le=1)
     # Payments per second of the steady profile.
     rate_per_s: float = Field(default=25.0, gt=0)
+    # Programmable trade payments (outbound CIPS): share that is conditional on delivery, share
+    # of those whose delivery the logistics party confirms (after condition_delay_s), and how long
+    # each condition holds the funds.
+    conditional_share: Probability = Field(default=0.05, ge=0, le=1)
+    condition_met_p: Probability = Field(default=0.8, ge=0, le=1)
+    condition_delay_s: float = Field(default=2.0, ge=0)
+    condition_expiry_s: float = Field(default=8.0, gt=0)

@@ -59,6 +59,8 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec("settlement.ledger.state", "acct|id, sid|id, fund|id", "ledger changelog: accounts, receipts, "
               "fundings", partitions=1, compacted=True,
               config={"segment.ms": str(3600 * 1000)}),  # roll hourly so compaction keeps restores short
+    # Keyed by UETR like every payment event, so that an event meets its payment in one task.
+    TopicSpec("conditions.events", "UETR", "signed condition events releasing programmable payments (JSON)"),
     TopicSpec("payments.status", "UETR", "payment tracker state", compacted=True),
     TopicSpec("corridor.state", "UETR", "corridor orchestrator changelog: each payment's state", compacted=True),
     TopicSpec("router.dlq", "original key", "unprocessable inputs: original bytes + reason headers",

@@ -33,6 +33,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     f.add_argument("--owner", default=None)
     f.add_argument("--fund-id", default=None, help="idempotence key (default: a new uuid)")
     f.set_defaults(func=_fund)
+    k = lsub.add_parser("cap", help="set (or with 'none' remove) a participant's net debit cap, audited")
+    k.add_argument("participant")
+    k.add_argument("amount", help="an amount in each account's currency, or 'none'")
+    k.add_argument("--by", required=True, help="who makes the change (on the journal)")
+    k.set_defaults(func=_cap)
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -85,14 +90,38 @@ def _balances(args: argparse.Namespace) -> int:
         accounts = asyncio.run(read_balances(get_settings()))
     except LookupError as exc:
         raise CliError(str(exc)) from exc
+    from router.ledger_reader import read_caps
+
+    caps = asyncio.run(read_caps(get_settings()))
     rows = [{"account": a.account, "owner": a.owner, "currency": a.currency, "balance": str(a.balance),
-             "reserved": str(a.reserved), "available": str(a.available)} for a in accounts.values()]
+             "reserved": str(a.reserved), "available": str(a.available), "net": str(a.net),
+             "net_debit_cap": str(caps[a.owner]) if a.owner in caps else None} for a in accounts.values()]
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    print(f"{'account':<24} {'ccy':<4} {'balance':>20} {'reserved':>18} {'available':>20}")
+    print(f"{'account':<24} {'ccy':<4} {'balance':>20} {'reserved':>18} {'available':>20} {'net':>18} {'cap':>16}")
     for r in rows:
-        print(f"{r['account']:<24} {r['currency']:<4} {r['balance']:>20} {r['reserved']:>18} {r['available']:>20}")
+        print(f"{r['account']:<24} {r['currency']:<4} {r['balance']:>20} {r['reserved']:>18} {r['available']:>20} "
+              f"{r['net']:>18} {r['net_debit_cap'] or '-':>16}")
+    return 0
+
+
+def _cap(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from router.cli import CliError
+    from router.ledger_reader import set_cap
+
+    try:
+        amount = None if args.amount.lower() == "none" else Decimal(args.amount)
+    except InvalidOperation as exc:
+        raise CliError(f"amount {args.amount!r} is not a decimal number") from exc
+    try:
+        cmd = asyncio.run(set_cap(get_settings(), args.participant, amount, args.by, f"cap-{uuid.uuid4()}"))
+    except ValidationError as exc:
+        raise CliError(f"invalid cap: {exc.errors()[0]['msg']}") from exc
+    print(json.dumps({"participant": cmd.participant, "net_debit_cap": None if cmd.amount is None else str(cmd.amount),
+                      "by": cmd.by, "command_id": cmd.command_id}))
     return 0
 
 

@@ -31,6 +31,10 @@ def _run(args: argparse.Namespace) -> int:
     if snap.get("debtor_original") or snap.get("creditor_original"):
         print(f"  debtor {snap.get('debtor_original') or snap.get('debtor')}  ->  creditor "
               f"{snap.get('creditor_original') or snap.get('creditor')}")
+    cond = snap.get("condition")
+    if cond:
+        print(f"  condition {cond.get('id')}  released by {cond.get('releasing_party')}  expires "
+              f"{cond.get('expiry')}  state: {cond.get('state')}")
     for hop in snap["hops"]:
         detail = ", ".join(f"{k}={v}" for k, v in (hop.get("detail") or {}).items())
         reason = f" [{hop['reason']}]" if hop.get("reason") else ""

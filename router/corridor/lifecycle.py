@@ -32,8 +32,8 @@ from router.corridor.state import FINAL, PaymentState, Phase, Reversal
 from router.fx.pricing import Wait, price_payment
 from router.iso20022.model import CancellationRequest, Payment, Resolution, Return, Side, StatusReport
 from router.iso20022.translate import derived_id
-from router.outcome import DUPLICATE, INVALID_BIC, NARRATIVE, REGULATORY, Ok, Reject
-from router.settlement.model import SettlementOutcome, SettlementRequest
+from router.outcome import CANCELLED, CONDITION_EXPIRED, DUPLICATE, INVALID_BIC, NARRATIVE, REGULATORY, Ok, Reject
+from router.settlement.model import Execute, Release, SettlementOutcome, SettlementRequest
 from router.tracker.journey import Hop, Stage, record
 
 
@@ -72,6 +72,8 @@ def status_send(state: PaymentState) -> Send:
         "creditor_original": state.payment.creditor.name_original if state.payment.creditor else None,
         # Already-JSON parts go in as they are: pydantic renders them in one call each.
         "quote": msgspec.Raw(state.lock.model_dump_json().encode()) if state.lock else None,
+        "condition": ({**state.payment.condition.model_dump(mode="json"), "state": state.condition_state}
+                      if state.payment.condition else None),
         "hops": msgspec.Raw(_HOPS.dump_json(state.journey.hops)),
     }
     return Send("payments.status", state.uetr, _JSON.encode(body))
@@ -186,15 +188,26 @@ def _price(state: PaymentState, ports: Ports, now: datetime, sends: list[Send]) 
         state = hop(state.model_copy(update={"lock": lock}), Stage.PRICED, now, quote_id=lock.quote_id,
                     rate=str(lock.rate), provider=lock.provider, amount_out=str(lock.amount_out),
                     currency_out=lock.currency_out)
+    cond = p.condition
+    if cond is not None:
+        # The quote locked above holds for the condition's life: the reserved legs carry its amounts.
+        if cond.expiry <= now:
+            return _with_status(*_reject(state, ports, CONDITION_EXPIRED, "condition expired before settlement",
+                                         now, sends))
+        if (cond.expiry - now).total_seconds() > ports.settings.corridor.max_condition_s:
+            return _with_status(*_reject(state, ports, NARRATIVE, "condition expiry beyond the corridor's "
+                                         f"{ports.settings.corridor.max_condition_s:g} s limit", now, sends))
     try:
         legs = legs_.forward_legs(
             p, ports.directory, fx_provider=lock.provider if lock else None,
             amount_out=lock.amount_out if lock else p.settlement_amount, currency_out=target)
         request = SettlementRequest(settlement_id=p.uetr, uetr=p.uetr,
-                                    sender=legs_.payer(p, ports.directory) or "?", msg_id=p.msg_id, legs=legs)
+                                    sender=legs_.payer(p, ports.directory) or "?", msg_id=p.msg_id, legs=legs,
+                                    condition_id=cond.id if cond else None, hold_until=cond.expiry if cond else None)
     except ValueError as exc:
         return _with_status(*_reject(state, ports, NARRATIVE, f"cannot settle: {exc}", now, sends))
-    s = state.model_copy(update={"phase": Phase.SETTLING, "settlement_id": p.uetr, "retry_at": None})
+    s = state.model_copy(update={"phase": Phase.SETTLING, "settlement_id": p.uetr, "retry_at": None,
+                                 "condition_state": "reserving" if cond else None})
     return _with_status(s, [*sends, Send("settlement.requests", p.uetr, request.model_dump_json().encode())])
 
 
@@ -236,8 +249,10 @@ def on_settlement(state: PaymentState | None, outcome: SettlementOutcome, ports:
         return CorridorStep(None, reject=Reject(NARRATIVE, "settlement outcome for an unknown payment", "corridor"))
     if state.reversal is not None and outcome.settlement_id == state.reversal.settlement_id:
         return _on_reverse_settlement(state, outcome, ports, now)
-    if outcome.settlement_id != state.settlement_id or state.phase is not Phase.SETTLING:
+    if outcome.settlement_id != state.settlement_id or state.phase not in (Phase.SETTLING, Phase.CONDITIONAL):
         return CorridorStep(state)
+    if outcome.decision == "RESERVED":
+        return _reserved(state, ports, now)
     if outcome.decision == "PENDING":
         s = hop(state, Stage.QUEUED, now, reason=outcome.reason or "AM04", text="waiting for liquidity")
         return _with_status(s, [outbound.status(ports, state.payment, state.source, "PDNG", outcome.reason, now,
@@ -246,10 +261,17 @@ def on_settlement(state: PaymentState | None, outcome: SettlementOutcome, ports:
     if outcome.decision in ("ABORT", "DUPLICATE"):
         code = outcome.reason or (DUPLICATE if outcome.decision == "DUPLICATE" else NARRATIVE)
         text = "duplicate instruction" if outcome.decision == "DUPLICATE" else "settlement aborted"
+        if state.condition_state is not None:
+            ended = "cancelled" if state.cancel is not None else "expired"
+            state = state.model_copy(update={"condition_state": ended})
+            if code == CONDITION_EXPIRED:
+                text = "condition not met before its expiry; reserved funds released"
         if state.cancel is not None:
             return _cancelled(state, ports, now, text="cancelled before settlement")
         return _with_status(*_reject(state, ports, code, text, now, []))
     # COMMIT: the moment of finality.
+    if state.condition_state is not None:
+        state = state.model_copy(update={"condition_state": "met"})
     s = hop(state, Stage.SETTLED, now, legs=list(outcome.legs_booked))
     sends = [outbound.status(ports, state.payment, state.source, "ACSC", None, now)]
     sends += outbound.notifications(ports, state.payment, outcome, now)
@@ -260,6 +282,44 @@ def on_settlement(state: PaymentState | None, outcome: SettlementOutcome, ports:
     if state.cancel is not None:  # asked to cancel while settling: too late, ask the receiver
         sends.append(outbound.forward_cancellation(ports, s, state.cancel, now))
     return _with_status(s, sends)
+
+
+def _reserved(state: PaymentState, ports: Ports, now: datetime) -> CorridorStep:
+    """Both legs are held on the ledger: the payment waits for its condition (or is released at
+    once if the payer cancelled while the reservation was being made)."""
+    if state.phase is Phase.CONDITIONAL:
+        return CorridorStep(state)  # redelivery
+    cond = state.payment.condition
+    s = hop(state, Stage.RESERVED, now, reason="condition", condition_id=cond.id if cond else None,
+            releasing_party=cond.releasing_party if cond else None,
+            expiry=cond.expiry.isoformat() if cond else None)
+    early = state.condition_state == "releasing"  # the event came while the hold was being made
+    s = s.model_copy(update={"phase": Phase.CONDITIONAL, "condition_state": "releasing" if early else "held"})
+    sends = [outbound.status(ports, state.payment, state.source, "PDNG", None, now, text="awaiting condition",
+                             purpose="condition", cause="condition")]
+    if early:
+        sends.append(execute_send(s))
+    elif s.cancel is not None:
+        sends.append(release_send(s))
+    return _with_status(s, sends)
+
+
+def execute_send(state: PaymentState) -> Send:
+    """Ask the ledger to book a reserved settlement: its condition was met (the latest event)."""
+    cond = state.payment.condition
+    assert cond is not None and state.condition_events
+    cmd = Execute(settlement_id=state.settlement_id or state.uetr, uetr=state.uetr, condition_id=cond.id,
+                  event_id=state.condition_events[-1])
+    return Send("settlement.requests", cmd.settlement_id, cmd.model_dump_json().encode())
+
+
+def release_send(state: PaymentState) -> Send:
+    """Ask the ledger to give a reserved settlement up (a payer's cancellation)."""
+    code = state.cancel.reason_code if state.cancel and state.cancel.reason_code else CANCELLED
+    if len(code) != 4 or not code.isalnum():
+        code = CANCELLED
+    cmd = Release(settlement_id=state.settlement_id or state.uetr, uetr=state.uetr, reason=code.upper())
+    return Send("settlement.requests", cmd.settlement_id, cmd.model_dump_json().encode())
 
 
 # --- after delivery: the receiving side answers ----------------------------------------------------
@@ -375,6 +435,8 @@ def on_cancellation(state: PaymentState | None, req: CancellationRequest, side: 
         return _cancelled(s, ports, now, text="cancelled before settlement")
     if state.phase is Phase.SETTLING:
         return _with_status(s, [])  # decided when the settlement outcome arrives
+    if state.phase is Phase.CONDITIONAL:
+        return _with_status(s, [release_send(s)])  # the ledger decides: release, unless already executed
     # Settled: only the receiving side can give the money back.
     return _with_status(s, [outbound.forward_cancellation(ports, s, req, now)])
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class CorridorSettings(BaseModel):
@@ -14,3 +14,20 @@ class CorridorSettings(BaseModel):
     retention_days: float = Field(default=30.0, gt=0)
     sweep_interval_s: float = Field(default=60.0, gt=0)
     max_archived_per_sweep: int = Field(default=2000, ge=1)  # keeps each sweep's transaction small
+    # Conditional payments: releasing party -> its Ed25519 public key (base64 of the raw 32 bytes).
+    # An event from a party not listed here, or not signed by its key, is refused as forged.
+    condition_keys: dict[str, str] = Field(default_factory=dict)
+    # The longest a condition may hold funds; a payment whose expiry is further off is refused.
+    max_condition_s: float = Field(default=30 * 24 * 3600.0, gt=0)
+
+    @field_validator("condition_keys")
+    @classmethod
+    def _keys_load(cls, v: dict[str, str]) -> dict[str, str]:
+        from router.corridor.conditions import load_public_key
+
+        for party, key in v.items():
+            try:
+                load_public_key(key)
+            except ValueError as exc:
+                raise ValueError(f"condition key of {party}: {exc}") from exc
+        return v

@@ -13,6 +13,9 @@ from router.iso20022.model import CancellationRequest, Payment, Side
 from router.tracker.journey import Journey
 
 Direction = Literal["outbound", "inbound"]  # outbound: CIPS -> correspondent
+# reserving: asked the ledger to hold the legs; held: reserved, awaiting the event; releasing: a valid
+# event was sent on to the ledger; met / expired / cancelled: how it ended (the ledger decided).
+ConditionState = Literal["reserving", "held", "releasing", "met", "expired", "cancelled"]
 
 
 class Phase(StrEnum):
@@ -21,6 +24,7 @@ class Phase(StrEnum):
     HELD = "held"  # waiting for a compliance analyst
     WAITING_FX = "waiting-fx"  # no fresh quote yet
     SETTLING = "settling"  # settlement request sent, no decision yet
+    CONDITIONAL = "awaiting-condition"  # legs reserved on the ledger until the condition is met
     DELIVERED = "delivered"  # settled and sent on to the other side
     REVERSING = "reversing"  # a reverse PvP (return or refusal) is settling
     REJECTED = "rejected"
@@ -64,6 +68,9 @@ class PaymentState(BaseModel):
     cancel: CancellationRequest | None = None
     reversal: Reversal | None = None
     reason: str | None = None
+    # A conditional payment: where its condition stands, and the condition events already used.
+    condition_state: ConditionState | None = None
+    condition_events: tuple[str, ...] = ()
     journey: Journey
 
     @property

@@ -18,6 +18,7 @@ from functools import lru_cache
 from typing import Literal
 
 from router.iso20022.model import (
+    CONDITION_NS,
     Account,
     Agent,
     CancellationRequest,
@@ -277,6 +278,14 @@ def _purpose_and_remittance(w: _W, p: Payment, profile: Profile) -> None:
         for line in p.remittance:
             w.v("Ustrd", line)
         w.out.append("</RmtInf>")
+    if p.condition is not None and profile == "cips":
+        # The condition exists on the CIPS side only: the CBPR+ profile forbids SplmtryData.
+        c = p.condition
+        w.out.append(f'<SplmtryData><Envlp><Cond xmlns="{CONDITION_NS}">')
+        w.v("Id", c.id)
+        w.v("RlsgPty", c.releasing_party)
+        w.v("XpryDtTm", iso_datetime(c.expiry))
+        w.out.append("</Cond></Envlp></SplmtryData>")
 
 
 def _settlement_amount_and_date(w: _W, p: Payment) -> None:

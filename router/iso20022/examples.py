@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from router.iso20022.model import (
     Account,
     Agent,
     CancellationRequest,
+    Condition,
     Header,
     MessageReject,
     Notification,
@@ -186,3 +187,13 @@ def message_reject(side: str) -> MessageReject:
     return MessageReject(header=_header(s, r, "admi.002.001.01", f"REJ{side.upper()}0001", side),
                          reference="ORIGMSG0001", reason="FF01", created=EXAMPLE_TIME,
                          location="/Document/FIToFICstmrCdtTrf", description="schema invalid")
+
+
+def conditional_pacs008(*, uetr: str = "7d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6", condition_id: str = "PO-2026-0001",
+                        releasing_party: str = "LOGISTICS1", expiry: datetime | None = None,
+                        amount: Decimal = Decimal("125000.00")) -> Payment:
+    """A programmable e-CNY payment: settles when ``releasing_party`` confirms delivery."""
+    p = cips_pacs008(uetr=uetr, amount=amount)
+    return p.model_copy(update={"condition": Condition(
+        id=condition_id, releasing_party=releasing_party,
+        expiry=expiry or EXAMPLE_TIME + timedelta(days=2))})

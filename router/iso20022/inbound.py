@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 from router.iso20022.build import CIPS_SCHEME as CIPS_CLEARING
 from router.iso20022.build import ECNY_SCHEME
 from router.iso20022.model import (
+    CONDITION_NS,
     CancellationRequest,
     CanonicalMessage,
     Header,
@@ -31,7 +32,7 @@ from router.iso20022.model import (
     StatusReport,
 )
 from router.iso20022.registry import Identified
-from router.iso20022.walk import ANY, Amt, Out, Skipped, Spec, Sub, Texts, read_element
+from router.iso20022.walk import ANY, Amt, ConditionBlock, Out, Skipped, Spec, Sub, Texts, read_element
 from router.outcome import FORMAT_ERROR, Ok, Reject, Result
 
 _El = etree._Element
@@ -167,7 +168,8 @@ _PAYMENT_TX: Spec = {
     ANY: Skipped("not_carried"),
 }
 _PACS008: Spec = {"GrpHdr": _PAYMENT_GROUP, "CdtTrfTxInf": Sub("_tx", {
-    **_PAYMENT_TX, "Dbtr": Sub("debtor", _PARTY), "Cdtr": Sub("creditor", _PARTY),
+    **_PAYMENT_TX, "SplmtryData": ConditionBlock("_condition", CONDITION_NS),
+    "Dbtr": Sub("debtor", _PARTY), "Cdtr": Sub("creditor", _PARTY),
     "UltmtDbtr": Sub("ultimate_debtor", _PARTY), "UltmtCdtr": Sub("ultimate_creditor", _PARTY)})}
 # In pacs.009 the debtor and creditor are themselves financial institutions.
 _PACS009: Spec = {"GrpHdr": _PAYMENT_GROUP, "CdtTrfTxInf": Sub("_tx", {
@@ -183,6 +185,10 @@ def _payment(d: Out) -> Out:
         raise ValueError("IntrBkSttlmAmt is missing")
     if "debtor_agent" not in d or "creditor_agent" not in d:
         raise ValueError("debtor and creditor agents must identify a financial institution")
+    cond = d.pop("_condition", None)
+    if cond is not None:
+        d["condition"] = {"id": cond.get("Id"), "releasing_party": cond.get("RlsgPty"),
+                          "expiry": cond.get("XpryDtTm")}
     return d
 
 

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
 Side = Literal["cips", "corr"]
 Profile = Literal["cips", "cbpr"]
@@ -94,6 +94,23 @@ class Header(BaseModel):
     created: datetime
 
 
+CONDITION_NS = "urn:corridor-router:xsd:condition.001"
+
+
+class Condition(BaseModel):
+    """A programmable e-CNY payment's release condition (CIPS profile only, in ``SplmtryData``).
+
+    The payment settles only when ``releasing_party`` signs an event for ``id`` before ``expiry``;
+    see schemas/README.md ("Conditional payments") for the block's layout.
+    """
+
+    model_config = _FROZEN
+
+    id: Annotated[str, Field(min_length=1, max_length=35, pattern=r"^[A-Za-z0-9._:-]+$")]
+    releasing_party: Annotated[str, Field(min_length=1, max_length=35, pattern=r"^[A-Za-z0-9._:-]+$")]
+    expiry: AwareDatetime
+
+
 class Payment(BaseModel):
     """pacs.008 (customer credit transfer) or pacs.009 (FI credit transfer), one transaction."""
 
@@ -132,6 +149,7 @@ class Payment(BaseModel):
     creditor_agent_instructions: tuple[Instruction, ...] = ()
     next_agent_instructions: tuple[Instruction, ...] = ()
     remittance: tuple[str, ...] = ()
+    condition: Condition | None = None
     # Elements of the transaction this model does not carry (e.g. "RgltryRptg", "RmtInf/Strd"):
     # they are not forwarded, and the journey and the translation's change record say so.
     not_carried: tuple[str, ...] = ()

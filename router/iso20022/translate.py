@@ -251,8 +251,11 @@ def _payment_to_cbpr(p: Payment, c: _Ctx, now: datetime) -> tuple[Payment, dict[
         c.note(f"{tx}/{tag}/InstrInf", " | ".join(i.text or "" for i in getattr(p, name)),
                " | ".join(i.text or "" for i in to_agents[name]), "instructions in FIN-X")
     c.note(f"{tx}/RmtInf/Ustrd", " | ".join(p.remittance), " | ".join(remit), "remittance in FIN-X")
+    if p.condition is not None:
+        c.note(f"{tx}/SplmtryData/Cond", p.condition.id, None,
+               "the CIPS-side release condition was met before delivery; CBPR+ does not carry it")
     header = c.header("cbpr", _msg_def(p.kind), msg_id, _bic_agent(next_hop.bic), now)
-    out = p.model_copy(update={
+    out = p.model_copy(update={"condition": None,
         "header": header, "msg_id": msg_id, "created": now, "instr_id": instr,
         "settlement_method": "INDA", "clearing_system": None, "charge_bearer": charge, "purpose": purpose,
         "instructing_agent": c.router_agent("cbpr"), "instructed_agent": _bic_agent(next_hop.bic),

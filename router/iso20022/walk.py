@@ -30,7 +30,7 @@ from lxml import etree
 
 Out = dict[str, Any]
 Fix = Callable[[Out], Out | None]
-Spec = dict[str, Union[str, "Spec", "Sub", "Amt", "Texts", "Skipped"]]
+Spec = dict[str, Union[str, "Spec", "Sub", "Amt", "Texts", "Skipped", "ConditionBlock"]]
 ANY = "*"  # spec key: what to do with a child the spec does not name (default: skip it silently)
 
 
@@ -87,6 +87,29 @@ class Skipped:
         tag = el.tag
         if isinstance(tag, str):
             out.setdefault(self.field, []).append(self.path + tag[tag.rfind("}") + 1:])
+
+
+class ConditionBlock:
+    """``SplmtryData`` holding the corridor's condition block (``Envlp/Cond`` in
+    ``urn:corridor-router:xsd:condition.001``) is read under ``field``; any other supplementary
+    data is listed under ``not_carried`` like every element the model does not read."""
+
+    __slots__ = ("field", "namespace")
+
+    def __init__(self, field: str, namespace: str) -> None:
+        self.field, self.namespace = field, namespace
+
+    def read(self, el: etree._Element, out: Out) -> None:
+        ns = "{" + self.namespace + "}"
+        for envelope in el:
+            if not isinstance(envelope.tag, str) or not envelope.tag.endswith("}Envlp"):
+                continue
+            for block in envelope:
+                if block.tag == ns + "Cond" and self.field not in out:
+                    out[self.field] = {tag[len(ns):]: (c.text or "").strip() for c in block
+                                       if isinstance(tag := c.tag, str) and tag.startswith(ns)}
+                    return
+        out.setdefault("not_carried", []).append("SplmtryData")
 
 
 def _qualified(spec: Spec, prefix: str) -> Spec:

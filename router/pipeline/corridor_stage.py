@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pydantic import ValidationError
 
 from router.config import IngestSettings
-from router.corridor import lifecycle, receipts
+from router.corridor import conditional, lifecycle, receipts
 from router.corridor.ports import Ports, Verdict
 from router.corridor.state import PaymentState, Phase
 from router.dlq import dead_letter
@@ -40,7 +40,8 @@ from router.streams.processor import Out, Record, Store, StoreLogic, record_head
 
 log = logging.getLogger(__name__)
 CACHE_SIZE = 50_000  # decoded payment states kept (payments in flight, mostly)
-SOURCES = ("cips.in", "corr.in", "screening.results", "screening.decisions", "settlement.outcomes")
+SOURCES = ("cips.in", "corr.in", "screening.results", "screening.decisions", "settlement.outcomes",
+           "conditions.events")
 
 
 def on_message(message: CanonicalMessage, side: Side, state: PaymentState | None, ports: Ports,
@@ -72,6 +73,8 @@ def handle(topic: str, value: bytes, state: PaymentState | None, ports: Ports,
             return lifecycle.on_screening_decision(state, json.loads(value), ports, now)
         if topic == "settlement.outcomes":
             return lifecycle.on_settlement(state, OUTCOME.validate_json(value), ports, now)
+        if topic == "conditions.events":
+            return conditional.on_condition_event(state, value, ports, now)
     except (ValidationError, ValueError) as exc:
         return lifecycle.CorridorStep(state, reject=Reject(FORMAT_ERROR, f"undecodable {topic} record: {exc}"[:500],
                                                            "corridor"))

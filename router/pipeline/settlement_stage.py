@@ -19,10 +19,22 @@ from pydantic import ValidationError
 
 from router.config import Settings
 from router.dlq import dead_letter
-from router.outcome import FORMAT_ERROR, INVALID_CURRENCY, Reject
+from router.outcome import FORMAT_ERROR, INVALID_CURRENCY, NARRATIVE, Reject
 from router.settlement import pvp
 from router.settlement.book import LEDGER_CHANGELOG, Book
-from router.settlement.model import LEDGER_INPUT, Booked, Fund, Funded, Opened, SettlementOutcome
+from router.settlement.model import (
+    LEDGER_INPUT,
+    Booked,
+    CapSet,
+    Execute,
+    Fund,
+    Funded,
+    Opened,
+    Release,
+    Reserved,
+    SetCap,
+    SettlementOutcome,
+)
 from router.settlement.settings import DAY_S, SettlementSettings
 from router.streams.processor import Out, Record, TransactionalProcessor
 
@@ -39,10 +51,12 @@ class SettlementLogic:
         self.s = s
         self.clock = clock
         self.policy = pvp.Policy(pvp_deadline_s=s.pvp_deadline_s, liquidity_max_wait_s=s.liquidity_max_wait_s,
-                                 owner_of=s.owner_of)
-        self.stats = {"settlements": 0}  # decisions committed, over all tasks this worker has had
+                                 owner_of=s.owner_of, net_debit_caps=dict(s.net_debit_caps))
+        # decisions committed, and LSM runs / settlements they booked, over all tasks this worker has had
+        self.stats = {"settlements": 0, "lsm_runs": 0, "lsm_settlements": 0}
         self.next_scan = 0.0
         self.next_sweep = 0.0
+        self.next_lsm = 0.0
 
     def new_state(self, partition: int) -> Book:
         return Book(partition)
@@ -61,9 +75,18 @@ class SettlementLogic:
             fx = pvp.fund(book, item, now, self.policy)
             if fx.refused:
                 return [dead_letter(Reject(INVALID_CURRENCY, fx.refused, STAGE), r)]
+        elif isinstance(item, Execute):
+            fx = pvp.execute(book, item, now, self.policy)
+        elif isinstance(item, Release):
+            fx = pvp.release(book, item, now, self.policy)
+        elif isinstance(item, SetCap):
+            fx = pvp.set_cap(book, item, now, self.policy)
         else:
             fx = pvp.settle(book, item, now, self.policy, raw)
-        return self._outputs(book, fx)
+        out = self._outputs(book, fx)
+        if fx.refused:  # an EXECUTE or RELEASE with nothing to act on (after any release it caused)
+            out.append(dead_letter(Reject(NARRATIVE, fx.refused, STAGE), r))
+        return out
 
     def tick(self, book: Book) -> list[Out]:
         now = self.clock()
@@ -72,7 +95,13 @@ class SettlementLogic:
             fx.extend(pvp.open_accounts(book, self.s.opening_balances, now, self.s.owner_of))
         if now >= self.next_scan:
             self.next_scan = now + self.s.tick_interval_s
-            fx.extend(pvp.expire(book, now))
+            fx.extend(pvp.expire(book, now, self.policy))
+            if self.s.lsm and len(book.queue) > 1 and now >= self.next_lsm:
+                self.next_lsm = now + self.s.lsm_interval_s
+                runs: list[pvp.OffsetRun] = []
+                fx.extend(pvp.offset(book, now, self.policy, runs))
+                self.stats["lsm_runs"] += len(runs)
+                self.stats["lsm_settlements"] += sum(r.settlements for r in runs)
         if now >= self.next_sweep:
             self.next_sweep = now + self.s.sweep_interval_s
             pvp.sweep(book, now, self.s.retention_days * DAY_S, self.s.max_archived_per_sweep)
@@ -95,9 +124,11 @@ def settlement_processor(settings: Settings, *, on_ready: Callable[[list[int]], 
         max_partition_fetch_bytes=4 * 1024 * 1024, on_ready=on_ready)
 
 
-def _journal_output(j: Opened | Funded | Booked, shard: int) -> Out:
-    if isinstance(j, Booked):
+def _journal_output(j: Opened | Funded | Reserved | Booked | CapSet, shard: int) -> Out:
+    if isinstance(j, (Booked, Reserved)):
         key = j.settlement_id
+    elif isinstance(j, CapSet):
+        key = j.participant
     elif isinstance(j, Funded):
         key = j.posting.account
     else:

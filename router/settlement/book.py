@@ -6,7 +6,8 @@ of three kinds of key, encoded with msgspec (the state is written on every batch
 
 * ``acct|<account>``: balance, reservations, currency, owner;
 * ``sid|<settlement id>``: the settlement's receipt (decided, or queued with its request);
-* ``fund|<fund id>``: a funding already booked.
+* ``fund|<fund id>``: a funding already booked;
+* ``cap|<participant>``: a net debit cap an operator set (overrides the settings).
 
 Changes are made in place and remembered in an undo log: ``changes()`` are what the running
 transaction must write, ``commit()`` forgets the log once it is written, ``rollback()`` puts the
@@ -24,7 +25,7 @@ import msgspec
 from router.settlement.model import SettlementRequest
 
 LEDGER_CHANGELOG = "settlement.ledger.state"
-ACCT, SID, FUND = "acct|", "sid|", "fund|"
+ACCT, SID, FUND, CAP = "acct|", "sid|", "fund|", "cap|"
 ZERO = Decimal(0)
 
 
@@ -34,6 +35,7 @@ class LedgerAccount(msgspec.Struct, frozen=True):
     currency: str
     balance: Decimal
     reserved: Decimal = ZERO
+    net: Decimal = ZERO  # settlement credits minus debits since opening (fundings excluded): net debit caps
 
     @property
     def available(self) -> Decimal:
@@ -47,14 +49,15 @@ class SettlementReceipt(msgspec.Struct, frozen=True):
     uetr: str
     sender: str
     msg_id: str
-    status: Literal["QUEUED", "COMMIT", "ABORT"]
+    status: Literal["QUEUED", "RESERVED", "COMMIT", "ABORT"]
     at: float  # when it was decided (queued: when it arrived)
     seq: int  # arrival order: the queue is served in this order
     reason: str | None = None
     duplicate_of: str | None = None
     duplicates: int = 0
     queued_until: float | None = None
-    request: bytes | None = None  # the request's JSON while it waits in the queue
+    request: bytes | None = None  # the request's JSON while it waits in the queue or is reserved
+    hold_until: float | None = None  # RESERVED: when the held legs are released unless executed
 
 
 class Funding(msgspec.Struct, frozen=True):
@@ -62,11 +65,18 @@ class Funding(msgspec.Struct, frozen=True):
     at: float
 
 
-Value = LedgerAccount | SettlementReceipt | Funding
+class Cap(msgspec.Struct, frozen=True):
+    amount: Decimal | None  # None: removed (the settings' cap, if any, applies again)
+    command_id: str
+    by: str
+    at: float
+
+
+Value = LedgerAccount | SettlementReceipt | Funding | Cap
 _ENCODER = msgspec.json.Encoder(decimal_format="string")
 _DECODERS: dict[str, msgspec.json.Decoder[Any]] = {
     ACCT: msgspec.json.Decoder(LedgerAccount), SID: msgspec.json.Decoder(SettlementReceipt),
-    FUND: msgspec.json.Decoder(Funding)}
+    FUND: msgspec.json.Decoder(Funding), CAP: msgspec.json.Decoder(Cap)}
 _MISSING = object()
 
 
@@ -94,9 +104,11 @@ class Book:
         self.accounts: dict[str, LedgerAccount] = {}
         self.receipts: dict[str, SettlementReceipt] = {}
         self.funds: dict[str, Funding] = {}
+        self.caps: dict[str, Cap] = {}
         self.claims: dict[tuple[str, str], str] = {}  # (sender, MsgId) -> settlement id
         self.queue: dict[str, SettlementReceipt] = {}  # queued settlements in arrival order
         self.waiting: dict[str, SettlementRequest] = {}  # their requests, decoded once
+        self.held: dict[str, SettlementRequest] = {}  # conditional settlements with reserved legs
         self.seq = 0
         self._undo: dict[str, object] = {}
         self.opened = False  # the configured opening balances have been looked at since start
@@ -123,6 +135,10 @@ class Book:
         else:
             self.funds[fund_id] = f
 
+    def put_cap(self, participant: str, c: Cap) -> None:
+        self._remember(CAP + participant, self.caps.get(participant, _MISSING))
+        self.caps[participant] = c
+
     def next_seq(self) -> int:
         self.seq += 1
         return self.seq
@@ -139,10 +155,16 @@ class Book:
             self.queue.pop(sid, None)
             if r is None or r.status != "QUEUED":
                 self.waiting.pop(sid, None)
+            if r is None or r.status != "RESERVED":
+                self.held.pop(sid, None)
         if r is None:
             return
         self.receipts[sid] = r
         self.claims.setdefault((r.sender, r.msg_id), sid)
+        if r.status == "RESERVED" and sid not in self.held:
+            if request is None and r.request is None:
+                raise ValueError(f"reserved settlement {sid} without its request")
+            self.held[sid] = request or SettlementRequest.model_validate_json(r.request or b"")
         if r.status == "QUEUED":
             if sid not in self.waiting:
                 if request is None and r.request is None:
@@ -163,6 +185,8 @@ class Book:
             self.accounts[name] = item
         elif isinstance(item, SettlementReceipt):
             self._set_receipt(name, item)
+        elif isinstance(item, Cap):
+            self.caps[name] = item
         else:
             self.funds[name] = item
 
@@ -175,6 +199,8 @@ class Book:
                 current = self.accounts.get(name)
             elif kind == SID:
                 current = self.receipts.get(name)
+            elif kind == CAP:
+                current = self.caps.get(name)
             else:
                 current = self.funds.get(name)
             out.append((LEDGER_CHANGELOG, key, None if current is None else encode(current)))
@@ -195,10 +221,15 @@ class Book:
                     self.accounts[name] = old
             elif kind == SID:
                 self._set_receipt(name, old if isinstance(old, SettlementReceipt) else None)
+            elif kind == CAP:
+                if isinstance(old, Cap):
+                    self.caps[name] = old
+                else:
+                    self.caps.pop(name, None)
             elif isinstance(old, Funding):
                 self.funds[name] = old
             else:
                 self.funds.pop(name, None)
 
     def __len__(self) -> int:
-        return len(self.accounts) + len(self.receipts) + len(self.funds)
+        return len(self.accounts) + len(self.receipts) + len(self.funds) + len(self.caps)

@@ -13,7 +13,14 @@ was told. It proves:
   requested, or ABORT with no posting; nothing is booked twice, no funding twice, and no
   sender's MsgId is settled twice;
 * every decision has exactly one final outcome that agrees with it, and every repeated request
-  got a duplicate answer.
+  got a duplicate answer;
+* reservations of conditional settlements: each is journaled once (RESERVED, with its holds)
+  before its decision; its COMMIT books the held legs, its ABORT releases exactly the holds; every
+  posting's and hold's ``reserved_after`` is what the replayed reservations say; each account's
+  reserved amount in the changelog equals the holds still open; a held settlement is counted as
+  ``held``, not as undecided;
+* a set booked by the liquidity-saving mechanism (consecutive COMMITs of one ``lsm_run``, the
+  last marked) is checked on its net: balances may dip inside the set, never at its end.
 """
 
 from __future__ import annotations
@@ -23,8 +30,19 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from router.settlement.book import LedgerAccount
-from router.settlement.model import Booked, Fund, Funded, Opened, Posting, SettlementOutcome, SettlementRequest
+from router.settlement.book import Cap, LedgerAccount
+from router.settlement.model import (
+    Booked,
+    CapSet,
+    Fund,
+    Funded,
+    Hold,
+    Opened,
+    Posting,
+    Reserved,
+    SettlementOutcome,
+    SettlementRequest,
+)
 
 ZERO = Decimal(0)
 MAX_LISTED = 200
@@ -34,9 +52,10 @@ MAX_LISTED = 200
 class LedgerView:
     requests: list[SettlementRequest] = field(default_factory=list)
     fundings: list[Fund] = field(default_factory=list)
-    journal: list[Opened | Funded | Booked] = field(default_factory=list)  # in booking order, per shard
+    journal: list[Opened | Funded | Reserved | Booked | CapSet] = field(default_factory=list)  # booking order
     outcomes: list[SettlementOutcome] = field(default_factory=list)
     accounts: dict[str, LedgerAccount] = field(default_factory=dict)  # the changelog's latest state per account
+    caps: dict[str, Cap] = field(default_factory=dict)  # operators' net debit caps, from the changelog
 
 
 @dataclass
@@ -45,6 +64,9 @@ class Report:
     commits: int
     aborts: int
     undecided: int
+    held: int
+    lsm_runs: int
+    lsm_settlements: int
     duplicates_answered: int
     accounts: int
     currencies: dict[str, dict[str, str]]
@@ -59,7 +81,8 @@ class Report:
     def as_dict(self) -> dict[str, Any]:
         return {
             "ok": self.ok, "settlements": self.settlements, "commits": self.commits, "aborts": self.aborts,
-            "undecided": self.undecided, "duplicates_answered": self.duplicates_answered,
+            "undecided": self.undecided, "held": self.held, "lsm_runs": self.lsm_runs,
+            "lsm_settlements": self.lsm_settlements, "duplicates_answered": self.duplicates_answered,
             "abort_reasons": self.abort_reasons, "accounts": self.accounts, "currencies": self.currencies,
             "violation_count": self.violation_count, "violations": self.violations,
         }
@@ -83,6 +106,9 @@ class _Replay:
     opening: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))  # per currency
     funded: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))  # per currency
     bookings: dict[str, list[Booked]] = field(default_factory=lambda: defaultdict(list))
+    reserved: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))  # per account
+    holds: dict[str, Reserved] = field(default_factory=dict)  # reservations, by settlement id
+    in_run: set[str] | None = None  # accounts moved by the LSM set being replayed (checked at its end)
 
 
 def check(view: LedgerView) -> Report:
@@ -103,7 +129,15 @@ def check(view: LedgerView) -> Report:
             v.add(f"decision for {sid} without a request")
         else:
             _check_legs(req, bs[0], v)
-    undecided = [sid for sid in requested if sid not in decided]
+    for sid, res in replay.holds.items():
+        req = requested.get(sid)
+        if req is None or req.condition_id != res.condition_id:
+            v.add(f"reservation {sid} without a conditional request for condition {res.condition_id}")
+        elif sorted((h.account, h.amount) for h in res.holds) != sorted(
+                (leg.debit_account, leg.amount) for leg in req.legs):
+            v.add(f"reservation {sid} does not hold exactly its legs' debits")
+    held = [sid for sid in replay.holds if sid not in decided]
+    undecided = [sid for sid in requested if sid not in decided and sid not in replay.holds]
     for sid in undecided[:20]:
         v.add(f"settlement {sid} is undecided")
     if len(undecided) > 20:
@@ -121,13 +155,14 @@ def check(view: LedgerView) -> Report:
     reasons = Counter(b.reason or "" for b in final if b.decision == "ABORT")
     return Report(
         settlements=len(requested), commits=sum(1 for b in final if b.decision == "COMMIT"),
-        aborts=sum(1 for b in final if b.decision == "ABORT"), undecided=len(undecided),
+        aborts=sum(1 for b in final if b.decision == "ABORT"), undecided=len(undecided), held=len(held),
+        lsm_runs=len({b.lsm_run for b in final if b.lsm_run}), lsm_settlements=sum(1 for b in final if b.lsm_run),
         duplicates_answered=dup_answers, accounts=len(replay.balance), currencies=currencies,
         violations=v.items, violation_count=v.count, abort_reasons=dict(sorted(reasons.items())),
     )
 
 
-def _replay(journal: list[Opened | Funded | Booked], v: _Violations) -> _Replay:
+def _replay(journal: list[Opened | Funded | Reserved | Booked | CapSet], v: _Violations) -> _Replay:
     rp = _Replay()
     funds: Counter[str] = Counter()
     for j in journal:
@@ -146,19 +181,47 @@ def _replay(journal: list[Opened | Funded | Booked], v: _Violations) -> _Replay:
                 v.add(f"funding {j.fund_id} booked {funds[j.fund_id]} times on {j.posting.account}")
             if _post(rp, j.posting, f"funding {j.fund_id}", v):
                 rp.funded[j.posting.currency] += j.posting.amount
+        elif isinstance(j, CapSet):
+            continue  # an operator's audited cap change: moves no money
+        elif isinstance(j, Reserved):
+            if j.settlement_id in rp.holds or j.settlement_id in rp.bookings:
+                v.add(f"{j.settlement_id}: reserved twice, or after its decision")
+                continue
+            rp.holds[j.settlement_id] = j
+            for h in j.holds:
+                _hold(rp, h, +1, f"reservation {j.settlement_id}", v)
         else:
             rp.bookings[j.settlement_id].append(j)
+            res = rp.holds.get(j.settlement_id) if len(rp.bookings[j.settlement_id]) == 1 else None
             if j.decision == "ABORT":
                 if j.postings:
                     v.add(f"{j.settlement_id} aborted but booked {len(j.postings)} postings")
+                given = sorted((h.account, h.amount) for h in j.released)
+                if given != sorted((h.account, h.amount) for h in (res.holds if res else ())):
+                    v.add(f"{j.settlement_id} aborted releasing {given}, not its holds")
+                for h in j.released:
+                    _hold(rp, h, -1, f"release of {j.settlement_id}", v)
                 continue
+            if j.released:
+                v.add(f"{j.settlement_id} committed but says it released holds")
             moved: dict[str, Decimal] = defaultdict(Decimal)
+            if j.lsm_run is not None and rp.in_run is None:
+                rp.in_run = set()
             for p in j.postings:
+                if res is not None and p.direction == "DBIT":
+                    rp.reserved[p.account] -= p.amount  # booked from its hold
                 if _post(rp, p, f"settlement {j.settlement_id}", v):
                     moved[p.currency] += p.amount if p.direction == "CRDT" else -p.amount
             for ccy, net in moved.items():
                 if net != 0:
                     v.add(f"settlement {j.settlement_id} does not balance in {ccy}: net {net}")
+            if j.lsm_run is not None and j.lsm_last:
+                for acct in sorted(rp.in_run or ()):
+                    if rp.balance[acct] - rp.reserved[acct] < 0:
+                        v.add(f"{acct}: available below zero after LSM set {j.lsm_run}")
+                rp.in_run = None
+    if rp.in_run is not None:
+        v.add("an LSM set was never closed (its last record is missing)")
     return rp
 
 
@@ -176,9 +239,29 @@ def _post(rp: _Replay, p: Posting, what: str, v: _Violations) -> bool:
     rp.balance[p.account] = after
     if after != p.balance_after:
         v.add(f"{p.account}: {what} says balance {p.balance_after} but the journal replays to {after}")
-    if after - p.reserved_after < 0:
+    if rp.in_run is not None:
+        rp.in_run.add(p.account)  # within an LSM set only the set's end must be fundable
+    elif after - p.reserved_after < 0:
         v.add(f"{p.account}: available below zero ({after} - reserved {p.reserved_after}) after {what}")
+    if p.reserved_after != rp.reserved[p.account]:
+        v.add(f"{p.account}: {what} says reserved {p.reserved_after} but open holds are {rp.reserved[p.account]}")
     return True
+
+
+def _hold(rp: _Replay, h: Hold, sign: int, what: str, v: _Violations) -> None:
+    """Apply one hold (+1) or release (-1) to the replayed reservations."""
+    if h.account not in rp.balance:
+        v.add(f"{h.account}: {what} holds funds on an account never opened")
+        return
+    if h.amount <= 0:
+        v.add(f"{h.account}: {what} holds a non-positive amount {h.amount}")
+    rp.reserved[h.account] += sign * h.amount
+    after = rp.reserved[h.account]
+    if after != h.reserved_after or h.balance_after != rp.balance[h.account]:
+        v.add(f"{h.account}: {what} says balance {h.balance_after} reserved {h.reserved_after}, the journal "
+              f"replays to {rp.balance[h.account]} reserved {after}")
+    if after < 0 or rp.balance[h.account] - after < 0:
+        v.add(f"{h.account}: {what} leaves reserved {after} on balance {rp.balance[h.account]}")
 
 
 def _reconcile(rp: _Replay, accounts: dict[str, LedgerAccount], v: _Violations) -> dict[str, dict[str, str]]:
@@ -191,6 +274,8 @@ def _reconcile(rp: _Replay, accounts: dict[str, LedgerAccount], v: _Violations) 
             v.add(f"{acct}: in the ledger state but never opened in the journal")
         elif a.balance != rp.balance[acct]:
             v.add(f"{acct}: ledger state balance {a.balance} != journal {rp.balance[acct]}")
+        elif a.reserved != rp.reserved.get(acct, ZERO):
+            v.add(f"{acct}: ledger state reserved {a.reserved} != open holds in the journal {rp.reserved[acct]}")
         if a is not None and (a.reserved < 0 or a.available < 0):
             v.add(f"{acct}: balance {a.balance} reserved {a.reserved} (available below zero)")
     total: dict[str, Decimal] = defaultdict(Decimal)

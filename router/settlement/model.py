@@ -65,6 +65,16 @@ class SettlementRequest(_Frozen):
     msg_id: Ident  # the sender's MsgId of the instruction
     legs: tuple[Leg, ...] = Field(min_length=1, max_length=2)
     deadline: datetime | None = None
+    # A conditional (programmable) payment: the ledger only RESERVES the legs, until an EXECUTE
+    # for ``condition_id`` commits them or ``hold_until`` passes (or a RELEASE comes) first.
+    condition_id: Ident | None = None
+    hold_until: datetime | None = None
+
+    @model_validator(mode="after")
+    def _condition_complete(self) -> SettlementRequest:
+        if (self.condition_id is None) != (self.hold_until is None):
+            raise ValueError("condition_id and hold_until go together")
+        return self
 
     @field_validator("legs")
     @classmethod
@@ -92,7 +102,43 @@ class Fund(_Frozen):
         return self
 
 
-LedgerInput = Annotated[SettlementRequest | Fund, Field(discriminator="type")]
+class Execute(_Frozen):
+    """The condition of a reserved settlement was met: commit its reserved legs (if still held)."""
+
+    type: Literal["EXECUTE"] = "EXECUTE"
+    settlement_id: Ident
+    uetr: Ident
+    condition_id: Ident
+    event_id: Ident
+
+
+class Release(_Frozen):
+    """Give a reserved (or liquidity-queued) settlement up: the payer cancelled it."""
+
+    type: Literal["RELEASE"] = "RELEASE"
+    settlement_id: Ident
+    uetr: Ident
+    reason: Annotated[str, Field(pattern=r"^[A-Z0-9]{4}$")]
+
+
+class SetCap(_Frozen):
+    """An operator sets (or, with no amount, removes) a participant's net debit cap; audited on the
+    journal (``CapSet``) and idempotent by ``command_id``. Overrides the cap in the settings."""
+
+    type: Literal["SET_CAP"] = "SET_CAP"
+    command_id: Ident
+    participant: Ident
+    amount: Decimal | None = None
+    by: Ident
+
+    @model_validator(mode="after")
+    def _valid(self) -> SetCap:
+        if self.amount is not None and (not self.amount.is_finite() or self.amount < 0):
+            raise ValueError("a net debit cap is an amount >= 0")
+        return self
+
+
+LedgerInput = Annotated[SettlementRequest | Fund | Execute | Release | SetCap, Field(discriminator="type")]
 LEDGER_INPUT = TypeAdapter[LedgerInput](LedgerInput)
 
 
@@ -108,6 +154,31 @@ class Posting(_Frozen):
     amount: Decimal
     balance_after: Decimal
     reserved_after: Decimal
+
+
+class Hold(_Frozen):
+    """Funds put aside on (or given back to) an account for a conditional settlement."""
+
+    account: str
+    currency: str
+    amount: Decimal
+    balance_after: Decimal
+    reserved_after: Decimal
+
+
+class Reserved(_Frozen):
+    """A conditional settlement's legs reserved until ``hold_until``: the debits are held, not booked.
+    Its BOOKED record follows: COMMIT (condition met) or ABORT with the holds ``released``."""
+
+    type: Literal["RESERVED"] = "RESERVED"
+    settlement_id: str
+    uetr: str
+    sender: str
+    msg_id: str
+    condition_id: str
+    hold_until: datetime
+    holds: tuple[Hold, ...]
+    at: datetime
 
 
 class Opened(_Frozen):
@@ -143,10 +214,27 @@ class Booked(_Frozen):
     reason: str | None = None
     duplicate_of: str | None = None
     postings: tuple[Posting, ...] = ()
+    released: tuple[Hold, ...] = ()  # ABORT of a reserved settlement: the holds given back
+    condition_event: str | None = None  # COMMIT of a reserved settlement: the event that released it
+    # Booked by the liquidity-saving mechanism as one of a set funded on its net: the set's records
+    # follow each other and the last says so; balances are only checked at the set's end.
+    lsm_run: str | None = None
+    lsm_last: bool = False
     at: datetime
 
 
-JournalRecord = Annotated[Opened | Funded | Booked, Field(discriminator="type")]
+class CapSet(_Frozen):
+    """A participant's net debit cap changed (by whom, under which command)."""
+
+    type: Literal["CAP_SET"] = "CAP_SET"
+    command_id: str
+    participant: str
+    amount: Decimal | None
+    by: str
+    at: datetime
+
+
+JournalRecord = Annotated[Opened | Funded | Reserved | Booked | CapSet, Field(discriminator="type")]
 JOURNAL = TypeAdapter[JournalRecord](JournalRecord)
 
 
@@ -157,7 +245,8 @@ class SettlementOutcome(_Frozen):
 
     ``final`` outcomes: exactly one COMMIT (status ACSC, with every posting) or ABORT (RJCT +
     reason) per settlement. DUPLICATE answers a repeated UETR (RJCT AM05). PENDING (PDNG) tells
-    the sender its payment waits in the liquidity queue.
+    the sender its payment waits in the liquidity queue; RESERVED (PDNG) that a conditional
+    payment's legs are held until its condition is met.
     """
 
     type: Literal["OUTCOME"] = "OUTCOME"
@@ -165,7 +254,7 @@ class SettlementOutcome(_Frozen):
     uetr: str
     sender: str
     msg_id: str
-    decision: Literal["COMMIT", "ABORT", "DUPLICATE", "PENDING"]
+    decision: Literal["COMMIT", "ABORT", "DUPLICATE", "PENDING", "RESERVED"]
     status: Literal["ACSC", "RJCT", "PDNG"]
     final: bool
     reason: str | None = None

@@ -16,6 +16,18 @@ for at most ``liquidity_max_wait_s`` and never past its deadline. Queue rules:
 * looked at again whenever an account it debits is credited (a booking or a funding);
 * a settlement still queued at its queue deadline is rejected (AM04): nothing waits forever.
 
+Conditional (programmable) settlements: a request with a ``condition_id`` and ``hold_until`` is
+not booked but RESERVED when its legs can be paid: each debit account's ``reserved`` grows by its
+leg, a ``Reserved`` journal record lists the holds, and the sender hears PDNG. Exactly one of
+three things then ends the hold, in whatever order the ledger sees them (the ledger's own clock
+decides a race, and the journal shows which won):
+
+* an EXECUTE for the condition before ``hold_until``: both legs booked from the reservation
+  (``Booked`` COMMIT naming the condition event);
+* ``hold_until`` passing (the timer, or an EXECUTE arriving after it): the holds are released
+  (``Booked`` ABORT, TM01, with the ``released`` holds);
+* a RELEASE (the payer cancelled): the same, with the cancellation's reason.
+
 Duplicates: a settlement id already seen gets a DUPLICATE answer and moves nothing; a sender's
 MsgId already used by another settlement aborts the newcomer (AM05).
 
@@ -33,33 +45,42 @@ from typing import Literal
 
 import msgspec
 
-from router.outcome import DUPLICATE, INSUFFICIENT_FUNDS, INVALID_CURRENCY, TIMEOUT
-from router.settlement.book import ZERO, Book, Funding, LedgerAccount, SettlementReceipt
+from router.outcome import CONDITION_EXPIRED, DUPLICATE, INSUFFICIENT_FUNDS, INVALID_CURRENCY, TIMEOUT
+from router.settlement import lsm
+from router.settlement.book import ZERO, Book, Cap, Funding, LedgerAccount, SettlementReceipt
 from router.settlement.model import (
     Booked,
+    CapSet,
+    Execute,
     Fund,
     Funded,
+    Hold,
     Leg,
     Opened,
     Posting,
+    Release,
+    Reserved,
+    SetCap,
     SettlementOutcome,
     SettlementRequest,
 )
 from router.settlement.settings import AccountOpening
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Policy:
     pvp_deadline_s: float
     liquidity_max_wait_s: float
     owner_of: Callable[[str], str]  # the owner of an account opened by its first credit
+    # participant -> the most its accounts may be net debited by settlements (in each account's currency)
+    net_debit_caps: Mapping[str, Decimal] = field(default_factory=dict)
 
 
 @dataclass
 class Effects:
     """What one step asks the wiring to send."""
 
-    journal: list[Opened | Funded | Booked] = field(default_factory=list)
+    journal: list[Opened | Funded | Reserved | Booked | CapSet] = field(default_factory=list)
     outcomes: list[SettlementOutcome] = field(default_factory=list)
     refused: str | None = None  # set when the input itself is unusable (it goes to the DLQ)
 
@@ -144,8 +165,12 @@ def settle(book: Book, req: SettlementRequest, now: float, policy: Policy, raw: 
         deadline = min(deadline, req.deadline.timestamp())
     if now >= deadline:
         return _abort(book, receipt, TIMEOUT, now)
-    if _fundable(book, req.legs):
-        return _commit(book, receipt, req, now, policy)
+    if req.hold_until is not None:
+        if now >= req.hold_until.timestamp():
+            return _abort(book, receipt, CONDITION_EXPIRED, now)
+        deadline = min(deadline, req.hold_until.timestamp())
+    if _fundable(book, req.legs, policy):
+        return _decide(book, receipt, req, now, policy, raw)
     if policy.liquidity_max_wait_s <= 0:
         return _abort(book, receipt, INSUFFICIENT_FUNDS, now)
     queued = _replace(receipt, queued_until=min(now + policy.liquidity_max_wait_s, deadline),
@@ -170,25 +195,68 @@ def drain(book: Book, now: float, policy: Policy, credited: Iterable[str]) -> Ef
             req = book.waiting[sid]
             if r.queued_until is not None and now >= r.queued_until:
                 continue  # expired: ``expire`` rejects it
-            if _fundable(book, req.legs):
-                step = _commit(book, r, req, now, policy)
+            if _fundable(book, req.legs, policy):
+                step = _decide(book, r, req, now, policy, r.request or b"")
                 fx.extend(step)
                 touched |= {leg.credit_account for leg in req.legs}
     return fx
 
 
-def expire(book: Book, now: float) -> Effects:
-    """Reject every queued settlement whose queue deadline has passed (AM04)."""
+def expire(book: Book, now: float, policy: Policy | None = None) -> Effects:
+    """Reject every queued settlement whose queue deadline has passed (AM04, or TM01 for a
+    conditional one past its hold), and release every reservation whose hold has passed (TM01).
+    With ``policy``, the released funds are offered to the queue at once."""
     fx = Effects()
     for r in [r for r in book.queue.values() if r.queued_until is not None and now >= r.queued_until]:
-        fx.extend(_abort(book, r, INSUFFICIENT_FUNDS, now))
+        past_hold = book.waiting[r.settlement_id].hold_until
+        expired = past_hold is not None and now >= past_hold.timestamp()
+        fx.extend(_abort(book, r, CONDITION_EXPIRED if expired else INSUFFICIENT_FUNDS, now))
+    for r in [r for r in book.receipts.values()
+              if r.status == "RESERVED" and r.hold_until is not None and now >= r.hold_until]:
+        fx.extend(_release(book, r, CONDITION_EXPIRED, now, policy))
     return fx
+
+
+def execute(book: Book, cmd: Execute, now: float, policy: Policy) -> Effects:
+    """The condition was met: book the reserved legs, unless the hold has ended first.
+
+    A hold already past ``hold_until`` is released here (expiry won the race); an EXECUTE that
+    finds nothing to execute is refused (it goes to the DLQ with the reason), after any release.
+    """
+    r = book.receipts.get(cmd.settlement_id)
+    if r is None:
+        return Effects(refused=f"no settlement {cmd.settlement_id} to execute")
+    if r.status != "RESERVED":
+        return Effects(refused=f"settlement {cmd.settlement_id} is {r.status}, not reserved: event {cmd.event_id} "
+                               f"comes too late")
+    req = book.held[cmd.settlement_id]
+    if req.condition_id != cmd.condition_id:
+        return Effects(refused=f"settlement {cmd.settlement_id} waits for condition {req.condition_id}, "
+                               f"not {cmd.condition_id}")
+    if r.hold_until is not None and now >= r.hold_until:
+        fx = _release(book, r, CONDITION_EXPIRED, now, policy)
+        fx.refused = f"condition {cmd.condition_id} expired before event {cmd.event_id} reached the ledger"
+        return fx
+    return _commit(book, r, req, now, policy, from_reservation=True, event_id=cmd.event_id)
+
+
+def release(book: Book, cmd: Release, now: float, policy: Policy) -> Effects:
+    """The payer gave up a settlement not yet booked: release its holds (or leave the queue)."""
+    r = book.receipts.get(cmd.settlement_id)
+    if r is None:
+        return Effects(refused=f"no settlement {cmd.settlement_id} to release")
+    if r.status == "RESERVED":
+        return _release(book, r, cmd.reason, now, policy)
+    if r.status == "QUEUED":
+        return _abort(book, r, cmd.reason, now)
+    return Effects()  # already decided: the decision stands and has been told
 
 
 def sweep(book: Book, now: float, retention_s: float, budget: int) -> int:
     """Forget decided settlements and fundings older than the retention (a bounded batch)."""
     dropped = 0
-    for sid in [sid for sid, r in book.receipts.items() if r.status != "QUEUED" and r.at + retention_s <= now]:
+    for sid in [sid for sid, r in book.receipts.items()
+                if r.status in ("COMMIT", "ABORT") and r.at + retention_s <= now]:
         if dropped >= budget:
             return dropped
         book.drop_receipt(sid)
@@ -221,7 +289,7 @@ def _currency_problem(book: Book, leg: Leg) -> str | None:
     return None
 
 
-def _fundable(book: Book, legs: Iterable[Leg]) -> bool:
+def _fundable(book: Book, legs: Iterable[Leg], policy: Policy | None = None) -> bool:
     need: dict[str, Decimal] = {}
     for leg in legs:
         need[leg.debit_account] = need.get(leg.debit_account, ZERO) + leg.amount
@@ -229,15 +297,120 @@ def _fundable(book: Book, legs: Iterable[Leg]) -> bool:
         a = book.accounts.get(account)
         if a is None or a.available < amount:
             return False
+        cap = net_debit_cap(book, policy, a.owner)
+        if cap is not None and a.net - amount < -cap:
+            return False
     return True
 
 
-def _move(book: Book, account: str, delta: Decimal) -> LedgerAccount:
+def headroom(book: Book, policy: Policy) -> dict[str, Decimal]:
+    """What each capped account may still be net debited: its owner's cap plus its net position."""
+    out: dict[str, Decimal] = {}
+    for a in book.accounts.values():
+        cap = net_debit_cap(book, policy, a.owner)
+        if cap is not None:
+            out[a.account] = cap + a.net
+    return out
+
+
+def net_debit_cap(book: Book, policy: Policy | None, participant: str) -> Decimal | None:
+    """The cap in force: an operator's (``set_cap``) over the settings'."""
+    c = book.caps.get(participant)
+    if c is not None:
+        return c.amount if c.amount is not None else (policy.net_debit_caps.get(participant) if policy else None)
+    return policy.net_debit_caps.get(participant) if policy is not None else None
+
+
+def set_cap(book: Book, cmd: SetCap, now: float, policy: Policy) -> Effects:
+    """An operator's cap change: kept in the book, journaled; the queue is looked at again (a
+    raised cap can let queued settlements through). Idempotent by command id."""
+    seen = book.caps.get(cmd.participant)
+    if seen is not None and seen.command_id == cmd.command_id:
+        return Effects()
+    book.put_cap(cmd.participant, Cap(amount=cmd.amount, command_id=cmd.command_id, by=cmd.by, at=now))
+    fx = Effects(journal=[CapSet(command_id=cmd.command_id, participant=cmd.participant, amount=cmd.amount,
+                                 by=cmd.by, at=_ts(now))])
+    fx.extend(drain(book, now, policy, {a.account for a in book.accounts.values() if a.owner == cmd.participant}))
+    return fx
+
+
+# --- liquidity-saving mechanism -----------------------------------------------------------------
+
+@dataclass
+class OffsetRun:
+    kind: str  # "bilateral" or "multilateral"
+    settlements: int
+    at: float
+
+
+def offset(book: Book, now: float, policy: Policy, runs: list[OffsetRun] | None = None) -> Effects:
+    """Book queued settlements that fund each other on their net (bilateral first, then one
+    multilateral pass); see ``router.settlement.lsm``. ``runs`` collects what each run booked."""
+    fx = Effects()
+
+    def candidates() -> list[tuple[str, SettlementRequest]]:
+        return [(sid, book.waiting[sid]) for sid, r in book.queue.items()
+                if book.waiting[sid].hold_until is None and (r.queued_until is None or now < r.queued_until)]
+
+    items = candidates()
+    if len(items) < 2:
+        return fx
+    credited: set[str] = set()
+    for kind, groups in (("bilateral", lsm.bilateral_groups(items)), ("multilateral", None)):
+        for group in groups if groups is not None else [candidates()]:
+            chosen = lsm.offset_set({a: acc.available for a, acc in book.accounts.items()}, group,
+                                    headroom(book, policy) if policy.net_debit_caps or book.caps else None)
+            if len(chosen) < 2:
+                continue
+            run = f"LSM-{book.next_seq()}"
+            for i, sid in enumerate(chosen):
+                req = book.waiting[sid]
+                fx.extend(_commit(book, book.queue[sid], req, now, policy, lsm_run=run,
+                                  lsm_last=i == len(chosen) - 1))
+                credited |= {leg.credit_account for leg in req.legs}
+            if runs is not None:
+                runs.append(OffsetRun(kind, len(chosen), now))
+    if credited and book.queue:
+        fx.extend(drain(book, now, policy, credited))
+    return fx
+
+
+def _move(book: Book, account: str, delta: Decimal, reserved_delta: Decimal = ZERO, *,
+          settled: bool = False) -> LedgerAccount:
     a = book.accounts[account]
     moved = LedgerAccount(account=a.account, owner=a.owner, currency=a.currency, balance=a.balance + delta,
-                    reserved=a.reserved)
+                    reserved=a.reserved + reserved_delta, net=a.net + delta if settled else a.net)
     book.put_account(moved)
     return moved
+
+
+def _hold(a: LedgerAccount, amount: Decimal) -> Hold:
+    return Hold(account=a.account, currency=a.currency, amount=amount, balance_after=a.balance,
+                reserved_after=a.reserved)
+
+
+def _decide(book: Book, receipt: SettlementReceipt, req: SettlementRequest, now: float, policy: Policy,
+            raw: bytes) -> Effects:
+    """A fundable settlement: booked now, or reserved when it waits for a condition."""
+    if req.hold_until is None or req.condition_id is None:
+        return _commit(book, receipt, req, now, policy)
+    holds = [_hold(_move(book, leg.debit_account, ZERO, leg.amount), leg.amount) for leg in req.legs]
+    held = _replace(receipt, status="RESERVED", at=now, queued_until=None, hold_until=req.hold_until.timestamp(),
+                    request=raw or req.model_dump_json().encode())
+    book.put_receipt(held, req)
+    rec = Reserved(settlement_id=req.settlement_id, uetr=req.uetr, sender=req.sender, msg_id=req.msg_id,
+                   condition_id=req.condition_id, hold_until=req.hold_until, holds=tuple(holds), at=_ts(now))
+    out = _outcome(held, now, decision="RESERVED", status="PDNG", final=False)
+    return Effects(journal=[rec], outcomes=[out])
+
+
+def _release(book: Book, r: SettlementReceipt, reason: str, now: float, policy: Policy | None) -> Effects:
+    req = book.held[r.settlement_id]
+    released = tuple(_hold(_move(book, leg.debit_account, ZERO, -leg.amount), leg.amount) for leg in req.legs)
+    fx = _abort(book, r, reason, now, released=released)
+    if policy is not None and book.queue:
+        fx.extend(drain(book, now, policy, {leg.debit_account for leg in req.legs}))
+    return fx
 
 
 def _posting(a: LedgerAccount, direction: Literal["DBIT", "CRDT"], amount: Decimal) -> Posting:
@@ -245,33 +418,38 @@ def _posting(a: LedgerAccount, direction: Literal["DBIT", "CRDT"], amount: Decim
                    balance_after=a.balance, reserved_after=a.reserved)
 
 
-def _commit(book: Book, receipt: SettlementReceipt, req: SettlementRequest, now: float, policy: Policy) -> Effects:
+def _commit(book: Book, receipt: SettlementReceipt, req: SettlementRequest, now: float, policy: Policy, *,
+            from_reservation: bool = False, event_id: str | None = None, lsm_run: str | None = None,
+            lsm_last: bool = False) -> Effects:
     fx = Effects()
     postings: list[Posting] = []
     for leg in req.legs:
-        postings.append(_posting(_move(book, leg.debit_account, -leg.amount), "DBIT", leg.amount))
+        held = -leg.amount if from_reservation else ZERO
+        postings.append(_posting(_move(book, leg.debit_account, -leg.amount, held, settled=True), "DBIT",
+                                 leg.amount))
         if leg.credit_account not in book.accounts:
             fx.journal.append(_open(book, leg.credit_account, policy.owner_of(leg.credit_account), leg.currency,
                                     ZERO, now))
-        postings.append(_posting(_move(book, leg.credit_account, leg.amount), "CRDT", leg.amount))
-    done = _replace(receipt, status="COMMIT", at=now, queued_until=None, request=None)
+        postings.append(_posting(_move(book, leg.credit_account, leg.amount, settled=True), "CRDT", leg.amount))
+    done = _replace(receipt, status="COMMIT", at=now, queued_until=None, request=None, hold_until=None)
     book.put_receipt(done)
     fx.journal.append(Booked(settlement_id=req.settlement_id, uetr=req.uetr, sender=req.sender, msg_id=req.msg_id,
-                             decision="COMMIT", postings=tuple(postings), at=_ts(now)))
+                             decision="COMMIT", postings=tuple(postings), condition_event=event_id,
+                             lsm_run=lsm_run, lsm_last=lsm_last, at=_ts(now)))
     fx.outcomes.append(_outcome(done, now, decision="COMMIT", status="ACSC", final=True,
                                 legs_booked=tuple(leg.leg for leg in req.legs), postings=tuple(postings)))
-    if book.queue:
+    if book.queue and lsm_run is None:  # an LSM set drains once, after its last booking
         fx.extend(drain(book, now, policy, {leg.credit_account for leg in req.legs}))
     return fx
 
 
-def _abort(book: Book, receipt: SettlementReceipt, reason: str, now: float, *,
-           duplicate_of: str | None = None) -> Effects:
+def _abort(book: Book, receipt: SettlementReceipt, reason: str, now: float, *, duplicate_of: str | None = None,
+           released: tuple[Hold, ...] = ()) -> Effects:
     done = _replace(receipt, status="ABORT", at=now, reason=reason, duplicate_of=duplicate_of, queued_until=None,
-                    request=None)
+                    request=None, hold_until=None)
     book.put_receipt(done)
     booked = Booked(settlement_id=done.settlement_id, uetr=done.uetr, sender=done.sender, msg_id=done.msg_id,
-                    decision="ABORT", reason=reason, duplicate_of=duplicate_of, at=_ts(now))
+                    decision="ABORT", reason=reason, duplicate_of=duplicate_of, released=released, at=_ts(now))
     out = _outcome(done, now, decision="ABORT", status="RJCT", final=True, reason=reason, duplicate_of=duplicate_of)
     return Effects(journal=[booked], outcomes=[out])
 

@@ -79,6 +79,13 @@ class SettlementSettings(BaseModel):
     pvp_deadline_s: float = Field(default=60.0, gt=0)
     # How long a leg short of funds waits in the liquidity queue (PDNG) before AM04; 0 = no queue.
     liquidity_max_wait_s: float = Field(default=10.0, ge=0)
+    # Liquidity-saving mechanism: queued settlements that fund each other on their net are booked
+    # together (bilateral, then multilateral), on every scan of the queue.
+    lsm: bool = True
+    lsm_interval_s: float = Field(default=1.0, gt=0)  # at most one LSM search per interval
+    # participant -> the most its accounts may be net debited by settlements since opening
+    # (fundings excluded), in each account's currency. Enforced on every booking, LSM sets included.
+    net_debit_caps: dict[str, Decimal] = Field(default_factory=dict)
     # How often expired deadlines and liquidity waits are looked for.
     tick_interval_s: float = Field(default=0.25, gt=0, le=60)
     # Records per consume-transform-produce transaction (upper bound).

@@ -23,6 +23,8 @@ class Stage(StrEnum):
     RELEASED = "released"
     PRICED = "priced"
     QUEUED = "queued"  # waiting for liquidity
+    RESERVED = "reserved"  # conditional payment: legs held on the ledger, awaiting its condition
+    CONDITION_MET = "condition-met"  # an authentic event for the condition arrived in time
     SETTLED = "settled"  # PvP COMMIT: the moment of finality
     REJECTED = "rejected"
     DELIVERED = "delivered"

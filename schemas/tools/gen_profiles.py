@@ -48,6 +48,19 @@ def occurs(element: str, min_occurs: int | None = None, max_occurs: int | None =
     return op
 
 
+def forbid(element: str, in_type: str | None = None) -> Op:
+    """Remove an optional element (libxml2 does not enforce maxOccurs="0", so it is taken out)."""
+    def op(schema: etree._Element) -> int:
+        scope = f"xs:complexType[@name='{in_type}']//" if in_type else "xs:complexType//"
+        hits = schema.xpath(f"{scope}xs:element[@name='{element}']", namespaces=NS)
+        for el in hits:
+            if el.get("minOccurs") != "0":
+                raise SystemExit(f"cannot forbid mandatory element {element}")
+            el.getparent().remove(el)
+        return len(hits)
+    return op
+
+
 def enum(simple_type: str, allowed: tuple[str, ...]) -> Op:
     def op(schema: etree._Element) -> int:
         hits = schema.xpath(f"xs:simpleType[@name='{simple_type}']/xs:restriction", namespaces=NS)
@@ -81,6 +94,14 @@ def rules(profile: str, msg: str) -> list[Op]:
         ops += [enum("ChargeBearerType1Code", ("DEBT", "CRED", "SHAR"))]
     if msg in ("pacs.004.001.09", "camt.056.001.08"):
         ops += [occurs("TxInf", max_occurs=1)]
+    if msg == "pacs.008.001.08":
+        if profile == "cbpr":
+            # A programmable payment's condition is a CIPS-side feature: it never reaches CBPR+.
+            ops += [forbid("SplmtryData")]
+        else:
+            # One SplmtryData per transaction, for the condition block (schemas/README.md).
+            ops += [forbid("SplmtryData", in_type="FIToFICustomerCreditTransferV08"),
+                    occurs("SplmtryData", max_occurs=1, in_type="CreditTransferTransaction39")]
     if profile == "cbpr":
         ops += [text_pattern(CBPR_TEXT)]
         if msg != "admi.002.001.01":

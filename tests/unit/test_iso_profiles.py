@@ -45,7 +45,8 @@ def _emitted() -> list[tuple[str, Profile, bytes]]:
             ex.status_report(side), ex.status_report(side, "RJCT", "AM04"), ex.payment_return(side),
             ex.cancellation(side), ex.resolution(side), ex.notification(side), ex.message_reject(side),
         ]
-        models += [ex.cips_pacs008(), ex.cips_pacs009()] if side == "cips" else [ex.cbpr_pacs008(), ex.cbpr_pacs009()]
+        models += [ex.cips_pacs008(), ex.cips_pacs009(), ex.conditional_pacs008()] if side == "cips" else [
+            ex.cbpr_pacs008(), ex.cbpr_pacs009()]
         for m in models:
             out.append((f"{m.kind}/{prof}", prof, build_message(m, prof)))  # type: ignore[arg-type]
             other: Profile = "cbpr" if prof == "cips" else "cips"
@@ -119,3 +120,35 @@ def test_generator_reproduces_the_committed_profiles(iso_xsd_dir: Path, tmp_path
     for path in written:
         rel = path.relative_to(tmp_path)
         assert path.read_bytes() == (REPO / "schemas" / rel).read_bytes(), f"{rel} is stale: regenerate"
+
+
+def test_condition_block_round_trips_on_cips_and_is_forbidden_on_cbpr() -> None:
+    from router.iso20022.inbound import normalise
+
+    p = ex.conditional_pacs008()
+    raw = build_message(p, "cips")
+    got = normalise(_ident(raw), "cips")
+    assert isinstance(got, Ok), got
+    assert got.value.condition == p.condition
+    # The CBPR+ profile refuses a pacs.008 that carries the block.
+    block = raw[raw.index(b"<SplmtryData>"):raw.index(b"</SplmtryData>") + len(b"</SplmtryData>")]
+    cbpr = build_message(ex.cbpr_pacs008(), "cbpr").replace(b"</CdtTrfTxInf>", block + b"</CdtTrfTxInf>")
+    assert validate_schemas(_ident(build_message(ex.cbpr_pacs008(), "cbpr")), "cbpr") == []
+    reasons = " ".join(i.reason for i in validate_schemas(_ident(cbpr), "cbpr"))
+    assert "SplmtryData" in reasons
+    t = to_cbpr(p, load_directory())
+    assert isinstance(t, Ok)
+    assert t.value.message.condition is None  # type: ignore[union-attr]
+    assert b"SplmtryData" not in build_message(t.value.message, "cbpr")
+    assert any(c.field.endswith("SplmtryData/Cond") for c in t.value.changes)
+
+
+def test_unknown_supplementary_data_is_listed_as_not_carried() -> None:
+    from router.iso20022.inbound import normalise
+
+    raw = build_message(ex.conditional_pacs008(), "cips").replace(
+        b'<Cond xmlns="urn:corridor-router:xsd:condition.001">', b'<Other xmlns="urn:x">').replace(
+        b"</Cond>", b"</Other>")
+    got = normalise(_ident(raw), "cips")
+    assert isinstance(got, Ok), got
+    assert got.value.condition is None and "SplmtryData" in got.value.not_carried
