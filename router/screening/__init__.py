@@ -11,6 +11,7 @@ Where things are:
 - ``rules``: e-CNY wallet-tier limits, FATF R.16 completeness, structuring.
 - ``decision`` / ``cases`` / ``service``: clear / hold / reject, case, analyst decision and
   audit records (JSON for ``screening.cases``, ``screening.decisions``, ``screening.audit``).
-- ``velocity``: per-debtor history for the velocity rules in any string mapping (a faust Table).
+- ``velocity``: per-debtor history for the velocity rules, over the screening stage's store
+  (the compacted ``screening.velocity`` changelog).
 - ``variants``: the labelled set (list-name variants and clean names) for bench and tests.
 """
