@@ -23,7 +23,7 @@ from router.bench import settlement_load as loadgen
 from router.config import Settings, get_settings
 from router.kafka_clients import client_options, create_topics
 from router.ledger_reader import check_ledger
-from router.topics import TOPICS
+from router.topics import BY_NAME, TOPICS
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -59,7 +59,7 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
     logdir = Path(tempfile.mkdtemp(prefix="bench-settle-"))
     workers = [await asyncio.to_thread(loadgen.start_worker, s, logdir / f"w{i}.log", f"b{i}")
                for i in range(args.workers)]
-    result: dict[str, Any] = {"workers": args.workers, "partitions": 4}
+    result: dict[str, Any] = {"workers": args.workers, "partitions": BY_NAME["settlement.requests"].partitions}
     try:
         async with loadgen.OutcomeCollector(s) as col:
             # paced phase: latency at a sustainable rate
