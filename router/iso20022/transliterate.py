@@ -3,7 +3,8 @@
 Personal names come out surname first, given name joined: "李芳卫" -> "LI FANGWEI" (the form
 with which screening matched Chinese-script list names best: surname + joined given name found
 every test name, one token per syllable far fewer). Screening reads names with this same module.
-Other text is cut into words (pypinyin's mmseg) and each word's syllables joined. Anything else is folded to ASCII and dropped if not in FIN-X.
+Other text is cut into words (pypinyin's mmseg) and each word's syllables joined. Anything else
+is folded to ASCII and dropped if not in FIN-X.
 """
 
 from __future__ import annotations
