@@ -146,6 +146,6 @@ def test_payments_settle_and_the_ledger_checks(stack: Stack) -> None:
     check = stack.compose("run", "--rm", "--no-deps", "topics", "ledger", "check", "--json", "--wait", "30",
                           check=False, timeout=180)
     assert check.returncode == 0, check.stdout + check.stderr
-    report = json.loads(check.stdout.strip().splitlines()[-1])
+    report = json.loads(check.stdout[check.stdout.index("{"):])
     assert report["ok"] and report["violation_count"] == 0, report
     assert report["commits"] >= PAYMENTS, report
