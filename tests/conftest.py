@@ -34,16 +34,17 @@ def iso_xsd_dir(shared_dir: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def kafka_bootstrap() -> Iterator[str]:
+    mode = broker.requested()
     env = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-    if env:
+    if env and mode != "container":
         yield env
         return
-    if broker.docker_answers():
+    if mode == "container" or (mode == "auto" and broker.docker_answers() and broker.image_present()):
         servers, container = broker.start_container()
         try:
             yield servers
         finally:
-            container.stop()  # type: ignore[attr-defined]
+            container.stop()
         return
     yield broker.start_local()
 
