@@ -33,11 +33,24 @@ def id_key(value: str) -> str:
     return _ID_CHARS.sub("", value.upper())
 
 
+# Country names as the lists spell them that pycountry does not resolve (or resolves otherwise).
+_LIST_SPELLINGS = {"korea, north": "KP", "north korea": "KP", "democratic people's republic of korea": "KP",
+                   "korea, south": "KR", "iran": "IR", "russia": "RU", "syria": "SY", "burma": "MM",
+                   "venezuela": "VE", "democratic republic of the congo": "CD",
+                   "congo, democratic republic of the": "CD", "turkey": "TR", "laos": "LA", "vietnam": "VN", "bolivia": "BO", "tanzania": "TZ"}
+
+
 @lru_cache(maxsize=4096)
 def country_code(name: str | None) -> str | None:
+    """An ISO 3166 alpha-2 code for a country as the lists write it (a code, a name, or one of the
+    lists' own spellings), None when it is not one."""
     if not name:
         return None
     name = name.strip().strip(".")
+    if not name:
+        return None
+    if name.lower() in _LIST_SPELLINGS:
+        return _LIST_SPELLINGS[name.lower()]
     if len(name) == 2 and name.isalpha():
         return name.upper() if pycountry.countries.get(alpha_2=name.upper()) else None
     try:

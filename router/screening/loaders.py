@@ -22,10 +22,9 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-import pycountry
 from lxml import etree
 
-from router.screening.identifiers import from_ofac_remarks, id_key
+from router.screening.identifiers import country_code, from_ofac_remarks, id_key
 from router.screening.model import Identifiers, ListEntry, ListVersion, SanctionsList
 
 MAX_LIST_BYTES = 512 * 1024 * 1024
@@ -57,26 +56,6 @@ def _parse_xml(raw: bytes) -> etree._Element:
     if root.getroottree().docinfo.doctype:  # type: ignore[union-attr]
         raise ListFormatError("DOCTYPE declarations are not allowed in list files")
     return root
-
-
-def _country_code(name: str | None) -> str | None:
-    if not name:
-        return None
-    name = name.strip()
-    if not name:
-        return None
-    special = {"korea, north": "KP", "north korea": "KP", "democratic people's republic of korea": "KP",
-               "korea, south": "KR", "iran": "IR", "russia": "RU", "syria": "SY", "burma": "MM",
-               "venezuela": "VE", "democratic republic of the congo": "CD", "congo, democratic republic of the": "CD",
-               "turkey": "TR", "laos": "LA", "vietnam": "VN", "bolivia": "BO", "tanzania": "TZ"}
-    if name.lower() in special:
-        return special[name.lower()]
-    if len(name) == 2 and name.isalpha():
-        return name.upper() if pycountry.countries.get(alpha_2=name.upper()) else None
-    try:
-        return str(pycountry.countries.lookup(name).alpha_2)
-    except LookupError:
-        return None
 
 
 def _date_from_path(path: Path) -> date | None:
@@ -138,7 +117,7 @@ def load_ofac_csv(sdn_path: Path) -> SanctionsList:
     countries: dict[str, list[str]] = defaultdict(list)
     for r in siblings.get("add", []):
         if len(r) >= 5:
-            cc = _country_code(r[4])
+            cc = country_code(r[4])
             if cc:
                 countries[r[0]].append(cc)
     comments = {r[0]: r[1] for r in siblings.get("sdn_comments", []) if len(r) >= 2}
@@ -196,9 +175,9 @@ def load_ofac_xml(path: Path, raw: bytes | None = None) -> SanctionsList:
     for e in root.iterfind("o:sdnEntry", ns):
         aliases = tuple(n for a in e.iterfind("o:akaList/o:aka", ns) if (n := _ofac_xml_name(a, ns)))
         countries = [c for a in e.iterfind("o:addressList/o:address", ns)
-                     if (c := _country_code(_text(a, "o:country", ns)))]
+                     if (c := country_code(_text(a, "o:country", ns)))]
         countries += [c for n in e.iterfind("o:nationalityList/o:nationality", ns)
-                      if (c := _country_code(_text(n, "o:country", ns)))]
+                      if (c := country_code(_text(n, "o:country", ns)))]
         bics = [_text(i, "o:idNumber", ns).upper() for i in e.iterfind("o:idList/o:id", ns)
                 if "SWIFT" in _text(i, "o:idType", ns).upper()]
         entries.append(ListEntry(
@@ -228,7 +207,7 @@ def _ofac_xml_identifiers(e: etree._Element, ns: dict[str, str]) -> Identifiers:
     places = [p for d in e.iterfind("o:placeOfBirthList/o:placeOfBirthItem", ns)
               if (p := _text(d, "o:placeOfBirth", ns))]
     nats = [c for n in e.iterfind("o:nationalityList/o:nationality", ns)
-            if (c := _country_code(_text(n, "o:country", ns)))]
+            if (c := country_code(_text(n, "o:country", ns)))]
     ids = [id_key(_text(i, "o:idNumber", ns)) for i in e.iterfind("o:idList/o:id", ns)
            if "SWIFT" not in _text(i, "o:idType", ns).upper()]
     return Identifiers(tuple(dict.fromkeys(dobs)), tuple(dict.fromkeys(places)), tuple(dict.fromkeys(nats)),
@@ -246,7 +225,7 @@ def _un_identifiers(e: etree._Element) -> Identifiers:
             dobs.extend(str(y) for y in range(int(lo), int(hi) + 1))
     places = [", ".join(x for x in (_text(p, "CITY"), _text(p, "STATE_PROVINCE"), _text(p, "COUNTRY")) if x)
               for p in e.iterfind("INDIVIDUAL_PLACE_OF_BIRTH")]
-    nats = [c for v in e.iterfind("NATIONALITY/VALUE") if (c := _country_code(v.text))]
+    nats = [c for v in e.iterfind("NATIONALITY/VALUE") if (c := country_code(v.text))]
     ids = [id_key(_text(d, "NUMBER")) for d in e.iterfind("INDIVIDUAL_DOCUMENT")]
     return Identifiers(tuple(dict.fromkeys(dobs)), tuple(p for p in dict.fromkeys(places) if p),
                        tuple(dict.fromkeys(nats)), tuple(dict.fromkeys(i for i in ids if len(i) >= 4)))
@@ -278,8 +257,8 @@ def load_un_xml(path: Path, raw: bytes | None = None) -> SanctionsList:
             original = _text(e, "NAME_ORIGINAL_SCRIPT")
             if original:
                 aliases.append(original)
-            countries = [c for a in e.iterfind(addr_tag) if (c := _country_code(_text(a, "COUNTRY")))]
-            countries += [c for v in e.iterfind("NATIONALITY/VALUE") if (c := _country_code(v.text))]
+            countries = [c for a in e.iterfind(addr_tag) if (c := country_code(_text(a, "COUNTRY")))]
+            countries += [c for v in e.iterfind("NATIONALITY/VALUE") if (c := country_code(v.text))]
             entries.append(ListEntry(
                 uid=_text(e, "REFERENCE_NUMBER") or _text(e, "DATAID"), name=_un_name(e), kind=kind,
                 aliases=tuple(dict.fromkeys(a for a in aliases if a)), countries=tuple(dict.fromkeys(countries)),
