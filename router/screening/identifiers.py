@@ -37,7 +37,8 @@ def id_key(value: str) -> str:
 _LIST_SPELLINGS = {"korea, north": "KP", "north korea": "KP", "democratic people's republic of korea": "KP",
                    "korea, south": "KR", "iran": "IR", "russia": "RU", "syria": "SY", "burma": "MM",
                    "venezuela": "VE", "democratic republic of the congo": "CD",
-                   "congo, democratic republic of the": "CD", "turkey": "TR", "laos": "LA", "vietnam": "VN", "bolivia": "BO", "tanzania": "TZ"}
+                   "congo, democratic republic of the": "CD", "turkey": "TR", "laos": "LA", "vietnam": "VN",
+                   "bolivia": "BO", "tanzania": "TZ"}
 
 
 @lru_cache(maxsize=4096)
