@@ -26,13 +26,13 @@ from router.config import KafkaSettings, Settings
 from router.corridor.conditions import ConditionEvent, public_key_b64, sign
 from router.corridor.settings import CorridorSettings
 from router.iso20022.model import Condition, Payment
-from router.kafka_clients import client_options, create_topics, delete_topics_with_prefix
-from router.procs import settings_env, spawn
+from router.kafka_clients import client_options
+from router.procs import settings_env
 from router.topics import topic_name
 from tests.e2e.test_corridor_paths import (
     DIRECTORY,
     Deployment,
-    _publish_quotes,
+    deployed,
     journey,
     read,
     send,
@@ -58,19 +58,7 @@ def deployment(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -
         settlement=base.settlement.model_copy(update={
             "opening_balances": demo_balances(DIRECTORY), "fx_providers": FX_PROVIDERS, "tick_interval_s": 0.2}),
     )
-    asyncio.run(create_topics(s.kafka))
-    asyncio.run(_publish_quotes(s))
-    logs = tmp_path_factory.mktemp("logs")
-    worker = spawn(s, logs / "worker.log", "worker", "--stages", "screening,corridor")
-    settle = spawn(s, logs / "settle.log", "settle-worker", "--instance", "e2c")
-    dep = Deployment(s, [worker, settle])
-    try:
-        worker.wait_for("Ready", 90)
-        yield dep
-    finally:
-        for p in dep.procs:
-            p.stop()
-        asyncio.run(delete_topics_with_prefix(s.kafka, (s.kafka.topic_prefix, f"{s.app_id}-")))
+    yield from deployed(s, tmp_path_factory.mktemp("logs"), "e2c")
 
 
 def conditional(seed: int, condition_id: str, expiry: datetime) -> Payment:

@@ -89,11 +89,16 @@ def deployment(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -
             "opening_balances": demo_balances(DIRECTORY, thin=THIN), "fx_providers": FX_PROVIDERS,
             "liquidity_max_wait_s": 3.0}),
     )
+    yield from deployed(s, tmp_path_factory.mktemp("logs"), "e2e")
+
+
+def deployed(s: Settings, logs: Path, instance: str) -> Iterator[Deployment]:
+    """Topics, fresh quotes, a payment worker and a settle-worker on ``s``; torn down afterwards.
+    Module fixtures of the e2e tests ``yield from`` it."""
     asyncio.run(create_topics(s.kafka))
     asyncio.run(_publish_quotes(s))
-    logs = tmp_path_factory.mktemp("logs")
     worker = spawn(s, logs / "worker.log", "worker", "--stages", "screening,corridor")
-    settle = spawn(s, logs / "settle.log", "settle-worker", "--instance", "e2e")
+    settle = spawn(s, logs / "settle.log", "settle-worker", "--instance", instance)
     dep = Deployment(s, [worker, settle])
     try:
         worker.wait_for("Ready", 90)
