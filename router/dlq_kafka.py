@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.errors import ProducerFenced
+from aiokafka.errors import IllegalOperation, InvalidProducerEpoch, ProducerFenced
 
 from router.config import Settings
 from router.dlq_replay import DeadLetter, Plan, Selection, marker_key, marker_value, plan, replay_headers
@@ -104,7 +104,9 @@ async def replay(settings: Settings, selection: Selection, *, note: str = "", dr
                 await producer.send(markers, marker_value(letter, prov, at=at, note=note),
                                     key=marker_key(letter, prov))
         result = Result(chosen, committed=True)
-    except ProducerFenced:
+    except (ProducerFenced, InvalidProducerEpoch, IllegalOperation):
+        # Fenced by a newer replay: depending on when, the producer says so directly, or its
+        # transaction is already gone when it sends. Either way nothing was committed.
         pass  # reported below, after the producer is gone
     finally:
         await producer.stop()

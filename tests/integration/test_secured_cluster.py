@@ -52,7 +52,8 @@ def test_demo_runs_with_a_user_per_role(secured_broker: dict[str, str], tmp_path
     bootstrap = f"127.0.0.1:{secured_broker['KAFKA_PORT']}"
     summary = run_demo(bootstrap, tmp_path, "--secured", "--payments", "120", "--rate", "30", "--hostile", "40",
                        extra_env=secured_broker)
-    assert summary["settled"] > 100
+    # Every payment accounted and the ledger clean (run_demo); most settle (the real lists hold some).
+    assert summary["settled"] > 120 * 0.8
     assert summary["hostile"]["missing"] == 0
 
 
