@@ -30,7 +30,8 @@ def processor_health(proc: TransactionalProcessor[Any], *, joined: bool) -> Stag
 
 
 def ops_app(health: Callable[[], Sequence[StageHealth]], registry: CollectorRegistry,
-            refresh: Callable[[], None] = lambda: None) -> Any:
+            refresh: Callable[[], None] = lambda: None, routes: Sequence[Any] = ()) -> Any:
+    """The operations endpoints, plus the role's own ``routes`` (starlette ``Route``s)."""
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import JSONResponse, Response
@@ -47,7 +48,8 @@ def ops_app(health: Callable[[], Sequence[StageHealth]], registry: CollectorRegi
         refresh()
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
-    return Starlette(routes=[Route("/healthz", healthz), Route("/livez", livez), Route("/metrics", metrics)])
+    return Starlette(routes=[Route("/healthz", healthz), Route("/livez", livez), Route("/metrics", metrics),
+                             *routes])
 
 
 async def serve(app: Any, host: str, port: int, stop: asyncio.Event) -> None:

@@ -1,8 +1,11 @@
-"""``router worker``: the payment path (ingest, screening, corridor stages) in one process, with a
-small web server beside it (``GET /payments/{uetr}``, ``/healthz``, ``/metrics``)."""
+"""``router worker``: the payment path (the corridor with intake, and screening) in one process,
+with a small web server beside it: ``GET /payments/{uetr}`` and the operations endpoints every
+worker serves (``/healthz``: 503 until every stage has restored its state, ``/livez``,
+``/metrics``; ``router.ops_web``)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from router import bootstrap
@@ -10,19 +13,16 @@ from router.config import Settings
 from router.streams.processor import TransactionalProcessor
 
 
-def web_app(settings: Settings, processors: list[TransactionalProcessor[Any]]) -> Any:
-    from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
-    from starlette.applications import Starlette
+def web_app(settings: Settings, processors: list[TransactionalProcessor[Any]], joined: Collection[str]) -> Any:
+    """``joined``: the stages whose consumers have had their partitions assigned (kept up to date
+    by the caller)."""
     from starlette.requests import Request
-    from starlette.responses import JSONResponse, Response
+    from starlette.responses import JSONResponse
     from starlette.routing import Route
 
     from router.journey_reader import latest_journey
-
-    registry = CollectorRegistry()
-    records = Gauge("router_stage_records", "records processed", ["stage"], registry=registry)
-    txns = Gauge("router_stage_transactions", "transactions committed", ["stage"], registry=registry)
-    tasks = Gauge("router_stage_tasks", "partitions owned", ["stage"], registry=registry)
+    from router.metrics import RouterMetrics, StageStatsSync
+    from router.ops_web import ops_app, processor_health
 
     async def payment(request: Request) -> JSONResponse:
         uetr = request.path_params["uetr"]
@@ -31,18 +31,15 @@ def web_app(settings: Settings, processors: list[TransactionalProcessor[Any]]) -
             return JSONResponse({"uetr": uetr, "error": "unknown payment"}, status_code=404)
         return JSONResponse(snap)
 
-    async def healthz(request: Request) -> JSONResponse:
-        return JSONResponse({p.logic.name: sorted(p.tasks) for p in processors})
+    metrics = RouterMetrics()
+    sync = StageStatsSync(metrics)
 
-    async def metrics(request: Request) -> Response:
+    def refresh() -> None:
         for p in processors:
-            records.labels(p.logic.name).set(p.stats["records"])
-            txns.labels(p.logic.name).set(p.stats["transactions"])
-            tasks.labels(p.logic.name).set(len(p.tasks))
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+            sync(p.logic.name, p.stats, len(p.tasks))
 
-    return Starlette(routes=[Route("/payments/{uetr}", payment), Route("/healthz", healthz),
-                             Route("/metrics", metrics)])
+    return ops_app(lambda: [processor_health(p, joined=p.logic.name in joined) for p in processors],
+                   metrics.registry, refresh=refresh, routes=[Route("/payments/{uetr}", payment)])
 
 
 async def run(settings: Settings, stages: tuple[str, ...] = bootstrap.PAYMENT_STAGES) -> int:
@@ -60,7 +57,7 @@ async def run(settings: Settings, stages: tuple[str, ...] = bootstrap.PAYMENT_ST
 
     await bootstrap.preflight(settings, stages)
     assembly = bootstrap.assemble(settings, stages, on_ready=on_ready)
-    server = uvicorn.Server(uvicorn.Config(web_app(settings, assembly.processors), host=settings.web.host,
+    server = uvicorn.Server(uvicorn.Config(web_app(settings, assembly.processors, ready), host=settings.web.host,
                                            port=settings.web.port, log_level="warning", lifespan="off"))
     try:
         return await bootstrap.run(assembly, beside=(server.serve(),))
