@@ -35,6 +35,7 @@ from tests.e2e.test_corridor_paths import (
     deployed,
     journey,
     read,
+    router_track,
     send,
     stages,
     statuses,
@@ -127,10 +128,8 @@ async def test_released_payment_settles_and_is_delivered_without_its_condition(d
         await producer.stop()
     reasons = await dlq_reasons(s, p.uetr, 2)
     assert sorted(r.split(":")[0] for r in reasons) == ["forged", "replayed"], reasons
-    track = await asyncio.create_subprocess_exec(sys.executable, "-m", "router", "track", p.uetr,
-                                                 env=settings_env(s), stdout=asyncio.subprocess.PIPE)
-    out, _ = await track.communicate()
-    assert track.returncode == 0 and b"condition PO-E2E-1" in out and b"state: met" in out
+    code, out = await router_track(s, p.uetr)
+    assert code == 0 and b"condition PO-E2E-1" in out and b"state: met" in out
 
 
 async def test_condition_never_met_is_released_at_expiry_and_rejected(deployment: Deployment) -> None:

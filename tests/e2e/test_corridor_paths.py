@@ -212,12 +212,18 @@ async def test_cips_to_correspondent_happy_path(deployment: Deployment) -> None:
         missing = await client.get(f"http://127.0.0.1:{s.web.port}/payments/{uuid.uuid4()}")
     assert answer["uetr"] == p.uetr and answer["outcome"] == "settled" and missing.status_code == 404
     assert "acknowledged" in [h["stage"] for h in answer["hops"]]
+    code, out = await router_track(s, p.uetr)
+    assert code == 0 and b"outcome: settled" in out and b"acknowledged" in out
+
+
+async def router_track(s: Settings, uetr: str) -> tuple[int | None, bytes]:
+    """``router track UETR`` as an operator runs it: exit code and output."""
     from router.procs import settings_env
 
-    track = await asyncio.create_subprocess_exec(sys.executable, "-m", "router", "track", p.uetr,
+    track = await asyncio.create_subprocess_exec(sys.executable, "-m", "router", "track", uetr,
                                                  env=settings_env(s), stdout=asyncio.subprocess.PIPE)
     out, _ = await track.communicate()
-    assert track.returncode == 0 and b"outcome: settled" in out and b"acknowledged" in out
+    return track.returncode, out
 
 
 async def test_correspondent_to_cips_happy_path(deployment: Deployment) -> None:
