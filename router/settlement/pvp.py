@@ -196,7 +196,7 @@ def drain(book: Book, now: float, policy: Policy, credited: Iterable[str]) -> Ef
             if r.queued_until is not None and now >= r.queued_until:
                 continue  # expired: ``expire`` rejects it
             if _fundable(book, req.legs, policy):
-                step = _decide(book, r, req, now, policy, r.request or b"")
+                step = _decide(book, r, req, now, policy, r.request or b"", drain_after=False)
                 fx.extend(step)
                 touched |= {leg.credit_account for leg in req.legs}
     return fx
@@ -390,10 +390,10 @@ def _hold(a: LedgerAccount, amount: Decimal) -> Hold:
 
 
 def _decide(book: Book, receipt: SettlementReceipt, req: SettlementRequest, now: float, policy: Policy,
-            raw: bytes) -> Effects:
+            raw: bytes, *, drain_after: bool = True) -> Effects:
     """A fundable settlement: booked now, or reserved when it waits for a condition."""
     if req.hold_until is None or req.condition_id is None:
-        return _commit(book, receipt, req, now, policy)
+        return _commit(book, receipt, req, now, policy, drain_after=drain_after)
     holds = [_hold(_move(book, leg.debit_account, ZERO, leg.amount), leg.amount) for leg in req.legs]
     held = _replace(receipt, status="RESERVED", at=now, queued_until=None, hold_until=req.hold_until.timestamp(),
                     request=raw or req.model_dump_json().encode())
@@ -420,7 +420,7 @@ def _posting(a: LedgerAccount, direction: Literal["DBIT", "CRDT"], amount: Decim
 
 def _commit(book: Book, receipt: SettlementReceipt, req: SettlementRequest, now: float, policy: Policy, *,
             from_reservation: bool = False, event_id: str | None = None, lsm_run: str | None = None,
-            lsm_last: bool = False) -> Effects:
+            lsm_last: bool = False, drain_after: bool = True) -> Effects:
     fx = Effects()
     postings: list[Posting] = []
     for leg in req.legs:
@@ -438,7 +438,9 @@ def _commit(book: Book, receipt: SettlementReceipt, req: SettlementRequest, now:
                              lsm_run=lsm_run, lsm_last=lsm_last, at=_ts(now)))
     fx.outcomes.append(_outcome(done, now, decision="COMMIT", status="ACSC", final=True,
                                 legs_booked=tuple(leg.leg for leg in req.legs), postings=tuple(postings)))
-    if book.queue and lsm_run is None:  # an LSM set drains once, after its last booking
+    # The credits may let queued settlements through. An LSM set drains once, after its last
+    # booking; ``drain`` itself follows the credits of what it books (``drain_after=False``).
+    if drain_after and book.queue and lsm_run is None:
         fx.extend(drain(book, now, policy, {leg.credit_account for leg in req.legs}))
     return fx
 
