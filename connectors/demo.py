@@ -183,7 +183,8 @@ class Processes:
         return done
 
 
-def _percentile(values: list[float], q: float) -> float:
+def percentile(values: list[float], q: float) -> float:
+    """The ``q`` quantile of ``values`` (nearest rank), 0 for none."""
     if not values:
         return 0.0
     ordered = sorted(values)
@@ -320,7 +321,7 @@ def summarise(s: Settings, board: StatusBoard, cips: CipsSimulator, corr: Corres
         "cancelled": counts["cancelled"],
         "in_flight": counts["in-flight"],
         "volumes": {k: str(v) for k, v in sorted(volumes.items())},
-        "latency_ms": {"p50": round(_percentile(latencies, 0.5), 1), "p99": round(_percentile(latencies, 0.99), 1),
+        "latency_ms": {"p50": round(percentile(latencies, 0.5), 1), "p99": round(percentile(latencies, 0.99), 1),
                        "mean": round(statistics.fmean(latencies), 1) if latencies else 0.0,
                        "samples": len(latencies)},
         # Sustained: final answers while the senders were sending, over that window. Dividing all

@@ -35,6 +35,7 @@ from typing import Any
 import psutil
 
 from connectors.bench.floor import eos_hop_floor
+from connectors.demo import percentile
 from router.config import Settings, get_settings
 
 ROLES = ("worker", "settle")
@@ -55,13 +56,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--floor-records", type=int, default=40000, help="records through the floor hop (0: skip)")
     p.add_argument("--report-dir", type=Path, default=Path("reports"))
     p.add_argument("--json", action="store_true", help="print only the JSON result")
-
-
-def _pct(values: list[float], q: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def broker_process(s: Settings) -> psutil.Process | None:
@@ -212,11 +206,11 @@ def summarise(args: argparse.Namespace, rows: list[dict[str, Any]], events: dict
         "offered_per_s": round(len(sent_in) / window, 1),
         "throughput_per_s": round(len(done_in) / window, 1),
         "window_s": round(window, 2),
-        "latency_ms": {"p50": round(_pct(lat_direct, 0.5), 1), "p95": round(_pct(lat_direct, 0.95), 1),
-                       "p99": round(_pct(lat_direct, 0.99), 1), "samples": len(lat_direct),
-                       "all_p99": round(_pct(lat_all, 0.99), 1),
-                       "liquidity_queued": {"count": len(lat_queued), "p50": round(_pct(lat_queued, 0.5), 1),
-                                            "p99": round(_pct(lat_queued, 0.99), 1)}},
+        "latency_ms": {"p50": round(percentile(lat_direct, 0.5), 1), "p95": round(percentile(lat_direct, 0.95), 1),
+                       "p99": round(percentile(lat_direct, 0.99), 1), "samples": len(lat_direct),
+                       "all_p99": round(percentile(lat_all, 0.99), 1),
+                       "liquidity_queued": {"count": len(lat_queued), "p50": round(percentile(lat_queued, 0.5), 1),
+                                            "p99": round(percentile(lat_queued, 0.99), 1)}},
         "cpu_ms_per_payment": per_payment,
         "router_and_broker_cpu_ms_per_payment": round(router_broker_ms, 3),
         "peak_rss_mb": {role: round(v / 2**20, 1) for role, v in sorted(meter.peak_rss.items())},
