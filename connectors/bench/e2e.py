@@ -34,7 +34,7 @@ from typing import Any
 
 import psutil
 
-from connectors.bench.floor import eos_hop_floor
+from connectors.bench.floor import cpu_seconds, eos_hop_floor
 from connectors.demo import percentile
 from router.config import Settings, get_settings
 
@@ -95,8 +95,7 @@ class CpuMeter:
             rss = 0
             for p in procs:
                 with contextlib.suppress(psutil.Error):
-                    t = p.cpu_times()
-                    total += t.user + t.system
+                    total += cpu_seconds(p)
                     rss += p.memory_info().rss
             seconds[role] = total
             self.peak_rss[role] = max(self.peak_rss.get(role, 0), rss)

@@ -53,7 +53,7 @@ async def eos_hop_floor(s: Settings, *, records: int = 40000, size: int = 2048, 
     transactions = 0
     me = psutil.Process()
     try:
-        cpu0, broker0, t0 = _cpu(me), _cpu(broker), time.perf_counter()
+        cpu0, broker0, t0 = cpu_seconds(me), cpu_seconds(broker), time.perf_counter()
         while moved < records:
             batch = await consumer.getmany(timeout_ms=1000, max_records=per_transaction)
             if not batch:
@@ -72,7 +72,7 @@ async def eos_hop_floor(s: Settings, *, records: int = 40000, size: int = 2048, 
                     moved += len(recs)
                 await tx.send_offsets_to_transaction(offsets, group)
             transactions += 1
-        wall, cpu, broker_cpu = time.perf_counter() - t0, _cpu(me) - cpu0, _cpu(broker) - broker0
+        wall, cpu, broker_cpu = time.perf_counter() - t0, cpu_seconds(me) - cpu0, cpu_seconds(broker) - broker0
     finally:
         await tx.stop()
         await consumer.stop()
@@ -86,7 +86,8 @@ async def eos_hop_floor(s: Settings, *, records: int = 40000, size: int = 2048, 
     return result
 
 
-def _cpu(p: psutil.Process | None) -> float:
+def cpu_seconds(p: psutil.Process | None) -> float:
+    """User + system CPU seconds a process has used (0 for no process)."""
     if p is None:
         return 0.0
     t = p.cpu_times()
