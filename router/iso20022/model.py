@@ -12,7 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 Side = Literal["cips", "corr"]
 Profile = Literal["cips", "cbpr"]
@@ -284,18 +284,3 @@ CanonicalMessage = Annotated[
     Payment | StatusReport | Return | CancellationRequest | Resolution | Notification | MessageReject,
     Field(discriminator="kind"),
 ]
-
-
-_ADAPTER: TypeAdapter[CanonicalMessage] | None = None
-
-
-def parse_canonical(data: bytes | str) -> CanonicalMessage:
-    """Read a canonical message back from its JSON (``dump_canonical``)."""
-    global _ADAPTER
-    if _ADAPTER is None:
-        _ADAPTER = TypeAdapter(CanonicalMessage)
-    return _ADAPTER.validate_json(data)
-
-
-def dump_canonical(msg: CanonicalMessage) -> bytes:
-    return msg.model_dump_json(exclude_none=True).encode()
