@@ -100,6 +100,25 @@ class WebSettings(BaseModel):
     login_attempts_per_minute: int = Field(default=20, ge=1)
 
 
+class StateSettings(BaseModel):
+    """Where the stages keep their state between transactions.
+
+    ``rocksdb``: an embedded on-disk store per task (its changelog is the backup, as in Kafka
+    Streams), so memory stays flat as retained payments grow and a restart only replays the
+    changelog's tail past the store's checkpoint. ``memory``: Python dicts restored from the
+    changelog in full on every start (tests, and a quick look)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    backend: Literal["rocksdb", "memory"] = "rocksdb"
+    dir: Path = Path.home() / ".cache" / "corridor-router" / "state"
+    # Warm copies of the tasks this process does not own (Kafka Streams' num.standby.replicas,
+    # simplified: 1 = a copy of every other task of its stages), so a takeover replays seconds.
+    standby_replicas: int = Field(default=0, ge=0, le=1)
+    write_buffer_mb: int = Field(default=4, ge=1)  # per task: RocksDB's memtable
+    block_cache_mb: int = Field(default=64, ge=8)  # shared by every task of the process
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="ROUTER_", env_nested_delimiter="__", frozen=True, extra="forbid"
@@ -119,6 +138,7 @@ class Settings(BaseSettings):
     settlement: SettlementSettings = SettlementSettings()
     sim: SimSettings = SimSettings()
     corridor: CorridorSettings = CorridorSettings()
+    state: StateSettings = StateSettings()
 
 
 @lru_cache(maxsize=1)

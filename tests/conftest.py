@@ -51,12 +51,13 @@ def kafka_bootstrap() -> Iterator[str]:
 
 @pytest.fixture
 def settings(kafka_bootstrap: str, tmp_path: Path) -> Settings:
-    """Settings for one test: fresh uuid-named topics, group and app id, in-memory store."""
+    """Settings for one test: fresh uuid-named topics, group and app id, stores under tmp_path."""
     run = uuid.uuid4().hex[:10]
     return Settings(
         app_id=f"test-{run}",
         kafka=KafkaSettings(bootstrap_servers=kafka_bootstrap, topic_prefix=f"t{run}."),
         web={"port": free_port()},  # type: ignore[arg-type]
+        state={"dir": tmp_path / "state"},  # type: ignore[arg-type]
     )
 
 

@@ -36,10 +36,14 @@ from router.iso20022.model import (
 from router.outcome import FORMAT_ERROR, NARRATIVE, Reject
 from router.pipeline import intake
 from router.settlement.model import OUTCOME
-from router.streams.processor import Out, Record, Store, StoreLogic, record_headers
+from router.streams.processor import Out, Record, StoreLogic, record_headers
+from router.streams.store import Store
 
 log = logging.getLogger(__name__)
-CACHE_SIZE = 50_000  # decoded payment states kept (payments in flight, mostly)
+CACHE_SIZE = 10_000  # decoded payment states kept: the payments in flight, with room to spare
+# Index keys the stage keeps beside the payments in its store (and so in its changelog): a restore
+# reads them instead of decoding every stored payment. UETR keys never start with a control byte.
+WAITING = "\x01wait|"  # + UETR -> when to retry a payment waiting for an FX quote (ISO 8601)
 SOURCES = ("cips.in", "corr.in", "screening.results", "screening.decisions", "settlement.outcomes",
            "conditions.events")
 
@@ -96,24 +100,16 @@ class CorridorLogic(StoreLogic):
         self.router_bic = ports.settings.router_bic
         self.clock = clock
         self.waiting: dict[int, dict[str, datetime]] = {}  # partition -> UETR -> retry_at
-        self.resting: dict[int, dict[str, datetime]] = {}  # partition -> UETR -> at rest since
         self.next_sweep: dict[int, datetime] = {}
+        self.sweep_from: dict[int, str | None] = {}  # partition -> the last key the sweep read
         self.cache: dict[str, tuple[bytes, PaymentState]] = {}  # UETR -> (stored bytes, decoded)
 
     def restored(self, store: Store) -> None:
         waiting = self.waiting.setdefault(store.partition, {})
-        resting = self.resting.setdefault(store.partition, {})
         waiting.clear()
-        resting.clear()
-        for key, raw in store.items():
-            if receipts.is_receipt(raw):
-                continue
-            state = PaymentState.model_validate_json(raw)
-            if state.phase is Phase.WAITING_FX and state.retry_at:
-                waiting[key] = state.retry_at
-            since = receipts.at_rest_since(state)
-            if since is not None:
-                resting[key] = since
+        for key, raw in store.scan(WAITING):
+            waiting[key[len(WAITING):]] = datetime.fromisoformat(raw.decode())
+        self.sweep_from[store.partition] = None
 
     def process(self, store: Store, topic: str, record: Record) -> list[Out]:
         key = (record.key or b"").decode("utf-8", "replace")
@@ -133,6 +129,9 @@ class CorridorLogic(StoreLogic):
                  accepted: intake.Accepted | None = None) -> list[Out]:
         """Apply one event to the payment ``key``: a message taken in from either side
         (``accepted``), or an internal record of ``topic``."""
+        if key.startswith(WAITING[0]):
+            return [dead_letter(Reject(FORMAT_ERROR, "record key is reserved for the corridor's own index",
+                                       "corridor"), record)]
         raw = store.get(key) if key else None
         now = self.clock()
         if raw is not None and receipts.is_receipt(raw):
@@ -163,30 +162,40 @@ class CorridorLogic(StoreLogic):
         return outputs
 
     def _sweep(self, store: Store, now: datetime) -> None:
-        """Shrink payments at rest for longer than the retention to receipts (a bounded batch per sweep)."""
+        """Shrink payments at rest for longer than the retention to receipts. Each sweep reads the
+        next slice of the store in key order (bounded work, and no in-memory index of every
+        payment), archiving at most ``max_archived_per_sweep``."""
         c = self.ports.settings.corridor
-        if now < self.next_sweep.get(store.partition, now):
+        p = store.partition
+        if now < self.next_sweep.get(p, now):
             return
-        self.next_sweep[store.partition] = now + timedelta(seconds=c.sweep_interval_s)
-        resting = self.resting.get(store.partition, {})
+        self.next_sweep[p] = now + timedelta(seconds=c.sweep_interval_s)
         retention = timedelta(days=c.retention_days)
-        for key in [k for k, since in resting.items() if since + retention <= now][:c.max_archived_per_sweep]:
-            del resting[key]
-            raw = store.get(key)
-            if raw is None or receipts.is_receipt(raw):
+        rows = store.scan_after(self.sweep_from.get(p), c.sweep_scan_per_pass)
+        self.sweep_from[p] = rows[-1][0] if len(rows) == c.sweep_scan_per_pass else None
+        archived = 0
+        for key, _ in rows:
+            raw = store.get(key)  # the running transaction may have changed it
+            if key.startswith(WAITING[0]) or raw is None or receipts.is_receipt(raw):
                 continue
-            state = PaymentState.model_validate_json(raw)
-            if receipts.due(state, now, retention):
+            state = self._decoded(key, raw)
+            if state is not None and receipts.due(state, now, retention):
                 store.put(key, receipts.receipt(state, now).model_dump_json().encode())
+                self.cache.pop(key, None)
+                archived += 1
+                if archived >= c.max_archived_per_sweep:
+                    self.sweep_from[p] = key
+                    break
 
     def _decoded(self, key: str, raw: bytes | None) -> PaymentState | None:
-        """The payment's state: decoded once per change. The cache holds the exact bytes object the
-        store holds, so a value a rolled-back transaction staged, or one restored from the
-        changelog, is never mistaken for it."""
+        """The payment's state: decoded once per change. The cache holds the bytes it decoded and
+        answers only for the same bytes, so a value a rolled-back transaction staged, or one
+        restored from the changelog, is never mistaken for it (a store on disk hands out a new
+        bytes object per read, hence equality and not identity)."""
         if raw is None:
             return None
         hit = self.cache.get(key)
-        if hit is not None and hit[0] is raw:
+        if hit is not None and (hit[0] is raw or hit[0] == raw):
             return hit[1]
         state = PaymentState.model_validate_json(raw)
         self._remember(key, raw, state)
@@ -209,15 +218,11 @@ class CorridorLogic(StoreLogic):
             store.put(key, encoded)
             self._remember(key, encoded, step.state)
             if step.state.phase is Phase.WAITING_FX and step.state.retry_at:
-                index[key] = step.state.retry_at
-            else:
-                index.pop(key, None)
-            since = receipts.at_rest_since(step.state)
-            resting = self.resting.setdefault(store.partition, {})
-            if since is not None:
-                resting[key] = since
-            else:
-                resting.pop(key, None)
-        elif state is None or state.phase is not Phase.WAITING_FX:
-            index.pop(key, None)
+                if index.get(key) != step.state.retry_at:
+                    index[key] = step.state.retry_at
+                    store.put(WAITING + key, step.state.retry_at.isoformat().encode())
+            elif index.pop(key, None) is not None:
+                store.put(WAITING + key, None)
+        elif (state is None or state.phase is not Phase.WAITING_FX) and index.pop(key, None) is not None:
+            store.put(WAITING + key, None)
         return outputs

@@ -27,7 +27,8 @@ from router.outcome import FORMAT_ERROR, NARRATIVE, Reject
 from router.screening.model import ScreeningRequest
 from router.screening.store import ListStore
 from router.screening.velocity import Corrupt, VelocityBook
-from router.streams.processor import Out, Record, Store, StoreLogic
+from router.streams.processor import Out, Record, StoreLogic
+from router.streams.store import Store
 
 log = logging.getLogger(__name__)
 STAGE = "screening"

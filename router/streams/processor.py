@@ -26,22 +26,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
+import shutil
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Generic, Protocol, TypeAlias, TypeVar
+from pathlib import Path
+from typing import Any, Generic, Protocol, TypeAlias, TypeVar, cast
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.errors import InvalidProducerEpoch, KafkaError, ProducerFenced, TransactionalIdAuthorizationFailed
 from aiokafka.partitioner import murmur2
-from aiokafka.structs import ConsumerRecord, TopicPartition
+from aiokafka.structs import ConsumerRecord, RecordMetadata, TopicPartition
 
 from router.config import Settings
 from router.kafka_clients import client_options
+from router.streams.disk_store import DiskStore, rocksdb_options, shared_cache
+from router.streams.store import Store
 from router.topics import topic_name
 
 log = logging.getLogger(__name__)
@@ -84,51 +89,6 @@ class State(Protocol):
     def rollback(self) -> None: ...
 
     def __len__(self) -> int: ...
-
-
-class Store:
-    """One task's state: committed values plus the changes staged by the running transaction."""
-
-    def __init__(self, partition: int, changelog: str | None = None) -> None:
-        self.partition = partition
-        self.changelog = changelog
-        self.values: dict[str, bytes] = {}
-        self.staged: dict[str, bytes | None] = {}
-
-    def get(self, key: str) -> bytes | None:
-        if key in self.staged:
-            return self.staged[key]
-        return self.values.get(key)
-
-    def put(self, key: str, value: bytes | None) -> None:
-        self.staged[key] = value
-
-    def items(self) -> Iterator[tuple[str, bytes]]:
-        for key in set(self.values) | set(self.staged):
-            value = self.get(key)
-            if value is not None:
-                yield key, value
-
-    def load(self, changelog: str, key: str, value: bytes) -> None:
-        self.values[key] = value
-
-    def changes(self) -> list[tuple[str, str, bytes | None]]:
-        changelog = self.changelog
-        return [(changelog, k, v) for k, v in self.staged.items()] if changelog else []
-
-    def commit(self) -> None:
-        for key, value in self.staged.items():
-            if value is None:
-                self.values.pop(key, None)
-            else:
-                self.values[key] = value
-        self.staged.clear()
-
-    def rollback(self) -> None:
-        self.staged.clear()
-
-    def __len__(self) -> int:
-        return len(self.values)
 
 
 S = TypeVar("S", bound=State)
@@ -211,6 +171,13 @@ class TransactionalProcessor(Generic[S]):
         self._logical = {self.physical(t): t for t in (*logic.inputs, *logic.changelogs)}
         self._partition_counts: dict[str, int] = {}  # physical topic -> partitions
         self._partition_cache: dict[tuple[str, bytes], int] = {}
+        # State on disk (settings.state): one RocksDB store per partition, kept open while the
+        # process runs, whether it owns the task or keeps a standby copy of it.
+        self.on_disk = (settings.state.backend == "rocksdb" and isinstance(logic, StoreLogic)
+                        and logic.changelog is not None)
+        self.disk: dict[int, DiskStore] = {}
+        self.standby: AIOKafkaConsumer | None = None
+        self._standby_parts: set[int] = set()
 
     def physical(self, logical: str) -> str:
         name = self._physical.get(logical)
@@ -231,8 +198,15 @@ class TransactionalProcessor(Generic[S]):
             max_partition_fetch_bytes=self.max_partition_fetch_bytes)
         self.restorer = AIOKafkaConsumer(**client_options(k), group_id=None, enable_auto_commit=False,
                                          isolation_level="read_committed", fetch_max_wait_ms=k.fetch_max_wait_ms)
+        if self.on_disk and self.settings.state.standby_replicas > 0:
+            self.standby = AIOKafkaConsumer(**client_options(k), group_id=None, enable_auto_commit=False,
+                                            isolation_level="read_committed", fetch_max_wait_ms=k.fetch_max_wait_ms)
         await self.consumer.start()
         await self.restorer.start()
+        if self.standby is not None:
+            await self.standby.start()
+        if self.on_disk:
+            _prune_dead_instances(self._state_dir().parent)
         try:
             await self._check_topology()
             self.consumer.subscribe([self.physical(t) for t in self.logic.inputs], listener=_Listener(self))
@@ -247,6 +221,9 @@ class TransactionalProcessor(Generic[S]):
                     batch = {tp: recs for tp, recs in batch.items() if tp.partition not in fresh}
                     if batch:
                         await self._process(batch)
+                    if self.standby is not None:
+                        await self._standby_sync()
+                        await self._standby_poll()
                     now = time.monotonic()
                     if now >= next_tick:
                         next_tick = now + self.tick_interval_s
@@ -256,6 +233,9 @@ class TransactionalProcessor(Generic[S]):
                 await self._drop(p)
             await self.consumer.stop()
             await self.restorer.stop()
+            if self.standby is not None:
+                await self.standby.stop()
+            self._close_disk()
 
     async def _check_topology(self) -> None:
         assert self.consumer is not None
@@ -307,6 +287,8 @@ class TransactionalProcessor(Generic[S]):
         # The producer first: initialising partition p's transactional id fences the previous owner
         # and ends its open transaction, so the changelog is final when it is read.
         producers = {p: await self._producer(p) for p in parts}
+        if self.standby is not None:
+            await self._standby_sync(exclude=set(parts))  # the task's store is the restore's alone now
         t0 = time.monotonic()
         states = await self._restore(parts)
         for p in parts:
@@ -337,7 +319,11 @@ class TransactionalProcessor(Generic[S]):
     async def _restore(self, parts: list[int]) -> dict[int, S]:
         """Read partitions ``parts`` of the changelogs to their end; load only the last value per
         key (the changelog holds every version until compaction catches up)."""
-        states = {p: self.logic.new_state(p) for p in parts}
+        states = {p: self._new_state(p) for p in parts}
+        on_disk: dict[int, DiskStore] = {p: st for p, st in states.items() if isinstance(st, DiskStore)}
+        if on_disk:
+            await self._catch_up(on_disk)
+            parts = [p for p in parts if p not in on_disk]
         if not self.logic.changelogs or not parts:
             return states
         assert self.restorer is not None
@@ -389,7 +375,7 @@ class TransactionalProcessor(Generic[S]):
         producer = task.producer
         try:
             await producer.begin_transaction()
-            await self._send_all(producer, outputs)
+            written = await self._send_all(producer, outputs)
             if offsets:
                 await producer.send_offsets_to_transaction(offsets, self.group_id)
             await producer.commit_transaction()
@@ -402,12 +388,19 @@ class TransactionalProcessor(Generic[S]):
             await self._drop(task.partition)
             self.pending.add(task.partition)  # re-initialised from Kafka by the main loop
             return
+        if changes and isinstance(task.state, DiskStore):
+            # The store's resume offset: the last changelog batch this transaction wrote.
+            changelog = self.logic.changelogs[0]
+            physical = self.physical(changelog)
+            bases = [m.offset for m in written if m.topic == physical and m.partition == task.partition]
+            if bases:
+                task.state.wrote(changelog, max(bases))
         task.state.commit()
         task.expected.update(offsets)
         self.stats["records"] += sum(len(r) for _, r in parts)
         self.stats["transactions"] += 1
 
-    async def _send_all(self, producer: AIOKafkaProducer, outputs: list[Out]) -> None:
+    async def _send_all(self, producer: AIOKafkaProducer, outputs: list[Out]) -> list[RecordMetadata]:
         """Send ``outputs`` as one record batch per partition, in order within a partition:
         per-record ``send`` calls cost more than a stage's logic."""
         topics = {self.physical(o.topic) for o in outputs}
@@ -434,7 +427,106 @@ class TransactionalProcessor(Generic[S]):
                     batch = producer.create_batch()
             if batch.record_count():
                 futures.append(await producer.send_batch(batch, topic, partition=part))
-        await asyncio.gather(*futures)
+        return list(await asyncio.gather(*futures))
+
+    # --- state on disk: stores, catching up from the changelog, standby copies ---
+
+    def _state_dir(self) -> Path:
+        """This process's stores for the stage. Per instance: two processes on one host never
+        share a store, and a process restarted under its static-membership name finds its own."""
+        st, k = self.settings.state, self.settings.kafka
+        instance = k.instance_id or f"pid-{os.getpid()}"
+        return st.dir / self.settings.app_id / (self.prefix or "-") / instance / self.logic.name
+
+    def _new_state(self, p: int) -> S:
+        if not self.on_disk:
+            return self.logic.new_state(p)
+        store = self.disk.get(p)
+        if store is None:
+            st = self.settings.state
+            options = rocksdb_options(st.write_buffer_mb, shared_cache(st.block_cache_mb))
+            store = self.disk[p] = DiskStore(p, self.logic.changelogs[0], self._state_dir() / str(p), options)
+        return cast(S, store)
+
+    def _close_disk(self) -> None:
+        for store in self.disk.values():
+            store.close()
+        self.disk.clear()
+        if self.on_disk and self.settings.kafka.instance_id is None:
+            shutil.rmtree(self._state_dir().parent, ignore_errors=True)  # no later process will look for it
+
+    async def _seek_resume(self, consumer: AIOKafkaConsumer, stores: dict[TopicPartition, DiskStore],
+                           ) -> dict[TopicPartition, int]:
+        """Position ``consumer`` at each store's resume offset, or at the changelog's beginning
+        (wiping the store) where that offset cannot be trusted. Returns the changelogs' ends."""
+        tps = list(stores)
+        begins = await consumer.beginning_offsets(tps)
+        ends = await consumer.end_offsets(tps)
+        for tp, store in stores.items():
+            resume = store.resume_offset(self._logical[tp.topic])
+            if resume is None or not begins[tp] <= resume <= ends[tp]:
+                if resume is not None:
+                    log.warning("%s partition %d: local store resumes at %d, outside the changelog's %d..%d; "
+                                "rebuilding it", self.logic.name, tp.partition, resume, begins[tp], ends[tp])
+                store.wipe()
+                resume = begins[tp]
+            consumer.seek(tp, resume)
+        return dict(ends)
+
+    async def _catch_up(self, stores: dict[int, DiskStore]) -> None:
+        """Replay each store's changelog from its resume offset to the end: after a clean stop
+        or with a warm standby copy, the tail only; on a new host, the whole changelog."""
+        assert self.restorer is not None
+        changelog = self.logic.changelogs[0]
+        by_tp = {TopicPartition(self.physical(changelog), p): s for p, s in stores.items()}
+        self.restorer.assign(list(by_tp))
+        ends = await self._seek_resume(self.restorer, by_tp)
+        remaining = {tp for tp in by_tp if await self.restorer.position(tp) < ends[tp]}
+        replayed = 0
+        while remaining:
+            batch = await self.restorer.getmany(*remaining, timeout_ms=500, max_records=50000)
+            for tp, records in batch.items():
+                store = by_tp[tp]
+                for r in records:
+                    if r.key is not None:
+                        store.load_record(r.key.decode(), r.value)
+                replayed += len(records)
+            remaining = {tp for tp in remaining if await self.restorer.position(tp) < ends[tp]}
+        for tp, store in by_tp.items():
+            store.loaded_to(changelog, max(ends[tp], await self.restorer.position(tp)))
+        self.restorer.unsubscribe()
+        log.info("%s: stores %s caught up, %d changelog records replayed", self.logic.name,
+                 sorted(stores), replayed)
+
+    async def _standby_sync(self, exclude: set[int] = frozenset()) -> None:  # type: ignore[assignment]
+        """Keep a standby copy of every task of the stage this process does not own."""
+        assert self.standby is not None
+        physical = self.physical(self.logic.changelogs[0])
+        count = self._partition_counts.get(physical, 0)
+        want = set(range(count)) - set(self.tasks) - self.pending - exclude
+        if want == self._standby_parts:
+            return
+        # Positions follow from the stores' checkpoints (written after every poll), so re-seeking
+        # every copy on a change is exact.
+        self.standby.assign([TopicPartition(physical, p) for p in sorted(want)])
+        self._standby_parts = want
+        if want:
+            await self._seek_resume(self.standby, {TopicPartition(physical, p): cast(DiskStore, self._new_state(p))
+                                                   for p in want})
+
+    async def _standby_poll(self) -> None:
+        if self.standby is None or not self._standby_parts:
+            return
+        changelog = self.logic.changelogs[0]
+        batch = await self.standby.getmany(timeout_ms=0, max_records=20000)
+        for tp, records in batch.items():
+            store = self.disk.get(tp.partition)
+            if store is None or tp.partition not in self._standby_parts or not records:
+                continue
+            for r in records:
+                if r.key is not None:
+                    store.load_record(r.key.decode(), r.value)
+            store.loaded_to(changelog, records[-1].offset + 1)
 
     def _partition_of(self, topic: str, key: bytes | None) -> int:
         """The default partitioner's choice (the Java client's too): murmur2 of the key."""
@@ -449,6 +541,23 @@ class TransactionalProcessor(Generic[S]):
             self._partition_cache.clear()
         self._partition_cache[(topic, key)] = part
         return part
+
+
+def _prune_dead_instances(instances: Path) -> None:
+    """Remove stores left by processes that had no static name and died (SIGKILL): no process
+    will ever look for them again."""
+    if not instances.is_dir():
+        return
+    for d in instances.glob("pid-*"):
+        try:
+            pid = int(d.name[4:])
+            os.kill(pid, 0)
+        except ValueError:
+            continue
+        except ProcessLookupError:
+            shutil.rmtree(d, ignore_errors=True)
+        except PermissionError:
+            continue
 
 
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]

@@ -16,7 +16,8 @@ from router.iso20022.directory import load_directory
 from router.iso20022.examples import cips_pacs008
 from router.pipeline.screening_stage import ScreeningLogic
 from router.screening.settings import DEMO_LIST, ScreeningSettings
-from router.streams.processor import Out, Store
+from router.streams.processor import Out
+from router.streams.store import Store
 from tests.support.records import FakeRecord
 
 T0 = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)

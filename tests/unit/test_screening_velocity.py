@@ -10,7 +10,7 @@ from router.screening.model import Party, ScreeningRequest
 from router.screening.screener import Screener
 from router.screening.settings import DEMO_LIST, ScreeningSettings
 from router.screening.velocity import VelocityBook
-from router.streams.processor import Store
+from router.streams.store import Store
 
 SCREENER = Screener([load_list(DEMO_LIST)], ScreeningSettings())
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
