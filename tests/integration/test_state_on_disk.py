@@ -1,0 +1,105 @@
+"""Task state on disk (RocksDB), on the real broker: a worker killed and restarted under its name
+replays only its changelog's tail, a new instance rebuilds from the whole changelog, and a standby
+copy lets another worker take over replaying the tail only. Each time the payments' states are
+all there: the next event of every payment finds its state (none lands in the DLQ)."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from router.config import Settings
+from router.iso20022 import examples as ex
+from router.iso20022.build import build_message
+from router.procs import RouterProcess, free_port
+from tests.support.kafka import consume, produce, start_worker
+
+pytestmark = pytest.mark.integration
+PAYMENTS = 100
+REPLAYED = re.compile(r"corridor: stores \[[\d, ]*\] caught up, (\d+) changelog records replayed")
+
+
+def replayed(worker: RouterProcess, at_least: int = 1, timeout: float = 30.0) -> list[int]:
+    """The changelog records each catch-up of the corridor's stores replayed, once there are
+    ``at_least`` of them in the worker's log."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [int(n) for n in REPLAYED.findall(worker.own_output())]
+        if len(found) >= at_least or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)
+
+
+async def send_payments(s: Settings) -> list[str]:
+    uetrs = [str(uuid.uuid4()) for _ in range(PAYMENTS)]
+    for u in uetrs:
+        await produce(s, "cips.in", build_message(ex.cips_pacs008(uetr=u), "cips"), key=u.encode())
+    await consume(s, "payments.status", until=lambda rs: {r.key for r in rs} >= {u.encode() for u in uetrs})
+    return uetrs
+
+
+async def every_state_is_there(s: Settings, uetrs: list[str]) -> None:
+    """Hold every payment: a state that was lost would answer 'unknown payment' into the DLQ."""
+    for u in uetrs:
+        verdict = {"uetr": u, "outcome": "hold", "reason_code": "RR04", "reason": "test"}
+        await produce(s, "screening.results", json.dumps(verdict).encode(), key=u.encode())
+    held: set[str] = set()
+
+    def all_held(rs: list) -> bool:  # type: ignore[type-arg]
+        held.update(r.key.decode() for r in rs if json.loads(r.value).get("phase") == "held")
+        return held >= set(uetrs)
+
+    await consume(s, "payments.status", until=all_held, timeout=60)
+    dlq = await consume(s, "router.dlq", until=lambda rs: False, timeout=2)
+    assert dlq == [], [dict(r.headers or ()) for r in dlq]
+
+
+def with_timeouts(s: Settings, seconds: float, **state: object) -> Settings:
+    return s.model_copy(update={
+        "kafka": s.kafka.model_copy(update={"session_timeout_s": seconds, "rebalance_timeout_s": seconds}),
+        "state": s.state.model_copy(update=state)})
+
+
+async def test_a_restart_replays_the_tail_and_a_new_instance_the_whole_changelog(topics: Settings,
+                                                                                  tmp_path: Path) -> None:
+    s = with_timeouts(topics, 6.0)
+    log = tmp_path / "w.log"
+    worker = start_worker(s, log, "--stages", "corridor", "--instance", "corridor-0")
+    try:
+        uetrs = await send_payments(s)
+        worker.kill()  # SIGKILL: the store's last write may lag the Kafka commit
+        worker = start_worker(s, log, "--stages", "corridor", "--instance", "corridor-0")
+        (tail,) = replayed(worker)
+        await every_state_is_there(s, uetrs)
+        worker.stop()
+        worker = start_worker(s, tmp_path / "fresh.log", "--stages", "corridor", "--instance", "corridor-new")
+        (whole,) = replayed(worker)
+        assert worker.alive(), worker.output()[-3000:]
+    finally:
+        worker.stop()
+    assert tail < PAYMENTS // 5, f"a restart replayed {tail} records: not the tail"
+    assert whole >= 2 * PAYMENTS, f"a new instance replayed {whole}: it must rebuild from the whole changelog"
+
+
+async def test_a_standby_copy_takes_over_replaying_the_tail(topics: Settings, tmp_path: Path) -> None:
+    s = with_timeouts(topics, 6.0, standby_replicas=1)
+    a = start_worker(s, tmp_path / "a.log", "--stages", "corridor", "--instance", "corridor-a")
+    b = start_worker(s, tmp_path / "b.log", "--stages", "corridor", "--instance", "corridor-b",
+                     "--web-port", str(free_port()))
+    try:
+        uetrs = await send_payments(s)
+        a.kill()  # b takes a's partitions after the session timeout, from its warm copies
+        await every_state_is_there(s, uetrs)
+        counts = replayed(b, at_least=2)
+        assert b.alive(), b.output()[-3000:]
+    finally:
+        a.stop()
+        b.stop()
+    assert len(counts) >= 2, f"b took partitions over once at least: {counts}"
+    takeover = counts[-1]
+    assert takeover < PAYMENTS // 5, f"the takeover replayed {takeover} records: the standby copy was not warm"
