@@ -5,4 +5,5 @@ simulators live in ``connectors.bench`` and are found at run time (``router.cli.
 BENCHES: dict[str, str] = {
     "screening": "router.bench.screening",
     "settlement": "router.bench.settlement",
+    "state": "router.bench.state",
 }
