@@ -44,20 +44,49 @@ class Prebuilt:
     at: float  # seconds after the start
 
 
-def prebuild(s: Settings, n: int, rate: float, profile: Profile) -> list[Prebuilt]:
-    """The demo's traffic, rendered up front so the generator spends nothing on XML while it sends."""
+def schedule(segments: list[tuple[float, float]]) -> list[float]:
+    """Send times for consecutive segments of (payments/s, seconds): a Singles Day run is a base
+    rate, a 10x step, and the base rate again while the backlog drains."""
+    times: list[float] = []
+    start = 0.0
+    for rate, seconds in segments:
+        count = int(rate * seconds)
+        times += [start + i / rate for i in range(count)]
+        start += seconds
+    return times
+
+
+def parse_segments(text: str) -> list[tuple[float, float]]:
+    """``RATE:SECONDS,RATE:SECONDS,...`` (e.g. ``30:30,300:60,30:120``)."""
+    try:
+        segments = [(float(r), float(sec)) for r, sec in (part.split(":") for part in text.split(",") if part)]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"segments must be RATE:SECONDS,...: {text!r}") from exc
+    if not segments or any(r <= 0 or sec <= 0 for r, sec in segments):
+        raise argparse.ArgumentTypeError(f"segments need positive rates and seconds: {text!r}")
+    return segments
+
+
+def prebuild(s: Settings, n: int, rate: float, profile: Profile,
+             segments: list[tuple[float, float]] | None = None) -> list[Prebuilt]:
+    """The demo's traffic, rendered up front so the generator spends nothing on XML while it sends.
+    With ``segments`` the send times follow them (and ``n`` is what they add up to)."""
     directory = load_directory()
     cips = CipsTraffic(directory, s, s.sim.seed)
     corr = CorrespondentBanks(directory, s, s.sim.seed + 7)
     rng = random.Random(s.sim.seed + 3)
+    times = schedule(segments) if segments else None
+    if times is not None:
+        n, profile = len(times), "steady"
     out: list[Prebuilt] = []
-    for planned in cips.plan(n, profile, rate):
+    for i, planned in enumerate(cips.plan(n, profile, rate)):
+        at = times[i] if times is not None else planned.at
         if rng.random() < s.sim.inbound_share:
             p = corr.inbound()
-            out.append(Prebuilt("corr.in", p.uetr.encode(), build_message(p, "cbpr"), planned.at))
+            out.append(Prebuilt("corr.in", p.uetr.encode(), build_message(p, "cbpr"), at))
         else:
             p = planned.payment
-            out.append(Prebuilt("cips.in", p.uetr.encode(), build_message(p, "cips"), planned.at))
+            out.append(Prebuilt("cips.in", p.uetr.encode(), build_message(p, "cips"), at))
     return out
 
 
@@ -69,6 +98,7 @@ class Sink:
     done_at: dict[bytes, float] = field(default_factory=dict)
     outcome: dict[bytes, str] = field(default_factory=dict)
     queued: set[bytes] = field(default_factory=set)
+    pending_at: dict[bytes, float] = field(default_factory=dict)  # the first PDNG a sender saw
 
     def see(self, key: bytes, headers: dict[str, bytes], at: float) -> None:
         if key not in self.sent_at or key in self.done_at:
@@ -83,8 +113,10 @@ class Sink:
         elif status == b"PDNG" and headers.get(ROUTER_STATUS_CAUSE) == b"hold":
             self.done_at[key] = at
             self.outcome[key] = "HELD"
+            self.pending_at.setdefault(key, at)
         elif status == b"PDNG":
             self.queued.add(key)
+            self.pending_at.setdefault(key, at)
 
 
 async def follow(s: Settings, sink: Sink, stop: asyncio.Event) -> None:
@@ -107,9 +139,10 @@ def emit(event: str, **kw: object) -> None:
     print(json.dumps({"event": event, **kw}), flush=True)
 
 
-async def run(s: Settings, n: int, rate: float, profile: Profile, drain_s: float, out: Path) -> None:
+async def run(s: Settings, n: int, rate: float, profile: Profile, drain_s: float, out: Path,
+              segments: list[tuple[float, float]] | None = None) -> None:
     t0 = time.perf_counter()
-    messages = prebuild(s, n, rate, profile)
+    messages = prebuild(s, n, rate, profile, segments)
     emit("built", messages=len(messages), seconds=round(time.perf_counter() - t0, 2))
     sink = Sink()
     stop = asyncio.Event()
@@ -142,7 +175,8 @@ async def run(s: Settings, n: int, rate: float, profile: Profile, drain_s: float
             await follower
         await producer.stop()
     rows = [{"key": k.decode(), "sent": sink.sent_at[k], "done": sink.done_at.get(k),
-             "outcome": sink.outcome.get(k), "queued": k in sink.queued} for k in sink.sent_at]
+             "outcome": sink.outcome.get(k), "queued": k in sink.queued, "pending": sink.pending_at.get(k)}
+            for k in sink.sent_at]
     await asyncio.to_thread(out.write_text, json.dumps(rows))
 
 
@@ -153,8 +187,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile", choices=("steady", "singles-day", "red-packets"), default="steady")
     ap.add_argument("--drain", type=float, default=60.0, help="seconds to wait for the last answers")
     ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--segments", type=parse_segments, default=None, metavar="RATE:SECONDS,...",
+                    help="send times by segment instead of --payments at --rate")
     args = ap.parse_args(argv)
-    asyncio.run(run(get_settings(), args.payments, args.rate, args.profile, args.drain, args.out))
+    asyncio.run(run(get_settings(), args.payments, args.rate, args.profile, args.drain, args.out, args.segments))
     return 0
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
 import contextlib
 import json
 import os
@@ -49,7 +50,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "against the offered rate")
     p.add_argument("--seconds", type=float, default=40.0, help="with --sweep: seconds of traffic per rate")
     p.add_argument("--workers", type=int, default=1, help="router processes of each role")
-    p.add_argument("--profile", choices=("steady", "singles-day"), default="steady")
+    p.add_argument("--profile", choices=("steady", "singles-day"), default="steady",
+                   help="singles-day: --rate is the base (10%% of capacity); a 10x step for --surge-seconds "
+                        "between --before-seconds and --after-seconds at the base rate")
+    p.add_argument("--surge-seconds", type=float, default=60.0)
+    p.add_argument("--before-seconds", type=float, default=20.0)
+    p.add_argument("--after-seconds", type=float, default=120.0)
     p.add_argument("--warmup", type=float, default=None, help="seconds of the sending window not measured "
                    "(default: 10%% of it, at least 2 s)")
     p.add_argument("--drain", type=float, default=120.0, help="seconds to wait for the last answers")
@@ -148,9 +154,12 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
         await asyncio.to_thread(procs.start_all)
         for name, proc in procs.procs.items():
             meter.add("worker" if name.startswith("worker") else "settle-worker", proc.proc.pid)
+        shape = ["--profile", args.profile]
+        if args.profile == "singles-day":
+            shape = ["--segments", ",".join(f"{r}:{sec}" for r, sec in surge_segments(args))]
         gen = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "connectors.loadgen", "--payments", str(args.payments), "--rate", str(args.rate),
-            "--profile", args.profile, "--drain", str(args.drain), "--out", str(out),
+            *shape, "--drain", str(args.drain), "--out", str(out),
             env=settings_env(s), stdout=subprocess.PIPE, stderr=None)
         meter.add("loadgen", gen.pid)
         sampler = asyncio.create_task(_sample_forever(meter))
@@ -178,6 +187,41 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
     if not os.environ.get("ROUTER_BENCH_KEEP_TOPICS"):
         await delete_topics_with_prefix(s.kafka, (s.kafka.topic_prefix,))
     return result
+
+
+def surge_segments(args: argparse.Namespace) -> list[tuple[float, float]]:
+    return [(args.rate, args.before_seconds), (10 * args.rate, args.surge_seconds), (args.rate, args.after_seconds)]
+
+
+def surge_report(args: argparse.Namespace, rows: list[dict[str, Any]], start: float) -> dict[str, Any]:
+    """Singles Day: each phase's rates, the backlog's peak, how long after the step the last payment
+    sent during it was answered, and what senders saw meanwhile (PDNG)."""
+    t_surge = start + args.before_seconds
+    t_end = t_surge + args.surge_seconds
+    phases = {"before": (start, t_surge), "surge": (t_surge, t_end), "after": (t_end, t_end + args.after_seconds)}
+    out: dict[str, Any] = {"phases": {}}
+    for name, (a, b) in phases.items():
+        sent = [r for r in rows if a <= r["sent"] < b]
+        done = [r for r in rows if r["done"] is not None and a <= r["done"] < b]
+        lat = [1000 * (r["done"] - r["sent"]) for r in sent if r["done"] is not None and not r["queued"]]
+        out["phases"][name] = {"offered_per_s": round(len(sent) / (b - a), 1),
+                               "answered_per_s": round(len(done) / (b - a), 1),
+                               "p50_ms": round(percentile(lat, 0.5), 1), "p99_ms": round(percentile(lat, 0.99), 1)}
+    upto = [r for r in rows if r["sent"] < t_end]
+    unanswered = sum(1 for r in upto if r["done"] is None)
+    last = max((r["done"] for r in upto if r["done"] is not None), default=t_end)
+    out["drained_after_surge_s"] = None if unanswered else round(max(0.0, last - t_end), 1)
+    out["unanswered"] = sum(1 for r in rows if r["done"] is None)
+    sent_times = sorted(r["sent"] for r in rows)
+    done_times = sorted(r["done"] for r in rows if r["done"] is not None)
+    peak, t = 0, start
+    while t < t_end + args.after_seconds:
+        peak = max(peak, bisect.bisect_right(sent_times, t) - bisect.bisect_right(done_times, t))
+        t += 0.5
+    out["backlog_peak"] = peak
+    out["pdng_seen_during_surge"] = sum(1 for r in rows if r.get("pending") is not None
+                                        and t_surge <= r["pending"] < t_end + args.after_seconds)
+    return out
 
 
 def summarise(args: argparse.Namespace, rows: list[dict[str, Any]], events: dict[str, dict[str, Any]],
@@ -221,6 +265,8 @@ def summarise(args: argparse.Namespace, rows: list[dict[str, Any]], events: dict
         "workers": args.workers,
         "profile": args.profile,
     }
+    if args.profile == "singles-day":
+        result["singles_day"] = surge_report(args, rows, start)
     if floor and floor.get("cpu_us_per_record_total"):
         # How many floor records' worth of CPU (client + broker) one payment costs the router and broker.
         result["cpu_ratio_to_floor"] = round(1000 * router_broker_ms / floor["cpu_us_per_record_total"], 1)

@@ -10,6 +10,11 @@ own lifecycle, ~4.5 KB). Then a ``router worker --stages corridor`` starts on it
 
 Reported per N and backend: seconds from process start to ready (which waits for the restore),
 the restore's own seconds as the worker logs them, and the worker's RSS once ready.
+
+``--takeover``: two rocksdb workers share the stage, with and without standby copies; one is
+SIGKILLed and the survivor's takeover is timed: from the kill to its tasks being ready (this
+includes the group's session timeout, 6 s here) and the restore itself, with the changelog
+records it replayed.
 """
 
 from __future__ import annotations
@@ -35,11 +40,13 @@ from router.fx.quote import Quote
 from router.iso20022.examples import cips_pacs008
 from router.kafka_clients import client_options, create_topics, delete_topics_with_prefix
 from router.pipeline.corridor_ports import RouterPorts
-from router.procs import RouterProcess, spawn
+from router.procs import RouterProcess, free_port, spawn
 from router.settlement.model import Posting, SettlementOutcome, SettlementRequest
 from router.topics import topic_name
 
 RESTORED = re.compile(r"corridor: tasks \[[\d, ]*\] ready \((\d+) keys restored in ([\d.]+) s\)")
+REPLAYED = re.compile(r"corridor: stores \[[\d, ]*\] caught up, (\d+) changelog records replayed")
+SESSION_S = 6.0
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -47,6 +54,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="comma-separated sizes: retained payments in the corridor's changelog")
     p.add_argument("--backends", default="memory,rocksdb", help="comma-separated: memory, rocksdb")
     p.add_argument("--ready-timeout", type=float, default=1800.0)
+    p.add_argument("--takeover", action="store_true", help="also time a takeover with and without standby copies")
 
 
 def delivered_state() -> tuple[str, str]:
@@ -92,11 +100,43 @@ async def fill(s: Settings, n: int) -> float:
     return time.monotonic() - t0
 
 
-def start(s: Settings, log: Path, timeout: float) -> tuple[RouterProcess, float]:
+def start(s: Settings, log: Path, timeout: float, instance: str = "bench-state-0",
+          *extra: str) -> tuple[RouterProcess, float]:
     t0 = time.monotonic()
-    w = spawn(s, log, "worker", "--stages", "corridor", "--instance", "bench-state-0")
+    w = spawn(s, log, "worker", "--stages", "corridor", "--instance", instance, *extra)
     w.wait_for("Ready", timeout)
     return w, time.monotonic() - t0
+
+
+def takeover(s: Settings, workdir: Path, standby: int, timeout: float) -> dict[str, Any]:
+    """Two workers; SIGKILL the first; time the second's takeover of its tasks."""
+    t = s.model_copy(update={
+        "kafka": s.kafka.model_copy(update={"session_timeout_s": SESSION_S, "rebalance_timeout_s": SESSION_S}),
+        "state": s.state.model_copy(update={"backend": "rocksdb", "standby_replicas": standby,
+                                            "dir": workdir / f"takeover-{standby}"})})
+    a, _ = start(t, workdir / f"takeover-{standby}-a.log", timeout, "bench-a")
+    b: RouterProcess | None = None
+    try:
+        b, _ = start(t, workdir / f"takeover-{standby}-b.log", timeout, "bench-b", "--web-port", str(free_port()))
+        if standby:
+            b.wait_for("standby copies", timeout)
+        time.sleep(2.0)
+        before = len(RESTORED.findall(b.own_output()))
+        a.kill()
+        t0 = time.monotonic()
+        while len(RESTORED.findall(b.own_output())) <= before:
+            if time.monotonic() - t0 > timeout or not b.alive():
+                raise RuntimeError(f"no takeover within {timeout} s:\n{b.own_output()[-3000:]}")
+            time.sleep(0.05)
+        took = time.monotonic() - t0
+        _, restore_s = RESTORED.findall(b.own_output())[-1]
+        replayed = REPLAYED.findall(b.own_output())[-1]
+        return {"kill_to_ready_s": round(took, 2), "restore_s": float(restore_s), "replayed": int(replayed),
+                "session_timeout_s": SESSION_S}
+    finally:
+        a.stop()
+        if b is not None:
+            b.stop()
 
 
 def measure(w: RouterProcess, ready_s: float) -> dict[str, Any]:
@@ -107,7 +147,8 @@ def measure(w: RouterProcess, ready_s: float) -> dict[str, Any]:
             "rss_mb": round(psutil.Process(w.proc.pid).memory_info().rss / 2**20, 1)}
 
 
-async def one_size(base: Settings, n: int, backends: list[str], timeout: float) -> dict[str, Any]:
+async def one_size(base: Settings, n: int, backends: list[str], timeout: float,
+                   takeovers: bool = False) -> dict[str, Any]:
     run = uuid.uuid4().hex[:8]
     workdir = Path(tempfile.mkdtemp(prefix=f"bench-state-{n}-"))
     s = base.model_copy(update={"app_id": f"bench-state-{run}",
@@ -132,6 +173,9 @@ async def one_size(base: Settings, n: int, backends: list[str], timeout: float) 
                     w.stop()
                 out["rocksdb_disk_mb"] = round(sum(f.stat().st_size for f in (workdir / "stores").rglob("*")
                                                    if f.is_file()) / 2**20, 1)
+        if takeovers:
+            for standby in (0, 1):
+                out[f"takeover_standby_{standby}"] = await asyncio.to_thread(takeover, s, workdir, standby, timeout)
     finally:
         await delete_topics_with_prefix(s.kafka, (s.kafka.topic_prefix, f"{s.app_id}-"))
     return out
@@ -144,4 +188,4 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if bad:
         raise SystemExit(f"router bench state: unknown backend(s) {sorted(bad)}; use memory, rocksdb")
     base = get_settings()
-    return {"sizes": [asyncio.run(one_size(base, n, backends, args.ready_timeout)) for n in sizes]}
+    return {"sizes": [asyncio.run(one_size(base, n, backends, args.ready_timeout, args.takeover)) for n in sizes]}

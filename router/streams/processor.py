@@ -178,6 +178,7 @@ class TransactionalProcessor(Generic[S]):
         self.disk: dict[int, DiskStore] = {}
         self.standby: AIOKafkaConsumer | None = None
         self._standby_parts: set[int] = set()
+        self._standby_behind: set[int] = set()  # copies not yet caught up with their changelog
 
     def physical(self, logical: str) -> str:
         name = self._physical.get(logical)
@@ -510,6 +511,7 @@ class TransactionalProcessor(Generic[S]):
         # every copy on a change is exact.
         self.standby.assign([TopicPartition(physical, p) for p in sorted(want)])
         self._standby_parts = want
+        self._standby_behind = set(want)
         if want:
             await self._seek_resume(self.standby, {TopicPartition(physical, p): cast(DiskStore, self._new_state(p))
                                                    for p in want})
@@ -527,6 +529,13 @@ class TransactionalProcessor(Generic[S]):
                 if r.key is not None:
                     store.load_record(r.key.decode(), r.value)
             store.loaded_to(changelog, records[-1].offset + 1)
+        if self._standby_behind:
+            for tp in self.standby.assignment():
+                stable = self.standby.last_stable_offset(tp)
+                if stable is not None and await self.standby.position(tp) >= stable:
+                    self._standby_behind.discard(tp.partition)
+            if not self._standby_behind:
+                log.info("%s: standby copies %s caught up", self.logic.name, sorted(self._standby_parts))
 
     def _partition_of(self, topic: str, key: bytes | None) -> int:
         """The default partitioner's choice (the Java client's too): murmur2 of the key."""
