@@ -32,7 +32,7 @@ from router.streams.store import Store
 
 _RESERVED = b"\x00"  # keys of the store's own bookkeeping; stage keys never start with NUL
 _RESUME = _RESERVED + b"resume|"
-_LOAD_FLUSH = 20_000  # records per write while restoring: bounded memory for any history
+_LOAD_FLUSH = 5_000  # records per write while restoring: bounded memory for any history
 
 
 def rocksdb_options(write_buffer_mb: int, cache: Cache) -> Options:

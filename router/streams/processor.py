@@ -25,6 +25,8 @@ coordinator and account states in two changelogs).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
 import logging
 import os
 import random
@@ -485,7 +487,8 @@ class TransactionalProcessor(Generic[S]):
         remaining = {tp for tp in by_tp if await self.restorer.position(tp) < ends[tp]}
         replayed = 0
         while remaining:
-            batch = await self.restorer.getmany(*remaining, timeout_ms=500, max_records=50000)
+            # Small fetches: a store on disk needs no more than a batch in memory at a time.
+            batch = await self.restorer.getmany(*remaining, timeout_ms=500, max_records=_DISK_RESTORE_BATCH)
             for tp, records in batch.items():
                 store = by_tp[tp]
                 for r in records:
@@ -496,6 +499,7 @@ class TransactionalProcessor(Generic[S]):
         for tp, store in by_tp.items():
             store.loaded_to(changelog, max(ends[tp], await self.restorer.position(tp)))
         self.restorer.unsubscribe()
+        _give_back_freed_memory()
         log.info("%s: stores %s caught up, %d changelog records replayed", self.logic.name,
                  sorted(stores), replayed)
 
@@ -550,6 +554,16 @@ class TransactionalProcessor(Generic[S]):
             self._partition_cache.clear()
         self._partition_cache[(topic, key)] = part
         return part
+
+
+_DISK_RESTORE_BATCH = 5000
+
+
+def _give_back_freed_memory() -> None:
+    """After a restore: hand the fetch buffers' freed pages back to the OS (glibc keeps them in
+    its arenas otherwise, and RSS would stay at the restore's peak)."""
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to do
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _prune_dead_instances(instances: Path) -> None:
