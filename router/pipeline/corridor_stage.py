@@ -16,6 +16,7 @@ import json
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
@@ -37,6 +38,9 @@ from router.outcome import FORMAT_ERROR, NARRATIVE, Reject
 from router.pipeline import intake
 from router.settlement.model import OUTCOME
 from router.streams.processor import Out, Record, Store, StoreLogic, record_headers
+
+if TYPE_CHECKING:
+    from router.observe.payments import CorridorObserver
 
 log = logging.getLogger(__name__)
 CACHE_SIZE = 50_000  # decoded payment states kept (payments in flight, mostly)
@@ -90,8 +94,10 @@ class CorridorLogic(StoreLogic):
     changelog: str | None = "corridor.state"
 
     def __init__(self, ports: Ports, clock: Callable[[], datetime] = lambda: datetime.now(UTC), *,
-                 max_message_bytes: int = IngestSettings().max_message_bytes) -> None:
+                 max_message_bytes: int = IngestSettings().max_message_bytes,
+                 observer: CorridorObserver | None = None) -> None:
         self.ports = ports
+        self.observer = observer
         self.max_bytes = max_message_bytes
         self.router_bic = ports.settings.router_bic
         self.clock = clock
@@ -105,15 +111,20 @@ class CorridorLogic(StoreLogic):
         resting = self.resting.setdefault(store.partition, {})
         waiting.clear()
         resting.clear()
+        held: set[str] = set()
         for key, raw in store.items():
             if receipts.is_receipt(raw):
                 continue
             state = PaymentState.model_validate_json(raw)
             if state.phase is Phase.WAITING_FX and state.retry_at:
                 waiting[key] = state.retry_at
+            elif state.phase is Phase.HELD:
+                held.add(key)
             since = receipts.at_rest_since(state)
             if since is not None:
                 resting[key] = since
+        if self.observer is not None:
+            self.observer.restored(store.partition, held)
 
     def process(self, store: Store, topic: str, record: Record) -> list[Out]:
         key = (record.key or b"").decode("utf-8", "replace")
@@ -218,6 +229,21 @@ class CorridorLogic(StoreLogic):
                 resting[key] = since
             else:
                 resting.pop(key, None)
+            if self.observer is not None:
+                self.observer.changed(store.partition, key, state, step.state)
+            if log.isEnabledFor(logging.INFO):
+                _log_hops(key, state, step.state)
         elif state is None or state.phase is not Phase.WAITING_FX:
             index.pop(key, None)
         return outputs
+
+
+def _log_hops(uetr: str, before: PaymentState | None, after: PaymentState) -> None:
+    """One log line per hop this step added to the payment's journey, named as ``router track``
+    names it (``hop``); the record being processed adds stage, partition and offset."""
+    seen = {h.id for h in before.journey.hops} if before is not None else set()
+    for h in after.journey.hops:
+        if h.id not in seen:
+            log.info("payment %s %s", uetr, h.stage.value,
+                     extra={"uetr": uetr, "hop": h.stage.value, "by": h.by, "reason": h.reason,
+                            "phase": after.phase.value, "outcome": after.journey.outcome.value})
