@@ -21,9 +21,10 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def json_formatter() -> logging.Formatter:
-    from pythonjsonlogger.json import JsonFormatter
+    # The msgspec encoder (msgspec is a dependency already): about half the CPU of the json module's.
+    from pythonjsonlogger.msgspec import MsgspecFormatter
 
-    return JsonFormatter(JSON_FIELDS, rename_fields=JSON_RENAME, timestamp="time", json_ensure_ascii=False)
+    return MsgspecFormatter(JSON_FIELDS, rename_fields=JSON_RENAME, timestamp="time")
 
 
 def configure_logging(settings: Settings) -> None:

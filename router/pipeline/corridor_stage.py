@@ -43,6 +43,9 @@ if TYPE_CHECKING:
     from router.observe.payments import CorridorObserver
 
 log = logging.getLogger(__name__)
+# One INFO line per journey hop (``_log_hops``): its own logger, so a deployment can silence it
+# (about 20 µs of CPU per line) without losing the stage's other lines.
+journey_log = logging.getLogger("router.journey")
 CACHE_SIZE = 50_000  # decoded payment states kept (payments in flight, mostly)
 SOURCES = ("cips.in", "corr.in", "screening.results", "screening.decisions", "settlement.outcomes",
            "conditions.events")
@@ -231,7 +234,7 @@ class CorridorLogic(StoreLogic):
                 resting.pop(key, None)
             if self.observer is not None:
                 self.observer.changed(store.partition, key, state, step.state)
-            if log.isEnabledFor(logging.INFO):
+            if journey_log.isEnabledFor(logging.INFO):
                 _log_hops(key, state, step.state)
         elif state is None or state.phase is not Phase.WAITING_FX:
             index.pop(key, None)
@@ -244,6 +247,6 @@ def _log_hops(uetr: str, before: PaymentState | None, after: PaymentState) -> No
     seen = {h.id for h in before.journey.hops} if before is not None else set()
     for h in after.journey.hops:
         if h.id not in seen:
-            log.info("payment %s %s", uetr, h.stage.value,
+            journey_log.info("payment %s %s", uetr, h.stage.value,
                      extra={"uetr": uetr, "hop": h.stage.value, "by": h.by, "reason": h.reason,
                             "phase": after.phase.value, "outcome": after.journey.outcome.value})
