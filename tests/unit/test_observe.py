@@ -4,8 +4,11 @@ queue's depth and wait, DLQ records by reason, and consumer lag."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+
+from aiokafka.structs import TopicPartition
 
 from router.corridor import lifecycle
 from router.corridor.outbound import original_ref
@@ -16,7 +19,7 @@ from router.iso20022.model import StatusReport
 from router.metrics import RouterMetrics
 from router.observe.payments import CorridorObserver, ScreeningObserver, analyst_decision, finished, quote_ages
 from router.observe.settlement import SettlementObserver, overdue, queue_depth
-from router.observe.stage import StageObserver, lag
+from router.observe.stage import LagSampler, StageObserver, lag
 from router.outcome import Reject
 from router.settlement import pvp
 from router.settlement.model import SettlementRequest
@@ -162,3 +165,48 @@ def test_lag_is_the_distance_to_the_end_never_negative() -> None:
     assert lag(100, 100) == 0
     assert lag(100, 101) == 0  # the end was read before the last fetch moved the position
     assert lag(None, 5) is None
+
+
+class _Consumer:
+    def __init__(self, ends: dict[TopicPartition, int | None], positions: dict[TopicPartition, int]) -> None:
+        self.ends, self.positions = ends, positions
+
+    def assignment(self) -> set[TopicPartition]:
+        return set(self.ends)
+
+    def last_stable_offset(self, tp: TopicPartition) -> int | None:
+        return self.ends[tp]
+
+    def highwater(self, tp: TopicPartition) -> int | None:
+        return self.ends[tp]
+
+    async def position(self, tp: TopicPartition) -> int:
+        return self.positions[tp]
+
+
+@dataclass
+class _Proc:
+    consumer: _Consumer
+    tasks: dict[int, object]
+    group_id: str = "app.corridor"
+
+    def logical(self, physical: str) -> str:
+        return physical.removeprefix("x.")
+
+
+async def test_lag_is_sampled_per_owned_partition_and_dropped_when_it_moves_away() -> None:
+    m = RouterMetrics()
+    a, b, c = TopicPartition("x.cips.in", 0), TopicPartition("x.cips.in", 1), TopicPartition("x.corr.in", 2)
+    proc = _Proc(_Consumer({a: 120, b: None, c: 50}, {a: 100, b: 0, c: 50}), {0: object(), 1: object()})
+    sampler = LagSampler(m, proc)  # type: ignore[arg-type]
+    await sampler()
+    assert sample(m, "router_consumer_lag", group="app.corridor", topic="cips.in", partition="0") == 20
+    assert m.registry.get_sample_value("router_consumer_lag", {"group": "app.corridor", "topic": "cips.in",
+                                                               "partition": "1"}) is None  # nothing fetched yet
+    assert m.registry.get_sample_value("router_consumer_lag", {"group": "app.corridor", "topic": "corr.in",
+                                                               "partition": "2"}) is None  # not restored yet
+    proc.consumer = _Consumer({b: 10}, {b: 4})  # partition 0 went to another worker
+    await sampler()
+    assert m.registry.get_sample_value("router_consumer_lag", {"group": "app.corridor", "topic": "cips.in",
+                                                               "partition": "0"}) is None
+    assert sample(m, "router_consumer_lag", group="app.corridor", topic="cips.in", partition="1") == 6
