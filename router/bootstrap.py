@@ -54,14 +54,12 @@ def assemble(settings: Settings, stages: tuple[str, ...], *, on_ready: OnReady |
     unknown = [x for x in stages if x not in STAGES]
     if unknown:
         raise ValueError(f"unknown stage(s) {', '.join(unknown)}; known: {', '.join(STAGES)}")
-    out = Assembly()
-    if metrics is not None:
-        from router.observe import payments as observe_payments
-        from router.observe import settlement as observe_settlement
-        from router.observe.scrape import Scrape
-        from router.observe.stage import StageObserver
+    from router.observe.payments import CorridorObserver, ScreeningObserver
+    from router.observe.scrape import Scrape
+    from router.observe.settlement import SettlementObserver
+    from router.observe.stage import StageObserver
 
-        out.scrape = Scrape(metrics)
+    out = Assembly(scrape=Scrape(metrics) if metrics is not None else None)
 
     def observer(stage: str) -> StageObserver | None:
         return StageObserver(metrics, stage) if metrics is not None else None
@@ -75,7 +73,7 @@ def assemble(settings: Settings, stages: tuple[str, ...], *, on_ready: OnReady |
         from router.pipeline.screening_stage import ScreeningLogic
         from router.screening.store import poll_forever
 
-        screening = ScreeningLogic(settings, observer=observe_payments.ScreeningObserver(metrics) if metrics else None)
+        screening = ScreeningLogic(settings, observer=ScreeningObserver(metrics) if metrics is not None else None)
         out.processors.append(TransactionalProcessor(settings, screening, on_ready=ready("screening"),
                                                      observer=observer("screening")))
         # New list versions are built in a thread: screening goes on with the old version meanwhile.
@@ -89,7 +87,7 @@ def assemble(settings: Settings, stages: tuple[str, ...], *, on_ready: OnReady |
             router_ports = RouterPorts.create(settings)
             out.background.append(router_ports.follow_quotes)
             ports = router_ports
-        watch = observe_payments.CorridorObserver(metrics) if metrics is not None else None
+        watch = CorridorObserver(metrics) if metrics is not None else None
         out.processors.append(TransactionalProcessor(settings, CorridorLogic(
             ports, max_message_bytes=settings.ingest.max_message_bytes, observer=watch), on_ready=ready("corridor"),
             observer=observer("corridor")))
@@ -100,7 +98,7 @@ def assemble(settings: Settings, stages: tuple[str, ...], *, on_ready: OnReady |
 
         logic = settlement_logic or SettlementLogic(settings.settlement)
         if metrics is not None and logic.observer is None:
-            logic.observer = observe_settlement.SettlementObserver(metrics)
+            logic.observer = SettlementObserver(metrics)
         out.processors.append(settlement_processor(settings, logic=logic, on_ready=ready("settlement"),
                                                    observer=observer("settlement")))
         if out.scrape is not None:
