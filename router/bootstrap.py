@@ -14,12 +14,16 @@ import logging
 import signal
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from router.config import Settings
 from router.corridor.ports import Ports
 from router.pipeline.settlement_stage import SettlementLogic
 from router.streams.processor import Fenced, TransactionalProcessor
+
+if TYPE_CHECKING:
+    from router.metrics import RouterMetrics
+    from router.observe.scrape import Scrape
 
 log = logging.getLogger(__name__)
 
@@ -36,17 +40,29 @@ class Assembly:
 
     processors: list[TransactionalProcessor[Any]] = field(default_factory=list)
     background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
+    # With metrics: what a /metrics scrape reads (lag, holds, queue depth...).
+    scrape: Scrape | None = None
 
 
 def assemble(settings: Settings, stages: tuple[str, ...], *, on_ready: OnReady | None = None,
-             ports: Ports | None = None, settlement_logic: SettlementLogic | None = None) -> Assembly:
+             ports: Ports | None = None, settlement_logic: SettlementLogic | None = None,
+             metrics: RouterMetrics | None = None) -> Assembly:
     """The processors for ``stages``. ``ports`` replaces the corridor's directory, quotes and
     translation (default: ``RouterPorts`` following ``fx.rates``); ``settlement_logic`` replaces the
-    settlement stage's logic (to read its stats or give it a clock)."""
+    settlement stage's logic (to read its stats or give it a clock). With ``metrics`` every stage
+    reports to those instruments (``router.observe``) and ``Assembly.scrape`` reads the rest."""
     unknown = [x for x in stages if x not in STAGES]
     if unknown:
         raise ValueError(f"unknown stage(s) {', '.join(unknown)}; known: {', '.join(STAGES)}")
-    out = Assembly()
+    from router.observe.payments import CorridorObserver, ScreeningObserver
+    from router.observe.scrape import Scrape
+    from router.observe.settlement import SettlementObserver
+    from router.observe.stage import StageObserver
+
+    out = Assembly(scrape=Scrape(metrics) if metrics is not None else None)
+
+    def observer(stage: str) -> StageObserver | None:
+        return StageObserver(metrics, stage) if metrics is not None else None
 
     def ready(stage: str) -> Callable[[list[int]], None] | None:
         if on_ready is None:
@@ -57,8 +73,9 @@ def assemble(settings: Settings, stages: tuple[str, ...], *, on_ready: OnReady |
         from router.pipeline.screening_stage import ScreeningLogic
         from router.screening.store import poll_forever
 
-        screening = ScreeningLogic(settings)
-        out.processors.append(TransactionalProcessor(settings, screening, on_ready=ready("screening")))
+        screening = ScreeningLogic(settings, observer=ScreeningObserver(metrics) if metrics is not None else None)
+        out.processors.append(TransactionalProcessor(settings, screening, on_ready=ready("screening"),
+                                                     observer=observer("screening")))
         # New list versions are built in a thread: screening goes on with the old version meanwhile.
         out.background.append(lambda: poll_forever(screening.lists))
     if "corridor" in stages:
@@ -70,13 +87,25 @@ def assemble(settings: Settings, stages: tuple[str, ...], *, on_ready: OnReady |
             router_ports = RouterPorts.create(settings)
             out.background.append(router_ports.follow_quotes)
             ports = router_ports
+        watch = CorridorObserver(metrics) if metrics is not None else None
         out.processors.append(TransactionalProcessor(settings, CorridorLogic(
-            ports, max_message_bytes=settings.ingest.max_message_bytes), on_ready=ready("corridor")))
+            ports, max_message_bytes=settings.ingest.max_message_bytes, observer=watch), on_ready=ready("corridor"),
+            observer=observer("corridor")))
+        if out.scrape is not None and watch is not None:
+            out.scrape.corridor(out.processors[-1], watch, ports)
     if "settlement" in stages:
         from router.pipeline.settlement_stage import settlement_processor
 
         logic = settlement_logic or SettlementLogic(settings.settlement)
-        out.processors.append(settlement_processor(settings, logic=logic, on_ready=ready("settlement")))
+        if metrics is not None and logic.observer is None:
+            logic.observer = SettlementObserver(metrics)
+        out.processors.append(settlement_processor(settings, logic=logic, on_ready=ready("settlement"),
+                                                   observer=observer("settlement")))
+        if out.scrape is not None:
+            out.scrape.settlement(out.processors[-1])
+    if out.scrape is not None:
+        for proc in out.processors:
+            out.scrape.stage(proc)
     return out
 
 
@@ -123,6 +152,7 @@ async def run(assembly: Assembly, *, beside: tuple[Coroutine[Any, Any, Any], ...
 
 
 def configure_logging(settings: Settings) -> None:
-    logging.basicConfig(level=settings.log_level.upper().replace("WARN", "WARNING"),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("aiokafka").setLevel(logging.WARNING)
+    """Logging for a worker process (``router.logs``: text or JSON lines, per ``log_format``)."""
+    from router.logs import configure_logging as configure
+
+    configure(settings)

@@ -129,6 +129,9 @@ class Settings(BaseSettings):
     # Directory holding the official ISO 20022 XSDs (published by ISO, not redistributed here).
     iso20022_xsd_dir: Path | None = None
     log_level: Literal["debug", "info", "warn", "error"] = "info"
+    # json: one JSON object per line, with uetr, stage, partition and offset on lines about a
+    # payment (for a log pipeline; the Kubernetes manifests set it); text: for a terminal.
+    log_format: Literal["text", "json"] = "text"
 
     kafka: KafkaSettings = KafkaSettings()
     ingest: IngestSettings = IngestSettings()

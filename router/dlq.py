@@ -51,6 +51,18 @@ def dead_letter(reject: Reject, record: Record, *, key: bytes | None = None) -> 
     return Out("router.dlq", record.key if key is None else key, record.value or b"", tuple(headers))
 
 
+def reason_of(headers: Iterable[tuple[str, bytes]]) -> tuple[str, str]:
+    """A dead letter's (reason code, stage), from its headers: the labels of its DLQ metric."""
+    code = stage = ""
+    for k, v in headers:
+        if k == REASON_CODE:
+            code = v.decode("ascii", "replace")
+        elif k == STAGE:
+            stage = v.decode("ascii", "replace")
+            break  # written after the reason code
+    return code, stage
+
+
 def header_dict(headers: Iterable[tuple[str, bytes]] | dict[str, bytes] | None) -> dict[str, str]:
     """Headers as text, for tests, the CLI and logs (last value wins)."""
     if headers is None:

@@ -64,10 +64,11 @@ CONSUMER_LAG = MetricSpec("router_consumer_lag", "gauge",
                           "records behind the end of an input partition (high watermark - position)",
                           ("group", "topic", "partition"))
 PAYMENTS = MetricSpec("router_payments_total", "counter",
-                      "payments that reached an outcome; reason is the ISO 20022 reason code, empty if none",
-                      ("outcome", "reason"))
+                      "payments that reached an outcome (settled, rejected, returned, cancelled: the tracker's "
+                      "words); reason is the ISO 20022 reason code, empty if none", ("outcome", "reason"))
 PAYMENT_E2E_SECONDS = MetricSpec("router_payment_e2e_seconds", "histogram",
-                                 "from a payment's arrival on cips.in/corr.in to its delivery on the other side",
+                                 "from a payment's arrival on cips.in/corr.in to its first outcome (settled and "
+                                 "delivered, or rejected/cancelled); direction cips_to_corr or corr_to_cips",
                                  ("direction",), LATENCY_BUCKETS)
 SCREENING_DECISIONS = MetricSpec("router_screening_decisions_total", "counter",
                                  "screening decisions by verdict and by who decided (rules or an analyst)",

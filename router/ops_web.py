@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Sequence
+import inspect
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -30,8 +31,9 @@ def processor_health(proc: TransactionalProcessor[Any], *, joined: bool) -> Stag
 
 
 def ops_app(health: Callable[[], Sequence[StageHealth]], registry: CollectorRegistry,
-            refresh: Callable[[], None] = lambda: None, routes: Sequence[Any] = ()) -> Any:
-    """The operations endpoints, plus the role's own ``routes`` (starlette ``Route``s)."""
+            refresh: Callable[[], Awaitable[None] | None] = lambda: None, routes: Sequence[Any] = ()) -> Any:
+    """The operations endpoints, plus the role's own ``routes`` (starlette ``Route``s). ``refresh``
+    (sync or async) brings the state gauges up to date before each scrape."""
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import JSONResponse, Response
@@ -45,7 +47,9 @@ def ops_app(health: Callable[[], Sequence[StageHealth]], registry: CollectorRegi
         return JSONResponse({"alive": True})
 
     async def metrics(request: Request) -> Response:
-        refresh()
+        pending = refresh()
+        if inspect.isawaitable(pending):
+            await pending
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     return Starlette(routes=[Route("/healthz", healthz), Route("/livez", livez), Route("/metrics", metrics),

@@ -16,6 +16,7 @@ import json
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
@@ -39,11 +40,18 @@ from router.settlement.model import OUTCOME
 from router.streams.processor import Out, Record, StoreLogic, record_headers
 from router.streams.store import Store
 
+if TYPE_CHECKING:
+    from router.observe.payments import CorridorObserver
+
 log = logging.getLogger(__name__)
+# One INFO line per journey hop (``_log_hops``): its own logger, so a deployment can silence it
+# (about 20 µs of CPU per line) without losing the stage's other lines.
+journey_log = logging.getLogger("router.journey")
 CACHE_SIZE = 10_000  # decoded payment states kept: the payments in flight, with room to spare
 # Index keys the stage keeps beside the payments in its store (and so in its changelog): a restore
 # reads them instead of decoding every stored payment. UETR keys never start with a control byte.
 WAITING = "\x01wait|"  # + UETR -> when to retry a payment waiting for an FX quote (ISO 8601)
+HELD = "\x01held|"  # + UETR -> b"1": payments held for an analyst (the holds gauge after a restore)
 SOURCES = ("cips.in", "corr.in", "screening.results", "screening.decisions", "settlement.outcomes",
            "conditions.events")
 
@@ -94,8 +102,10 @@ class CorridorLogic(StoreLogic):
     changelog: str | None = "corridor.state"
 
     def __init__(self, ports: Ports, clock: Callable[[], datetime] = lambda: datetime.now(UTC), *,
-                 max_message_bytes: int = IngestSettings().max_message_bytes) -> None:
+                 max_message_bytes: int = IngestSettings().max_message_bytes,
+                 observer: CorridorObserver | None = None) -> None:
         self.ports = ports
+        self.observer = observer
         self.max_bytes = max_message_bytes
         self.router_bic = ports.settings.router_bic
         self.clock = clock
@@ -110,6 +120,8 @@ class CorridorLogic(StoreLogic):
         for key, raw in store.scan(WAITING):
             waiting[key[len(WAITING):]] = datetime.fromisoformat(raw.decode())
         self.sweep_from[store.partition] = None
+        if self.observer is not None:
+            self.observer.restored(store.partition, {key[len(HELD):] for key, _ in store.scan(HELD)})
 
     def process(self, store: Store, topic: str, record: Record) -> list[Out]:
         key = (record.key or b"").decode("utf-8", "replace")
@@ -223,6 +235,24 @@ class CorridorLogic(StoreLogic):
                     store.put(WAITING + key, step.state.retry_at.isoformat().encode())
             elif index.pop(key, None) is not None:
                 store.put(WAITING + key, None)
+            was_held = state is not None and state.phase is Phase.HELD
+            if (step.state.phase is Phase.HELD) != was_held:
+                store.put(HELD + key, None if was_held else b"1")
+            if self.observer is not None:
+                self.observer.changed(store.partition, key, state, step.state)
+            if journey_log.isEnabledFor(logging.INFO):
+                _log_hops(key, state, step.state)
         elif (state is None or state.phase is not Phase.WAITING_FX) and index.pop(key, None) is not None:
             store.put(WAITING + key, None)
         return outputs
+
+
+def _log_hops(uetr: str, before: PaymentState | None, after: PaymentState) -> None:
+    """One log line per hop this step added to the payment's journey, named as ``router track``
+    names it (``hop``); the record being processed adds stage, partition and offset."""
+    seen = {h.id for h in before.journey.hops} if before is not None else set()
+    for h in after.journey.hops:
+        if h.id not in seen:
+            journey_log.info("payment %s %s", uetr, h.stage.value,
+                     extra={"uetr": uetr, "hop": h.stage.value, "by": h.by, "reason": h.reason,
+                            "phase": after.phase.value, "outcome": after.journey.outcome.value})

@@ -18,6 +18,7 @@ import json
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
@@ -29,6 +30,9 @@ from router.screening.store import ListStore
 from router.screening.velocity import Corrupt, VelocityBook
 from router.streams.processor import Out, Record, StoreLogic
 from router.streams.store import Store
+
+if TYPE_CHECKING:
+    from router.observe.payments import ScreeningObserver
 
 log = logging.getLogger(__name__)
 STAGE = "screening"
@@ -48,7 +52,9 @@ class ScreeningLogic(StoreLogic):
     inputs: tuple[str, ...] = ("screening.requests",)
     changelog: str | None = CHANGELOG
 
-    def __init__(self, settings: Settings, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(self, settings: Settings, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 observer: ScreeningObserver | None = None) -> None:
+        self.observer = observer
         self.lists = ListStore(settings.screening)
         _ = self.lists.screener  # fail at start-up, not on the first payment, when no list loads
         self.clock = clock
@@ -65,6 +71,8 @@ class ScreeningLogic(StoreLogic):
             return [dead_letter(Reject(NARRATIVE, f"internal error: {type(exc).__name__}: {exc}"[:500], STAGE), record)]
         result = booked.screened
         d = result.decision
+        if self.observer is not None:
+            self.observer.decided(d.outcome)
         uetr = request.uetr.encode()
         verdict = {"uetr": request.uetr, "outcome": d.outcome, "reason_code": d.reason_code, "reason": d.reason}
         outputs = [Out("screening.results", uetr, json.dumps(verdict).encode()),

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
@@ -36,7 +37,10 @@ from router.settlement.model import (
     SettlementOutcome,
 )
 from router.settlement.settings import DAY_S, SettlementSettings
-from router.streams.processor import Out, Record, TransactionalProcessor
+from router.streams.processor import Observer, Out, Record, TransactionalProcessor
+
+if TYPE_CHECKING:
+    from router.observe.settlement import SettlementObserver
 
 STAGE = "settlement"
 
@@ -47,8 +51,10 @@ class SettlementLogic:
     changelogs: tuple[str, ...] = (LEDGER_CHANGELOG,)
     outputs: tuple[str, ...] = ("settlement.events", "settlement.outcomes", "router.dlq")
 
-    def __init__(self, s: SettlementSettings, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, s: SettlementSettings, clock: Callable[[], float] = time.time,
+                 observer: SettlementObserver | None = None) -> None:
         self.s = s
+        self.observer = observer
         self.clock = clock
         self.policy = pvp.Policy(pvp_deadline_s=s.pvp_deadline_s, liquidity_max_wait_s=s.liquidity_max_wait_s,
                                  owner_of=s.owner_of, net_debit_caps=dict(s.net_debit_caps))
@@ -63,6 +69,8 @@ class SettlementLogic:
 
     def restored(self, book: Book) -> None:
         book.opened = False  # the next tick opens any configured account the changelog lacks
+        if self.observer is not None:
+            self.observer.restored(book)
 
     def process(self, book: Book, topic: str, r: Record) -> list[Out]:
         raw = r.value or b""
@@ -83,7 +91,7 @@ class SettlementLogic:
             fx = pvp.set_cap(book, item, now, self.policy)
         else:
             fx = pvp.settle(book, item, now, self.policy, raw)
-        out = self._outputs(book, fx)
+        out = self._outputs(book, fx, now)
         if fx.refused:  # an EXECUTE or RELEASE with nothing to act on (after any release it caused)
             out.append(dead_letter(Reject(NARRATIVE, fx.refused, STAGE), r))
         return out
@@ -105,9 +113,11 @@ class SettlementLogic:
         if now >= self.next_sweep:
             self.next_sweep = now + self.s.sweep_interval_s
             pvp.sweep(book, now, self.s.retention_days * DAY_S, self.s.max_archived_per_sweep)
-        return self._outputs(book, fx)
+        return self._outputs(book, fx, now)
 
-    def _outputs(self, book: Book, fx: pvp.Effects) -> list[Out]:
+    def _outputs(self, book: Book, fx: pvp.Effects, now: float) -> list[Out]:
+        if self.observer is not None and fx.outcomes:
+            self.observer.outcomes(book, fx.outcomes, now)
         out = [_journal_output(j, book.partition) for j in fx.journal]
         out += [_outcome_output(o) for o in fx.outcomes]
         self.stats["settlements"] += sum(1 for j in fx.journal if isinstance(j, Booked))
@@ -115,13 +125,14 @@ class SettlementLogic:
 
 
 def settlement_processor(settings: Settings, *, on_ready: Callable[[list[int]], None] | None = None,
-                         logic: SettlementLogic | None = None) -> TransactionalProcessor[Book]:
+                         logic: SettlementLogic | None = None,
+                         observer: Observer | None = None) -> TransactionalProcessor[Book]:
     """The settlement stage on the transactional processor, tuned by ``settings.settlement``."""
     s = settings.settlement
     return TransactionalProcessor(
         settings, logic or SettlementLogic(s), tick_interval_s=s.tick_interval_s, max_batch=s.max_batch,
         linger_ms=5, transaction_timeout_ms=s.transaction_timeout_ms,
-        max_partition_fetch_bytes=4 * 1024 * 1024, on_ready=on_ready)
+        max_partition_fetch_bytes=4 * 1024 * 1024, on_ready=on_ready, observer=observer)
 
 
 def _journal_output(j: Opened | Funded | Reserved | Booked | CapSet, shard: int) -> Out:

@@ -10,18 +10,21 @@ from typing import Any
 
 from router import bootstrap
 from router.config import Settings
+from router.metrics import RouterMetrics
 from router.streams.processor import TransactionalProcessor
 
 
-def web_app(settings: Settings, processors: list[TransactionalProcessor[Any]], joined: Collection[str]) -> Any:
+def web_app(settings: Settings, processors: list[TransactionalProcessor[Any]], joined: Collection[str],
+            metrics: RouterMetrics | None = None, scrape: Any = None) -> Any:
     """``joined``: the stages whose consumers have had their partitions assigned (kept up to date
-    by the caller)."""
+    by the caller). ``metrics`` and ``scrape``: the instruments the stages were assembled with and
+    what a scrape reads (``Assembly.scrape``); without them only the stage totals are exported."""
     from starlette.requests import Request
     from starlette.responses import JSONResponse
     from starlette.routing import Route
 
     from router.journey_reader import latest_journey
-    from router.metrics import RouterMetrics, StageStatsSync
+    from router.metrics import StageStatsSync
     from router.ops_web import ops_app, processor_health
 
     async def payment(request: Request) -> JSONResponse:
@@ -31,15 +34,17 @@ def web_app(settings: Settings, processors: list[TransactionalProcessor[Any]], j
             return JSONResponse({"uetr": uetr, "error": "unknown payment"}, status_code=404)
         return JSONResponse(snap)
 
-    metrics = RouterMetrics()
-    sync = StageStatsSync(metrics)
+    if metrics is None:
+        metrics = RouterMetrics()
+    if scrape is None:
+        sync = StageStatsSync(metrics)
 
-    def refresh() -> None:
-        for p in processors:
-            sync(p.logic.name, p.stats, len(p.tasks))
+        def scrape() -> None:
+            for p in processors:
+                sync(p.logic.name, p.stats, len(p.tasks))
 
     return ops_app(lambda: [processor_health(p, joined=p.logic.name in joined) for p in processors],
-                   metrics.registry, refresh=refresh, routes=[Route("/payments/{uetr}", payment)])
+                   metrics.registry, refresh=scrape, routes=[Route("/payments/{uetr}", payment)])
 
 
 async def run(settings: Settings, stages: tuple[str, ...] = bootstrap.PAYMENT_STAGES) -> int:
@@ -56,8 +61,10 @@ async def run(settings: Settings, stages: tuple[str, ...] = bootstrap.PAYMENT_ST
             print(f"Ready: stages {','.join(stages)}", flush=True)
 
     await bootstrap.preflight(settings, stages)
-    assembly = bootstrap.assemble(settings, stages, on_ready=on_ready)
-    server = uvicorn.Server(uvicorn.Config(web_app(settings, assembly.processors, ready), host=settings.web.host,
+    metrics = RouterMetrics()
+    assembly = bootstrap.assemble(settings, stages, on_ready=on_ready, metrics=metrics)
+    app = web_app(settings, assembly.processors, ready, metrics, assembly.scrape)
+    server = uvicorn.Server(uvicorn.Config(app, host=settings.web.host,
                                            port=settings.web.port, log_level="warning", lifespan="off"))
     try:
         return await bootstrap.run(assembly, beside=(server.serve(),))

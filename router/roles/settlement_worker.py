@@ -26,18 +26,21 @@ async def run(settings: Settings, instance: str = "", web_port: int | None = Non
         joined[stage] = True
         print(f"settlement worker ready partitions={parts} instance={instance}", flush=True)
 
-    assembly = bootstrap.assemble(settings, bootstrap.SETTLEMENT_STAGES, on_ready=ready, settlement_logic=logic)
+    metrics = None
+    if web_port is not None:
+        from router.metrics import RouterMetrics
+
+        metrics = RouterMetrics()
+    assembly = bootstrap.assemble(settings, bootstrap.SETTLEMENT_STAGES, on_ready=ready, settlement_logic=logic,
+                                  metrics=metrics)
     stop = asyncio.Event()
     beside: tuple[Coroutine[Any, Any, Any], ...] = ()
-    if web_port is not None:
-        from router.metrics import RouterMetrics, StageStatsSync
+    if metrics is not None and web_port is not None and assembly.scrape is not None:
         from router.ops_web import ops_app, processor_health, serve
 
         proc = assembly.processors[0]
-        metrics = RouterMetrics()
-        sync = StageStatsSync(metrics)
         app = ops_app(lambda: [processor_health(proc, joined=joined["settlement"])], metrics.registry,
-                      refresh=lambda: sync(proc.logic.name, proc.stats, len(proc.tasks)))
+                      refresh=assembly.scrape)
         beside = (serve(app, settings.web.host, web_port, stop),)
     code = await bootstrap.run(assembly, beside=beside, stop=stop)
     if code == 3:

@@ -47,6 +47,7 @@ from aiokafka.structs import ConsumerRecord, RecordMetadata, TopicPartition
 
 from router.config import Settings
 from router.kafka_clients import client_options
+from router.log_context import CURRENT
 from router.streams.disk_store import DiskStore, rocksdb_options, shared_cache
 from router.streams.store import Store
 from router.topics import topic_name
@@ -76,6 +77,15 @@ class Out:
 def record_headers(record: Record) -> list[tuple[str, bytes]]:
     """A consumed record's headers as (name, bytes) pairs, kept when the record is passed on."""
     return [(str(k), bytes(v or b"")) for k, v in record.headers or ()]
+
+
+class Observer(Protocol):
+    """What a stage's operations wiring (metrics) learns from the processor: kept to two calls per
+    transaction or restore, so the processor itself holds no metrics code."""
+
+    def committed(self, seconds: float, outputs: list[Out]) -> None: ...  # a transaction committed
+
+    def restored(self, seconds: float) -> None: ...  # state restored after an assignment
 
 
 class State(Protocol):
@@ -152,8 +162,9 @@ class TransactionalProcessor(Generic[S]):
     def __init__(self, settings: Settings, logic: Logic[S], *, tick_interval_s: float = 0.25,
                  max_batch: int = 500, linger_ms: int = 2, transaction_timeout_ms: int = 20000,
                  max_partition_fetch_bytes: int = 1024 * 1024,
-                 on_ready: Callable[[list[int]], None] | None = None) -> None:
+                 on_ready: Callable[[list[int]], None] | None = None, observer: Observer | None = None) -> None:
         self.settings = settings
+        self.observer = observer
         self.logic = logic
         self.prefix = settings.kafka.topic_prefix
         self.group_id = f"{settings.app_id}.{logic.name}"
@@ -187,6 +198,10 @@ class TransactionalProcessor(Generic[S]):
         if name is None:
             name = self._physical[logical] = topic_name(logical, self.prefix)
         return name
+
+    def logical(self, physical: str) -> str:
+        """The declared name of one of this stage's input or changelog topics."""
+        return self._logical.get(physical, physical)
 
     async def run(self, stop: asyncio.Event) -> None:
         k = self.settings.kafka
@@ -305,8 +320,11 @@ class TransactionalProcessor(Generic[S]):
                 self.consumer.seek(tp, committed)
             self.logic.restored(task.state)
             self.tasks[p] = task
+        took = time.monotonic() - t0
         log.info("%s: tasks %s ready (%d keys restored in %.2f s)", self.logic.name, parts,
-                 sum(len(states[p]) for p in parts), time.monotonic() - t0)
+                 sum(len(states[p]) for p in parts), took)
+        if self.observer is not None:
+            self.observer.restored(took)
         if self.on_ready is not None:
             self.on_ready(sorted(self.tasks))
         return set(parts)
@@ -365,10 +383,15 @@ class TransactionalProcessor(Generic[S]):
 
     async def _transact(self, task: Task[S], parts: list[tuple[TopicPartition, list[Record]]]) -> None:
         outputs: list[Out] = []
+        stage, p = self.logic.name, task.partition
+        # Log lines written while a record is processed name it (router.log_context); the
+        # context is this asyncio task's own, so concurrent tasks do not mix.
         for tp, records in parts:
             topic = self._logical[tp.topic]
             for r in records:
+                CURRENT.set((stage, p, r))
                 outputs += self.logic.process(task.state, topic, r)
+        CURRENT.set((stage, p, None))
         outputs += self.logic.tick(task.state)
         changes = task.state.changes()
         if not parts and not outputs and not changes:
@@ -376,6 +399,7 @@ class TransactionalProcessor(Generic[S]):
         outputs += [Out(changelog, key.encode(), value, partition=task.partition) for changelog, key, value in changes]
         offsets = {tp: records[-1].offset + 1 for tp, records in parts}
         producer = task.producer
+        t0 = time.perf_counter()
         try:
             await producer.begin_transaction()
             written = await self._send_all(producer, outputs)
@@ -398,6 +422,8 @@ class TransactionalProcessor(Generic[S]):
             bases = [m.offset for m in written if m.topic == physical and m.partition == task.partition]
             if bases:
                 task.state.wrote(changelog, max(bases))
+        if self.observer is not None:
+            self.observer.committed(time.perf_counter() - t0, outputs)
         task.state.commit()
         task.expected.update(offsets)
         self.stats["records"] += sum(len(r) for _, r in parts)

@@ -92,13 +92,15 @@ def deployment(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -
     yield from deployed(s, tmp_path_factory.mktemp("logs"), "e2e")
 
 
-def deployed(s: Settings, logs: Path, instance: str) -> Iterator[Deployment]:
-    """Topics, fresh quotes, a payment worker and a settle-worker on ``s``; torn down afterwards.
-    Module fixtures of the e2e tests ``yield from`` it."""
+def deployed(s: Settings, logs: Path, instance: str, settle_web_port: int | None = None) -> Iterator[Deployment]:
+    """Topics, fresh quotes, a payment worker and a settle-worker on ``s`` (serving its operations
+    endpoints on ``settle_web_port``, if given); torn down afterwards. Module fixtures of the e2e
+    tests ``yield from`` it."""
     asyncio.run(create_topics(s.kafka))
     asyncio.run(_publish_quotes(s))
     worker = spawn(s, logs / "worker.log", "worker", "--stages", "screening,corridor")
-    settle = spawn(s, logs / "settle.log", "settle-worker", "--instance", instance)
+    web = ("--web-port", str(settle_web_port)) if settle_web_port is not None else ()
+    settle = spawn(s, logs / "settle.log", "settle-worker", "--instance", instance, *web)
     dep = Deployment(s, [worker, settle])
     try:
         worker.wait_for("Ready", 90)

@@ -260,3 +260,9 @@ def test_the_k8s_yaml_files_parse_without_kustomize() -> None:
         if "docker" in path.parts:
             continue
         assert list(yaml.safe_load_all(path.read_text())), path
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_pods_log_json_lines_for_the_log_pipeline(overlay: str) -> None:
+    config = next(of_kind(rendered(overlay), "ConfigMap"))["data"]
+    assert config["ROUTER_LOG_FORMAT"] == "json"
