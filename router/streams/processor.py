@@ -217,8 +217,12 @@ class TransactionalProcessor(Generic[S]):
         self.restorer = AIOKafkaConsumer(**client_options(k), group_id=None, enable_auto_commit=False,
                                          isolation_level="read_committed", fetch_max_wait_ms=k.fetch_max_wait_ms)
         if self.on_disk and self.settings.state.standby_replicas > 0:
+            # Large fetches: a standby copy is fed only between the main loop's batches, and a
+            # new copy must catch up with a whole changelog.
             self.standby = AIOKafkaConsumer(**client_options(k), group_id=None, enable_auto_commit=False,
-                                            isolation_level="read_committed", fetch_max_wait_ms=k.fetch_max_wait_ms)
+                                            isolation_level="read_committed", fetch_max_wait_ms=k.fetch_max_wait_ms,
+                                            max_partition_fetch_bytes=16 * 1024 * 1024,
+                                            fetch_max_bytes=64 * 1024 * 1024)
         await self.consumer.start()
         await self.restorer.start()
         if self.standby is not None:
