@@ -215,7 +215,9 @@ class TransactionalProcessor(Generic[S]):
             fetch_max_wait_ms=k.fetch_max_wait_ms, fetch_min_bytes=k.fetch_min_bytes,
             max_partition_fetch_bytes=self.max_partition_fetch_bytes)
         self.restorer = AIOKafkaConsumer(**client_options(k), group_id=None, enable_auto_commit=False,
-                                         isolation_level="read_committed", fetch_max_wait_ms=k.fetch_max_wait_ms)
+                                         isolation_level="read_committed", fetch_max_wait_ms=k.fetch_max_wait_ms,
+                                         max_partition_fetch_bytes=8 * 1024 * 1024,
+                                         fetch_max_bytes=32 * 1024 * 1024)
         if self.on_disk and self.settings.state.standby_replicas > 0:
             # Large fetches: a standby copy is fed only between the main loop's batches, and a
             # new copy must catch up with a whole changelog.
