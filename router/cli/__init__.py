@@ -69,6 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"router: {exc}", file=sys.stderr)
         return exc.exit_code
     except ValidationError as exc:
+        if not exc.title.endswith("Settings"):
+            raise  # invalid data met while running is a bug to show in full, not a settings problem
         print(f"router: invalid settings: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -190,7 +190,12 @@ class CorridorLogic(StoreLogic):
             raw = store.get(key)  # the running transaction may have changed it
             if key.startswith(WAITING[0]) or raw is None or receipts.is_receipt(raw):
                 continue
-            state = self._decoded(key, raw)
+            try:
+                state = self._decoded(key, raw)
+            except ValueError as exc:  # pydantic's ValidationError too: a bad value must not stop the stage
+                log.warning("corridor: stored value of %r does not decode; the sweep passes it by: %s", key,
+                            str(exc).splitlines()[0])
+                continue
             if state is not None and receipts.due(state, now, retention):
                 store.put(key, receipts.receipt(state, now).model_dump_json().encode())
                 self.cache.pop(key, None)

@@ -22,7 +22,9 @@ rebuilt when their directory is removed.
 from __future__ import annotations
 
 import shutil
+import zlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
@@ -32,7 +34,34 @@ from router.streams.store import Store
 
 _RESERVED = b"\x00"  # keys of the store's own bookkeeping; stage keys never start with NUL
 _RESUME = _RESERVED + b"resume|"
+_PRINT = _RESERVED + b"print|"
 _LOAD_FLUSH = 5_000  # records per write while restoring: bounded memory for any history
+
+
+@dataclass(frozen=True, slots=True)
+class Fingerprint:
+    """One changelog record the store has applied: its offset, key and value's CRC. A changelog
+    deleted and created again under the same name can reach the store's resume offset with other
+    records; the record found at this offset then differs, and the store is rebuilt."""
+
+    offset: int
+    key: bytes
+    crc: int
+
+    @classmethod
+    def of(cls, offset: int, key: bytes | None, value: bytes | None) -> Fingerprint:
+        return cls(offset, key or b"", zlib.crc32(value or b""))
+
+    def matches(self, offset: int, key: bytes | None, value: bytes | None) -> bool:
+        return Fingerprint.of(offset, key, value) == self
+
+    def encode(self) -> bytes:
+        return b"%d|%d|" % (self.offset, self.crc) + self.key
+
+    @classmethod
+    def decode(cls, raw: bytes) -> Fingerprint:
+        offset, crc, key = raw.split(b"|", 2)
+        return cls(int(offset), key, int(crc))
 
 
 def rocksdb_options(write_buffer_mb: int, cache: Cache) -> Options:
@@ -62,7 +91,8 @@ class DiskStore(Store):
         self.db = Rdict(str(path), options)
         self._loading: WriteBatch | None = None
         self._loaded = 0
-        self._written: dict[str, int] = {}  # changelog -> base offset of the last batch of this transaction
+        # changelog -> (base offset of the last batch this transaction wrote, its first record)
+        self._written: dict[str, tuple[int, Fingerprint | None]] = {}
 
     # --- the Store interface ---
 
@@ -124,8 +154,10 @@ class DiskStore(Store):
                 batch.delete(key.encode())
             else:
                 batch.put(key.encode(), value)
-        for changelog, offset in self._written.items():
+        for changelog, (offset, first) in self._written.items():
             batch.put(_RESUME + changelog.encode(), str(offset).encode())
+            if first is not None:
+                batch.put(_PRINT + changelog.encode(), first.encode())
         self.db.write(batch)
         self.staged.clear()
         self._written.clear()
@@ -143,9 +175,14 @@ class DiskStore(Store):
         raw = self.db.get(_RESUME + changelog.encode())
         return int(raw) if raw is not None else None
 
-    def wrote(self, changelog: str, base_offset: int) -> None:
-        """The running transaction wrote a changelog batch at ``base_offset``."""
-        self._written[changelog] = base_offset
+    def fingerprint(self, changelog: str) -> Fingerprint | None:
+        raw = self.db.get(_PRINT + changelog.encode())
+        return Fingerprint.decode(raw) if raw is not None else None
+
+    def wrote(self, changelog: str, base_offset: int, first: Fingerprint | None = None) -> None:
+        """The running transaction wrote changelog batches, the last at ``base_offset``; ``first``
+        is the first record it wrote there."""
+        self._written[changelog] = (base_offset, first)
 
     def load(self, changelog: str, key: str, value: bytes) -> None:
         self.load_record(key, value)
@@ -163,10 +200,13 @@ class DiskStore(Store):
             self.db.write(self._loading)
             self._loading, self._loaded = None, 0
 
-    def loaded_to(self, changelog: str, offset: int) -> None:
-        """Every changelog record before ``offset`` is loaded: write them with the checkpoint."""
+    def loaded_to(self, changelog: str, offset: int, last: Fingerprint | None = None) -> None:
+        """Every changelog record before ``offset`` is loaded (``last``: the last one): write them
+        with the checkpoint."""
         batch = self._loading or WriteBatch(raw_mode=True)
         batch.put(_RESUME + changelog.encode(), str(offset).encode())
+        if last is not None:
+            batch.put(_PRINT + changelog.encode(), last.encode())
         self.db.write(batch)
         self._loading, self._loaded = None, 0
 

@@ -48,7 +48,7 @@ from aiokafka.structs import ConsumerRecord, RecordMetadata, TopicPartition
 from router.config import Settings
 from router.kafka_clients import client_options
 from router.log_context import CURRENT
-from router.streams.disk_store import DiskStore, rocksdb_options, shared_cache
+from router.streams.disk_store import DiskStore, Fingerprint, rocksdb_options, shared_cache
 from router.streams.store import Store
 from router.topics import topic_name
 
@@ -427,7 +427,8 @@ class TransactionalProcessor(Generic[S]):
             physical = self.physical(changelog)
             bases = [m.offset for m in written if m.topic == physical and m.partition == task.partition]
             if bases:
-                task.state.wrote(changelog, max(bases))
+                first = next(o for o in outputs if o.topic == changelog and o.partition == task.partition)
+                task.state.wrote(changelog, max(bases), Fingerprint.of(min(bases), first.key, first.value))
         if self.observer is not None:
             self.observer.committed(time.perf_counter() - t0, outputs)
         task.state.commit()
@@ -498,15 +499,35 @@ class TransactionalProcessor(Generic[S]):
         begins = await consumer.beginning_offsets(tps)
         ends = await consumer.end_offsets(tps)
         for tp, store in stores.items():
-            resume = store.resume_offset(self._logical[tp.topic])
-            if resume is None or not begins[tp] <= resume <= ends[tp]:
-                if resume is not None:
-                    log.warning("%s partition %d: local store resumes at %d, outside the changelog's %d..%d; "
-                                "rebuilding it", self.logic.name, tp.partition, resume, begins[tp], ends[tp])
+            changelog = self._logical[tp.topic]
+            resume = store.resume_offset(changelog)
+            why = None
+            if resume is not None and not begins[tp] <= resume <= ends[tp]:
+                why = f"it resumes at {resume}, outside the changelog's {begins[tp]}..{ends[tp]}"
+            elif resume is not None:
+                why = await self._differs(consumer, tp, store.fingerprint(changelog))
+            if resume is None or why is not None:
+                if why is not None:
+                    log.warning("%s partition %d: rebuilding the local store: %s", self.logic.name, tp.partition, why)
                 store.wipe()
                 resume = begins[tp]
             consumer.seek(tp, resume)
         return dict(ends)
+
+    async def _differs(self, consumer: AIOKafkaConsumer, tp: TopicPartition, fp: Fingerprint | None) -> str | None:
+        """Why the changelog is not the one the store was built from, if the record the store
+        remembers is there and differs (a topic deleted and created again under the same name)."""
+        if fp is None:
+            return None
+        consumer.seek(tp, fp.offset)
+        batch = await consumer.getmany(tp, timeout_ms=2000, max_records=1)
+        records = batch.get(tp, [])
+        if not records or records[0].offset != fp.offset:
+            return None  # compacted away, or a transaction marker: nothing to compare
+        r = records[0]
+        if fp.matches(r.offset, r.key, r.value):
+            return None
+        return f"the changelog's record at offset {fp.offset} is not the one the store applied"
 
     async def _catch_up(self, stores: dict[int, DiskStore]) -> None:
         """Replay each store's changelog from its resume offset to the end: after a clean stop
@@ -518,6 +539,7 @@ class TransactionalProcessor(Generic[S]):
         ends = await self._seek_resume(self.restorer, by_tp)
         remaining = {tp for tp in by_tp if await self.restorer.position(tp) < ends[tp]}
         replayed = 0
+        last: dict[TopicPartition, Fingerprint] = {}
         while remaining:
             # Small fetches: a store on disk needs no more than a batch in memory at a time.
             batch = await self.restorer.getmany(*remaining, timeout_ms=500, max_records=_DISK_RESTORE_BATCH)
@@ -527,9 +549,11 @@ class TransactionalProcessor(Generic[S]):
                     if r.key is not None:
                         store.load_record(r.key.decode(), r.value)
                 replayed += len(records)
+                if records:
+                    last[tp] = Fingerprint.of(records[-1].offset, records[-1].key, records[-1].value)
             remaining = {tp for tp in remaining if await self.restorer.position(tp) < ends[tp]}
         for tp, store in by_tp.items():
-            store.loaded_to(changelog, max(ends[tp], await self.restorer.position(tp)))
+            store.loaded_to(changelog, max(ends[tp], await self.restorer.position(tp)), last.get(tp))
         self.restorer.unsubscribe()
         _give_back_freed_memory()
         log.info("%s: stores %s caught up, %d changelog records replayed", self.logic.name,
@@ -564,7 +588,8 @@ class TransactionalProcessor(Generic[S]):
             for r in records:
                 if r.key is not None:
                     store.load_record(r.key.decode(), r.value)
-            store.loaded_to(changelog, records[-1].offset + 1)
+            r = records[-1]
+            store.loaded_to(changelog, r.offset + 1, Fingerprint.of(r.offset, r.key, r.value))
         if self._standby_behind:
             for tp in self.standby.assignment():
                 stable = self.standby.last_stable_offset(tp)

@@ -1,10 +1,12 @@
 """Task state on disk (RocksDB), on the real broker: a worker killed and restarted under its name
 replays only its changelog's tail, a new instance rebuilds from the whole changelog, and a standby
 copy lets another worker take over replaying the tail only. Each time the payments' states are
-all there: the next event of every payment finds its state (none lands in the DLQ)."""
+all there: the next event of every payment finds its state (none lands in the DLQ). A changelog
+deleted and created again under its name is not mistaken for the one the store was built from."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
@@ -12,11 +14,14 @@ import uuid
 from pathlib import Path
 
 import pytest
+from aiokafka import AIOKafkaProducer
 
 from router.config import Settings
 from router.iso20022 import examples as ex
 from router.iso20022.build import build_message
+from router.kafka_clients import client_options, create_topics, delete_topics_with_prefix
 from router.procs import RouterProcess, free_port
+from router.topics import topic_name
 from tests.support.kafka import consume, produce, start_worker
 
 pytestmark = pytest.mark.integration
@@ -41,6 +46,24 @@ async def send_payments(s: Settings) -> list[str]:
         await produce(s, "cips.in", build_message(ex.cips_pacs008(uetr=u), "cips"), key=u.encode())
     await consume(s, "payments.status", until=lambda rs: {r.key for r in rs} >= {u.encode() for u in uetrs})
     return uetrs
+
+
+async def recreate_topics(s: Settings) -> None:
+    """Delete the test's topics and create them again under the same names (deletion is
+    asynchronous: retry the creation until every topic is new)."""
+    await delete_topics_with_prefix(s.kafka, (s.kafka.topic_prefix,))
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            made = await create_topics(s.kafka)
+            if all(v == "created" for v in made.values()):
+                return
+        except Exception:  # a topic still being deleted refuses its creation
+            if time.monotonic() > deadline:
+                raise
+        if time.monotonic() > deadline:
+            raise AssertionError(f"topics not created again: {made}")
+        await asyncio.sleep(1.0)
 
 
 async def every_state_is_there(s: Settings, uetrs: list[str]) -> None:
@@ -103,3 +126,34 @@ async def test_a_standby_copy_takes_over_replaying_the_tail(topics: Settings, tm
     assert len(counts) >= 2, f"b took partitions over once at least: {counts}"
     takeover = counts[-1]
     assert takeover < PAYMENTS // 5, f"the takeover replayed {takeover} records: the standby copy was not warm"
+
+
+async def test_a_changelog_created_again_under_its_name_rebuilds_the_store(topics: Settings, tmp_path: Path) -> None:
+    s = with_timeouts(topics, 6.0)
+    log = tmp_path / "w.log"
+    worker = start_worker(s, log, "--stages", "corridor", "--instance", "corridor-0")
+    try:
+        old = await send_payments(s)
+        worker.stop()
+        await recreate_topics(s)
+        # Other records at the offsets the store resumes from: the new changelog is longer.
+        producer = AIOKafkaProducer(**client_options(s.kafka), acks="all")
+        await producer.start()
+        try:
+            for i in range(4 * PAYMENTS):
+                await producer.send(topic_name("corridor.state", s.kafka.topic_prefix), b"{}", key=f"o{i}".encode())
+            await producer.flush()
+        finally:
+            await producer.stop()
+        worker = start_worker(s, log, "--stages", "corridor", "--instance", "corridor-0")
+        (restored,) = replayed(worker)
+        verdict = {"uetr": old[0], "outcome": "hold", "reason_code": "RR04", "reason": "test"}
+        await produce(s, "screening.results", json.dumps(verdict).encode(), key=old[0].encode())
+        dlq = await consume(s, "router.dlq", until=lambda rs: len(rs) >= 1)
+        assert worker.alive(), worker.output()[-3000:]
+    finally:
+        worker.stop()
+    assert "rebuilding the local store" in worker.own_output()
+    assert restored == 4 * PAYMENTS, f"the rebuilt stores replayed {restored}: the whole new changelog"
+    (dead,) = dlq
+    assert b"unknown payment" in dict(dead.headers or ())["dlq.reason.text"], "the old state is gone with its changelog"

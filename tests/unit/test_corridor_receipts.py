@@ -96,3 +96,17 @@ def test_a_receipt_still_answers_duplicates_and_refuses_late_events() -> None:
     (dlq,) = [o for o in outs if o.topic == "router.dlq"]
     assert "archived" in header_dict(list(dlq.headers))["dlq.reason.text"]
     assert (store.get(state.uetr) or b"").startswith(RECEIPT_MARK), "the receipt stays"
+
+
+def test_the_sweep_passes_a_value_that_does_not_decode_by() -> None:
+    state, ports = delivered()
+    store = stored(state)
+    store.put("0000-corrupt", b"{}")
+    store.commit()
+    clock = {"now": NOW + RETENTION + timedelta(days=1)}
+    logic = CorridorLogic(ports, clock=lambda: clock["now"])
+    logic.restored(store)
+    logic.tick(store)  # must not raise: a worker stopped by one bad value stops every payment
+    store.commit()
+    assert (store.get(state.uetr) or b"").startswith(RECEIPT_MARK), "the good one is archived all the same"
+    assert store.get("0000-corrupt") == b"{}", "the bad one is kept as it is"
