@@ -47,11 +47,12 @@ class Screener:
     def versions(self) -> tuple[ListVersion, ...]:
         return tuple(lst.version for lst in self.lists)
 
-    def _match(self, i: int, field: Field_, matched: str, screened: str, party: str, score: float) -> Match:
+    def _match(self, i: int, field: Field_, matched: str, screened: str, party: str, score: float,
+               **more: object) -> Match:
         e, v = self.index.entries[i], self._owner[i]
         # (pydantic-core validation is faster here than model_construct's Python path.)
         return Match(list=v.source, list_version=self._labels[id(v)], entry=e.uid, entry_name=e.name, field=field,
-                     matched=matched, screened=screened, party=party, score=round(min(score, 1.0), 4))
+                     matched=matched, screened=screened, party=party, score=round(min(score, 1.0), 4), **more)
 
     def screen_name(self, name: str | None, *, party: str = "", original: str | None = None,
                     subject: Party | None = None) -> list[Match]:
@@ -93,10 +94,9 @@ class Screener:
             final = score + ev.delta
             if final < threshold:
                 continue  # a clear contradiction: another person of the same name
-            m = self._match(n.entry, n.field, n.text, value, party, final)
-            out.append(m.model_copy(update={
-                "name_score": round(min(score, 1.0), 4), "basis": basis, "short": size <= 2, "name_size": size,
-                "evidence": ev.lines(), "agreed": len(ev.agreed), "contradicted": len(ev.contradicted)}))
+            out.append(self._match(n.entry, n.field, n.text, value, party, final, name_score=round(min(score, 1.0), 4),
+                                   basis=basis, short=size <= 2, name_size=size, evidence=ev.lines(),
+                                   agreed=len(ev.agreed), contradicted=len(ev.contradicted)))
         out.sort(key=lambda m: -m.score)
         return out
 
