@@ -101,7 +101,24 @@ _ACCOUNT: Spec = {
     "Id": {"IBAN": "_iban", "Othr": {"Id": "_other", "SchmeNm": {"Prtry": "_scheme", "Cd": "_scheme"}}},
     "Ccy": "currency",
 }
-_PARTY: Spec = {"Nm": "name", "PstlAdr": Sub("address", _ADDRESS), "Id": {"OrgId": {"AnyBIC": "bic"}}}
+_OTHER_ID: Spec = {"Id": "id", "SchmeNm": {"Cd": "scheme", "Prtry": "_proprietary"}, "Issr": "issuer"}
+
+
+def _other_id(d: Out) -> Out:
+    prtry = d.pop("_proprietary", None)
+    if prtry is not None and "scheme" not in d:
+        d["scheme"], d["proprietary"] = prtry, True
+    return d
+
+
+_PARTY: Spec = {
+    "Nm": "name", "PstlAdr": Sub("address", _ADDRESS),
+    "Id": {"OrgId": {"AnyBIC": "bic", "LEI": "lei", "Othr": Sub("org_ids", _OTHER_ID, _other_id, many=True)},
+           "PrvtId": {"DtAndPlcOfBirth": {"BirthDt": "birth_date", "PrvcOfBirth": "birth_province",
+                                          "CityOfBirth": "birth_city", "CtryOfBirth": "birth_country"},
+                      "Othr": Sub("private_ids", _OTHER_ID, _other_id, many=True)}},
+    "CtryOfRes": "residence_country",
+}
 # What a status, return, cancellation or resolution says about the original payment: read into
 # the transaction's dict under these keys, then moved into ``original`` by ``_original``.
 _ORIGINAL_KEYS = ("msg_id", "msg_def_id", "instr_id", "end_to_end_id", "tx_id", "uetr", "amount", "currency",
