@@ -25,7 +25,7 @@ from router.screening.screener import Screener
 from router.screening.settings import ScreeningSettings
 
 SAMPLE = "pacs.008.001.08__fednow__CustomerCreditTransfer_Scenario1_Step1.xml"
-PERSON_ID = ("<Id><PrvtId><DtAndPlcOfBirth><BirthDt>1975-08-09</BirthDt><CityOfBirth>Shanghai</CityOfBirth>"
+PERSON_ID = ("<Id><PrvtId><DtAndPlcOfBirth><BirthDt>1975-08-09+08:00</BirthDt><CityOfBirth>Shanghai</CityOfBirth>"
              "<CtryOfBirth>CN</CtryOfBirth></DtAndPlcOfBirth><Othr><Id>E12345678</Id><SchmeNm><Cd>CCPT</Cd>"
              "</SchmeNm><Issr>CN</Issr></Othr></PrvtId></Id><CtryOfRes>US</CtryOfRes>")
 ORG_ID = ("<Id><OrgId><AnyBIC>NRDBDEFFXXX</AnyBIC><LEI>5299000J2N45DDNE4Y28</LEI><Othr><Id>HRB 12345</Id>"
