@@ -136,3 +136,20 @@ def test_real_lists_every_form_recall_and_clean_names() -> None:
         neg = [screener.screen_name(i.query) for i in clean if i.form == form]
         assert sum(bool(ms) for ms in neg) / len(neg) <= 0.015, form
         assert not any(screener.outcome_of(ms) == "reject" for ms in neg), form
+
+
+def test_short_cantonese_names_agree_on_usual_readings_only() -> None:
+    entries = (ListEntry("a", "HE, Yi", "individual", countries=("CN",)),
+               ListEntry("b", "XU, Bin", "individual", countries=("CN",)),
+               ListEntry("c", "CHENG, Teresa", "individual", countries=("HK",)))
+    s = Screener([SanctionsList(ListVersion("T2", date(2024, 1, 1), "list", 3, "0" * 64), entries)],
+                 ScreeningSettings())
+    # "si" is written for one common character read yi, against 22 read shi: 何思 is not 何怡.
+    assert s.screen_name("Ho Si") == [] and s.screen_name("Ngai Lai") == []
+    assert s.screen_name("Ho Yi")[0].entry == "a"  # 何怡 in Cantonese: the usual reading of each
+    assert s.screen_name("Chui Ban")[0].entry == "b"  # 徐 is Chui: a common surname's reading is usual
+    # "hoi" is one syllable, not ho-i (pinyin would write ho'i), so "Hon Hoi" does not read He Yi.
+    assert s.screen_name("Hon Hoi") == []
+    assert [r.scheme for r in chinese.readings(("lui", "ming"))] == ["cantonese"]
+    # "Sa" is a syllable here, not S.A.
+    assert s.screen_name("Cheng Te-Je-Sa")[0].entry == "c"
