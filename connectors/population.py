@@ -29,18 +29,21 @@ CITIES = [  # (town in Chinese, post code prefix, streets)
     ("成都", "610", ["人民南路", "春熙路", "天府大道"]),
 ]
 FOREIGN: dict[str, tuple[list[str], list[str], list[str], list[str]]] = {
-    # country: (given names, surnames / company names, towns, streets)
+    # country: (given names, surnames / company names, towns, streets). Company names are kept off
+    # the real lists' names: "Tan Pte Ltd" is the listed "TAN S.A." without its legal form, and
+    # "Siam Rice Co Ltd" one letter from "SIAM NICE COMPANY LTD.", which held 6% of the demo's
+    # foreign customers (tests/unit/test_population_screening.py keeps it so).
     "DE": (["Anna", "Lukas", "Marie", "Felix"], ["Becker GmbH", "Schmidt", "Weber AG", "Fischer"],
            ["Frankfurt am Main", "Hamburg", "Munich"], ["Zeil", "Mainzer Landstrasse", "Hauptstrasse"]),
     "GB": (["Oliver", "Amelia", "Harry", "Isla"], ["Smith Trading Ltd", "Jones", "Taylor Foods Plc", "Brown"],
            ["London", "Leeds", "Bristol"], ["High Street", "King Street", "Station Road"]),
     "US": (["James", "Olivia", "Noah", "Emma"], ["Johnson Inc", "Miller", "Davis Logistics LLC", "Garcia"],
            ["New York", "Chicago", "Seattle"], ["Main Street", "Broadway", "Market Street"]),
-    "SG": (["Wei Ling", "Arjun", "Siti", "Marcus"], ["Tan Pte Ltd", "Lim", "Ng Holdings", "Koh"],
+    "SG": (["Wei Ling", "Arjun", "Siti", "Marcus"], ["Tan Brothers Pte Ltd", "Lim", "Ng Holdings", "Koh"],
            ["Singapore"], ["Orchard Road", "Robinson Road", "Cecil Street"]),
     "HK": (["Ka Ming", "Wing Yan", "Chi Wai", "Mei Ling"], ["Chan Trading Ltd", "Wong", "Leung", "Cheung Ltd"],
            ["Hong Kong"], ["Queens Road Central", "Nathan Road", "Des Voeux Road"]),
-    "TH": (["Somchai", "Nattaya", "Anan", "Ploy"], ["Siam Rice Co Ltd", "Srisuk", "Chaiyaporn", "Thai Tex"],
+    "TH": (["Somchai", "Nattaya", "Anan", "Ploy"], ["Chao Phraya Rice Co Ltd", "Srisuk", "Chaiyaporn", "Thai Tex"],
            ["Bangkok", "Chiang Mai"], ["Sukhumvit Road", "Silom Road", "Rama IV Road"]),
     "AE": (["Ahmed", "Fatima", "Omar", "Layla"], ["Al Noor Trading LLC", "Al Mansoori", "Gulf Star FZE", "Haddad"],
            ["Dubai", "Abu Dhabi"], ["Sheikh Zayed Road", "Al Wasl Road", "Corniche Road"]),

@@ -5,4 +5,5 @@ BENCHES: dict[str, str] = {
     "e2e": "connectors.bench.e2e",
     "fx": "connectors.bench.fx",
     "iso": "connectors.bench.iso",
+    "population": "connectors.bench.population",
 }

@@ -19,7 +19,7 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
-from router.screening.chinese_set import FORMS, clean_items, listed_items
+from router.screening.chinese_set import FORMS, ChineseItem, clean_items, listed_items
 from router.screening.loaders import load_list
 from router.screening.normalise import normalise
 from router.screening.screener import Screener
@@ -36,6 +36,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=20240503)
     p.add_argument("--chinese-clean", type=int, default=5000,
                    help="clean Chinese names, each screened in characters, pinyin, Wade-Giles and Cantonese")
+    p.add_argument("--peer", choices=("nomenklatura",), default=None,
+                   help="also run OpenSanctions' matcher (the 'bench' extra) on the Chinese-name set")
+    p.add_argument("--peer-clean", type=int, default=250,
+                   help="clean Chinese names (in each form) for the peer, which compares pair by pair")
 
 
 def _correct(screener: Screener, item: Labelled, hit_entries: set[int], names_of: dict[str, str]) -> bool:
@@ -58,6 +62,16 @@ def chinese_forms(screener: Screener, n_clean: int, seed: int, repeat: int) -> d
         start = time.process_time()
         matches = [screener.screen_name(it.query) for it in items]
         best = min(best, time.process_time() - start)
+    held = [(it, ms[0]) for it, ms in zip(items, matches, strict=True) if it.entry_uid is None and ms]
+    return {"chinese_persons_with_characters": len({it.entry_uid for it in listed}),
+            "clean_names": len(clean) // len(FORMS), "clean_excluded_as_namesakes": excluded,
+            "names_per_cpu_s": round(len(items) / best), "by_form": _by_form(screener, items, matches),
+            # Every clean name held, and why: what the false-hold rate is made of.
+            "clean_held": [f"{it.form}: {it.query} ({it.han}) -> {m.matched} [{m.basis} {m.score:.2f}]"
+                           for it, m in held]}
+
+
+def _by_form(screener: Screener, items: list[ChineseItem], matches: list[list[Any]]) -> dict[str, dict[str, Any]]:
     per: dict[str, dict[str, Any]] = {}
     for form in FORMS:
         got = [(it, ms) for it, ms in zip(items, matches, strict=True) if it.form == form]
@@ -70,9 +84,19 @@ def chinese_forms(screener: Screener, n_clean: int, seed: int, repeat: int) -> d
             "false_holds": round(sum(bool(ms) for ms in neg) / max(1, len(neg)), 4),
             "auto_rejects": sum(screener.outcome_of(ms) == "reject" for ms in neg),
         }
-    return {"chinese_persons_with_characters": len({it.entry_uid for it in listed}),
-            "clean_names": len(clean) // len(FORMS), "clean_excluded_as_namesakes": excluded,
-            "names_per_cpu_s": round(len(items) / best), "by_form": per}
+    return per
+
+
+def peer_forms(screener: Screener, n_clean: int, seed: int) -> dict[str, Any]:
+    """OpenSanctions' nomenklatura and this screener on the same items: every listed Chinese
+    person in each form and a sample of ``n_clean`` clean names (``router.bench.peer``)."""
+    from router.bench import peer
+
+    listed = listed_items(screener.index.entries)
+    clean, _ = clean_items(random.Random(seed + 2), n_clean, {n.sorted_text for n in screener.index.names})
+    items = listed + clean
+    ours = _by_form(screener, items, [screener.screen_name(it.query) for it in items])
+    return {"nomenklatura": peer.run(screener.index.entries, items), "ours_same_items": ours}
 
 
 def per_payment(screener: Screener, queries: list[str], repeat: int) -> dict[str, Any]:
@@ -219,6 +243,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "per_payment_list_variants": per_payment(screener, [it.query for it in items if it.kind != "clean"],
                                                  min(args.repeat, 3)),
         "chinese_forms": chinese_forms(screener, args.chinese_clean, args.seed, min(args.repeat, 2)),
+        **({"peer": peer_forms(screener, args.peer_clean, args.seed)} if args.peer else {}),
         "speedup_vs_baseline": round((len(queries) / best) / (len(sample) / base_time), 1),
         "speedup_vs_baseline_cpu": round((len(queries) / best_cpu) / (len(sample) / base_cpu), 1),
     }

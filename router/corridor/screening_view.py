@@ -6,6 +6,8 @@ after the operating institution's 3-digit prefix; tier limits apply to wallets o
 
 from __future__ import annotations
 
+import pycountry
+
 from router.iso20022.directory import WALLET_ID, Directory
 from router.iso20022.model import Account, Agent, Party, Payment, PostalAddress
 from router.screening.model import Agent as SAgent
@@ -27,13 +29,32 @@ def _address(a: PostalAddress | None) -> str | None:
     return " ".join(p for p in parts if p) or None
 
 
+# Identification schemes that name a natural person's national document (ISO external codes).
+_NATIONAL_SCHEMES = ("NIDN", "CCPT", "SOSE", "TXID")
+
+
+def _birth_place(p: Party) -> str | None:
+    country = None
+    if p.birth_country:
+        found = pycountry.countries.get(alpha_2=p.birth_country.upper())
+        country = found.name if found else p.birth_country
+    return ", ".join(x for x in (p.birth_city, p.birth_province, country) if x) or None
+
+
 def _party(p: Party | None, account: Account | None, directory: Directory) -> SParty:
     if p is None:
         return SParty(account=account.id if account else None)
     tier = wallet_tier(account, directory)
-    return SParty(name=p.name, name_original=p.name_original, country=p.address.country if p.address else None,
+    ids = (*p.private_ids, *p.org_ids)
+    national = next((i.id for s in _NATIONAL_SCHEMES for i in p.private_ids if i.scheme == s),
+                    p.private_ids[0].id if p.private_ids else None)
+    numbers = tuple(dict.fromkeys((*(i.id for i in ids), *((p.lei,) if p.lei else ()))))
+    return SParty(name=p.name, name_original=p.name_original,
+                  country=(p.address.country if p.address else None) or p.residence_country,
                   account=account.id if account else None, address=_address(p.address), wallet_tier=tier,
-                  is_ecny_wallet=tier is not None)
+                  is_ecny_wallet=tier is not None, national_id=national, id_numbers=numbers,
+                  birth_date=p.birth_date, birth_place=_birth_place(p), residence_country=p.residence_country,
+                  bic=p.bic)
 
 
 def _agent(a: Agent | None, directory: Directory) -> SAgent:

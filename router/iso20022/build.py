@@ -27,6 +27,7 @@ from router.iso20022.model import (
     Notification,
     OriginalRef,
     Party,
+    PartyId,
     Payment,
     PostalAddress,
     Profile,
@@ -129,9 +130,36 @@ class _W:
         m = self.open(name)
         self.x("Nm", p.name)
         self.address(p.address)
-        if p.bic:
-            self.wrap("Id/OrgId", "AnyBIC", p.bic)
+        if p.bic or p.lei or p.org_ids:
+            self.out.append("<Id><OrgId>")
+            self.x("AnyBIC", p.bic)
+            self.x("LEI", p.lei)
+            self.other_ids(p.org_ids)
+            self.out.append("</OrgId></Id>")
+        elif p.private_ids or (p.birth_date and p.birth_city and p.birth_country):
+            self.out.append("<Id><PrvtId>")
+            # The schema needs date, city and country of birth together; the inbound schema
+            # check already refused a message that had one without the others.
+            if p.birth_date and p.birth_city and p.birth_country:
+                self.out.append("<DtAndPlcOfBirth>")
+                self.v("BirthDt", p.birth_date.isoformat())
+                self.x("PrvcOfBirth", p.birth_province)
+                self.v("CityOfBirth", p.birth_city)
+                self.v("CtryOfBirth", p.birth_country)
+                self.out.append("</DtAndPlcOfBirth>")
+            self.other_ids(p.private_ids)
+            self.out.append("</PrvtId></Id>")
+        self.x("CtryOfRes", p.residence_country)
         self.close(name, m)
+
+    def other_ids(self, ids: tuple[PartyId, ...]) -> None:
+        for i in ids:
+            self.out.append("<Othr>")
+            self.v("Id", i.id)
+            if i.scheme:
+                self.wrap("SchmeNm", "Prtry" if i.proprietary else "Cd", i.scheme)
+            self.x("Issr", i.issuer)
+            self.out.append("</Othr>")
 
     def account(self, name: str, a: Account | None, *, close: bool = True) -> None:
         if a is None:

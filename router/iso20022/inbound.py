@@ -101,7 +101,35 @@ _ACCOUNT: Spec = {
     "Id": {"IBAN": "_iban", "Othr": {"Id": "_other", "SchmeNm": {"Prtry": "_scheme", "Cd": "_scheme"}}},
     "Ccy": "currency",
 }
-_PARTY: Spec = {"Nm": "name", "PstlAdr": Sub("address", _ADDRESS), "Id": {"OrgId": {"AnyBIC": "bic"}}}
+_OTHER_ID: Spec = {"Id": "id", "SchmeNm": {"Cd": "scheme", "Prtry": "_proprietary"}, "Issr": "issuer"}
+
+
+def _other_id(d: Out) -> Out:
+    prtry = d.pop("_proprietary", None)
+    if prtry is not None and "scheme" not in d:
+        d["scheme"], d["proprietary"] = prtry, True
+    return d
+
+
+_PARTY: Spec = {
+    "Nm": "name", "PstlAdr": Sub("address", _ADDRESS),
+    "Id": {"OrgId": {"AnyBIC": "bic", "LEI": "lei", "Othr": Sub("org_ids", _OTHER_ID, _other_id, many=True)},
+           "PrvtId": {"DtAndPlcOfBirth": {"BirthDt": "birth_date", "PrvcOfBirth": "birth_province",
+                                          "CityOfBirth": "birth_city", "CtryOfBirth": "birth_country"},
+                      "Othr": Sub("private_ids", _OTHER_ID, _other_id, many=True)}},
+    "CtryOfRes": "residence_country",
+}
+
+
+def _party(d: Out) -> Out:
+    # xs:date may carry a zone ("1975-08-09+08:00"); a date of birth is the calendar day.
+    born = d.get("birth_date")
+    if isinstance(born, str) and len(born) > 10:
+        d["birth_date"] = born[:10]
+    return d
+
+
+
 # What a status, return, cancellation or resolution says about the original payment: read into
 # the transaction's dict under these keys, then moved into ``original`` by ``_original``.
 _ORIGINAL_KEYS = ("msg_id", "msg_def_id", "instr_id", "end_to_end_id", "tx_id", "uetr", "amount", "currency",
@@ -169,8 +197,8 @@ _PAYMENT_TX: Spec = {
 }
 _PACS008: Spec = {"GrpHdr": _PAYMENT_GROUP, "CdtTrfTxInf": Sub("_tx", {
     **_PAYMENT_TX, "SplmtryData": ConditionBlock("_condition", CONDITION_NS),
-    "Dbtr": Sub("debtor", _PARTY), "Cdtr": Sub("creditor", _PARTY),
-    "UltmtDbtr": Sub("ultimate_debtor", _PARTY), "UltmtCdtr": Sub("ultimate_creditor", _PARTY)})}
+    "Dbtr": Sub("debtor", _PARTY, _party), "Cdtr": Sub("creditor", _PARTY, _party),
+    "UltmtDbtr": Sub("ultimate_debtor", _PARTY, _party), "UltmtCdtr": Sub("ultimate_creditor", _PARTY, _party)})}
 # In pacs.009 the debtor and creditor are themselves financial institutions.
 _PACS009: Spec = {"GrpHdr": _PAYMENT_GROUP, "CdtTrfTxInf": Sub("_tx", {
     **_PAYMENT_TX, "Dbtr": agent("debtor_agent"), "Cdtr": agent("creditor_agent")})}

@@ -62,6 +62,17 @@ class Account(BaseModel):
     currency: str | None = None
 
 
+class PartyId(BaseModel):
+    """A generic identification (``Othr``): a passport, national id, tax or company number."""
+
+    model_config = _FROZEN
+
+    id: str
+    scheme: str | None = None  # SchmeNm Cd (e.g. NIDN, CCPT, TXID) or, if ``proprietary``, Prtry
+    proprietary: bool = False
+    issuer: str | None = None
+
+
 class Party(BaseModel):
     model_config = _FROZEN
 
@@ -70,6 +81,16 @@ class Party(BaseModel):
     address: PostalAddress | None = None
     address_original: PostalAddress | None = None
     bic: str | None = None  # AnyBIC of an organisation, if given
+    # What the payment says to identify the party (``Id/OrgId`` or ``Id/PrvtId``, ``CtryOfRes``):
+    # screening compares it with a listed person's date of birth, nationality and ID numbers.
+    lei: str | None = None
+    org_ids: tuple[PartyId, ...] = ()
+    birth_date: date | None = None
+    birth_province: str | None = None
+    birth_city: str | None = None
+    birth_country: str | None = None
+    private_ids: tuple[PartyId, ...] = ()
+    residence_country: str | None = None
 
 
 class Instruction(BaseModel):

@@ -189,17 +189,20 @@ class _Ctx:
         if address_required and (addr is None or not addr.town or not addr.country):
             raise _Untranslatable(MISSING_ELEMENT, f"{path}: CBPR+ needs a structured postal address with town "
                                                    "and country")
-        if name == p.name and addr is p.address:
+        city = p.birth_city if p.birth_city is None or tl.is_finx(p.birth_city) else tl.text(p.birth_city, 35)
+        if name == p.name and addr is p.address and city == p.birth_city:
             return p  # already in FIN-X: frozen, so the same object serves
         orig_addr = p.address_original or (p.address if addr is not p.address else None)
-        return Party(name=name, name_original=p.name_original or (p.name if name != p.name else None),
-                     address=addr, address_original=orig_addr, bic=p.bic)
+        # Identification travels as it came (FATF R.16): only a place name is written in FIN-X.
+        original = p.name_original or (p.name if name != p.name else None)
+        return p.model_copy(update={"name": name, "name_original": original, "address": addr,
+                                    "address_original": orig_addr, "birth_city": city})
 
     def party_to_cips(self, p: Party | None) -> Party | None:
         if p is None:
             return None
-        return Party(name=p.name_original or p.name, address=p.address_original or p.address, bic=p.bic,
-                     name_original=None, address_original=None)
+        return p.model_copy(update={"name": p.name_original or p.name, "address": p.address_original or p.address,
+                                    "name_original": None, "address_original": None})
 
     def header(self, side: Profile, msg_def_id: str, biz_msg_id: str, receiver: Agent, now: datetime) -> Header:
         return Header(sender=self.router_agent(side), receiver=receiver, biz_msg_id=biz_msg_id,

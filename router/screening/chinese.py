@@ -35,6 +35,11 @@ from router.iso20022 import transliterate as tl
 Scheme = Literal["pinyin", "wade-giles", "cantonese"]
 SCHEMES: tuple[Scheme, ...] = ("pinyin", "wade-giles", "cantonese")
 _LETTERS = re.compile(r"[^a-z]")
+_VOWELS = frozenset("aeiou")
+_NUCLEI = frozenset("aeiouy")
+# The 100 most common surnames (Ministry of Public Security, 2019 household register ranking).
+SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任"
+            "沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤")
 _TO_TRADITIONAL = opencc.OpenCC("s2t")
 
 
@@ -52,10 +57,19 @@ def _is_common(char: str) -> bool:
     return len(b) == 2 and 0xB0 <= b[0] <= 0xD7
 
 
+# A Mandarin reading is a Cantonese spelling's usual one when at least this share (of the
+# spelling's most frequent reading) of its common characters read so. Chosen on the bench
+# (``router bench screening``, BENCHMARKS.md): 0.2 halves false holds on two-syllable names.
+CANTONESE_USUAL_SHARE = 0.2
+
+
 @dataclass(frozen=True, slots=True)
 class Tables:
     ids: dict[str, int]  # pinyin syllable -> bit
     spell: dict[Scheme, dict[str, int]]  # scheme -> written syllable -> mask of pinyin syllables
+    # The same with only each syllable's usual readings (differs for Cantonese only): what a
+    # two-syllable name must agree on, since the rare readings made "Ho Si" meet "HE, Yi".
+    usual: dict[Scheme, dict[str, int]]
     longest: int
 
 
@@ -72,36 +86,54 @@ def tables() -> Tables:
     for s, bit in ids.items():
         w = _plain(to_wade_glides(s) or s)
         wade[w] = wade.get(w, 0) | bit
-    canto: dict[str, int] = {}
+    # How many common characters are written r in Cantonese and read p in Mandarin (国: gwok
+    # and kwok -> guo). Only a character's usual Mandarin reading counts: all readings of every
+    # character would make "wa" stand for half the syllables.
+    counts: dict[str, dict[int, int]] = {}
     for char, spellings in _roman().items():
         if not _is_common(char) or not spellings:
             continue
-        # The character's usual Mandarin reading under each of its Cantonese spellings (国: gwok
-        # and kwok): all Mandarin readings of every character would make "wa" stand for half
-        # the syllables.
-        usual = lazy_pinyin(tl.simplified(char), style=Style.NORMAL)[0]
-        bit = ids.get(_plain(usual), 0)
+        mandarin = lazy_pinyin(tl.simplified(char), style=Style.NORMAL)[0]
+        bit = ids.get(_plain(mandarin), 0)
         for r in spellings if bit else ():
-            canto[r] = canto.get(r, 0) | bit
+            per = counts.setdefault(r, {})
+            per[bit] = per.get(bit, 0) + 1
+    canto = {r: sum(per) for r, per in counts.items()}  # distinct bits: the sum is the union
+    # The readings of a fair share of a spelling's characters: "si" is shi (22 characters) or si
+    # (9), and yi for one character only.
+    usual_canto = {r: sum(b for b, n in per.items() if n >= CANTONESE_USUAL_SHARE * max(per.values()))
+                   for r, per in counts.items()}
+    roman = _roman()
+    for char in SURNAMES:  # a common surname is a usual reading of its spellings (徐: Chui -> xu)
+        bit = ids[_plain(lazy_pinyin(char, style=Style.NORMAL)[0])]
+        for r in roman.get(str(_TO_TRADITIONAL.convert(char)), ()):
+            if r in usual_canto:
+                usual_canto[r] |= bit
     spell: dict[Scheme, dict[str, int]] = {"pinyin": pinyin, "wade-giles": wade, "cantonese": canto}
-    return Tables(ids, spell, max(len(k) for d in spell.values() for k in d))
+    usual: dict[Scheme, dict[str, int]] = {"pinyin": pinyin, "wade-giles": wade, "cantonese": usual_canto}
+    return Tables(ids, spell, usual, max(len(k) for d in spell.values() for k in d))
 
 
-def segment(word: str, scheme: Scheme) -> tuple[int, ...] | None:
+@lru_cache(maxsize=65536)
+def segment(word: str, scheme: Scheme) -> tuple[str, ...] | None:
     """A written word ("weiguo", "weikuo") as the fewest syllables of ``scheme``, or None."""
     t = tables()
     known = t.spell[scheme]
     n = len(word)
-    best: list[tuple[int, ...] | None] = [None] * (n + 1)
+    best: list[tuple[str, ...] | None] = [None] * (n + 1)
     best[0] = ()
     for i in range(n):
         cur = best[i]
         if cur is None:
             continue
         for j in range(min(n, i + t.longest), i, -1):
-            mask = known.get(word[i:j])
-            if mask and (best[j] is None or len(cur) + 1 < len(best[j] or ())):
-                best[j] = (*cur, mask)
+            piece = word[i:j]
+            # Inside a word a syllable starts with a consonant and has a vowel: pinyin writes
+            # "Xi'an" for xi-an, so "lui" is not lu-i, nor "hon" ho-n.
+            if i and (piece[0] in _VOWELS or not _NUCLEI.intersection(piece)):
+                continue
+            if piece in known and (best[j] is None or len(cur) + 1 < len(best[j] or ())):
+                best[j] = (*cur, piece)
     return best[n]
 
 
@@ -111,6 +143,7 @@ class Reading:
 
     scheme: Scheme | Literal["characters"]
     tokens: tuple[tuple[int, ...], ...]
+    usual: tuple[tuple[int, ...], ...]  # the same with each syllable's usual readings only
 
     @property
     def syllables(self) -> int:
@@ -126,13 +159,15 @@ def readings(toks: tuple[str, ...]) -> tuple[Reading, ...]:
     if not 1 <= len(toks) <= MAX_SYLLABLES:
         return ()
     out: list[Reading] = []
+    t = tables()
     for scheme in SCHEMES:
         parts = [segment(tok, scheme) for tok in toks]
-        if any(p is None for p in parts):
+        written = [p for p in parts if p is not None]
+        if len(written) != len(parts) or not 2 <= sum(map(len, written)) <= MAX_SYLLABLES:
             continue
-        r = Reading(scheme, tuple(p for p in parts if p is not None))
-        if 2 <= r.syllables <= MAX_SYLLABLES:
-            out.append(r)
+        full, usual = t.spell[scheme], t.usual[scheme]
+        out.append(Reading(scheme, tuple(tuple(full[x] for x in p) for p in written),
+                           tuple(tuple(usual[x] for x in p) for p in written)))
     return tuple(out)
 
 
@@ -146,7 +181,8 @@ def of_characters(name: str) -> Reading | None:
     masks = tuple(ids.get(s, 0) for s in (*sur, *given))
     if not all(masks):
         return None
-    return Reading("characters", tuple(t for t in (masks[:len(sur)], masks[len(sur):]) if t))
+    toks = tuple(t for t in (masks[:len(sur)], masks[len(sur):]) if t)
+    return Reading("characters", toks, toks)
 
 
 def spelled(name: str, scheme: Scheme) -> str:
@@ -179,13 +215,19 @@ def agree(a: Sequence[int], b: Sequence[int]) -> bool:
     return len(a) == len(b) and all(x & y for x, y in zip(a, b, strict=True))
 
 
-def orders(r: Reading) -> list[tuple[int, ...]]:
+def rare(a: Sequence[int], b: Sequence[int]) -> int:
+    """How many syllables of two agreeing sequences agree only through a rare reading."""
+    return sum(not x & y for x, y in zip(a, b, strict=True))
+
+
+def orders(r: Reading, *, usual: bool = False) -> list[tuple[int, ...]]:
     """The syllables surname first, as written and with the last token moved to the front
-    (a payment writes "Weiguo Zhang"; a list "ZHANG, Weiguo")."""
-    flat = tuple(m for t in r.tokens for m in t)
+    (a payment writes "Weiguo Zhang"; a list "ZHANG, Weiguo"); ``usual``: usual readings only."""
+    toks = r.usual if usual else r.tokens
+    flat = tuple(m for t in toks for m in t)
     out = [flat]
-    if len(r.tokens) >= 2:
-        out.append(tuple(m for t in (r.tokens[-1], *r.tokens[:-1]) for m in t))
+    if len(toks) >= 2:
+        out.append(tuple(m for t in (toks[-1], *toks[:-1]) for m in t))
     return out
 
 

@@ -20,13 +20,11 @@ from pypinyin import Style, lazy_pinyin
 
 from router.iso20022 import transliterate as tl
 from router.screening import chinese
+from router.screening.chinese import SURNAMES
 from router.screening.model import ListEntry
 from router.screening.normalise import has_cjk, tokens
 
 FORMS = ("characters", "pinyin", "wade-giles", "cantonese")
-# The 100 most common surnames (Ministry of Public Security, 2019 household register ranking).
-SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任"
-            "沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤")
 GIVEN = ("伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华文斌宇浩凯健俊帆帅旭宁晨琳雪梅兰红玉婷飞鹏辉"
          "玲燕建国志海波荣新春林峰振东晓亮嘉欣怡佳琪子涵梓萱诗雨思博睿晗欢悦嘉豪子轩梓轩一鸣天佑")
 
@@ -51,7 +49,16 @@ def _char_for() -> dict[str, str]:
                 continue
             (syl,) = lazy_pinyin(c, style=Style.NORMAL)
             out.setdefault(syl, c)
-    for c in SURNAMES + GIVEN:  # prefer name characters where they read the same
+    for c in GIVEN:  # prefer name characters where they read the same
+        out[lazy_pinyin(c, style=Style.NORMAL)[0]] = c
+    return out
+
+
+@lru_cache(maxsize=1)
+def _surname_for() -> dict[str, str]:
+    """Pinyin syllable -> the most common surname read so (徐 for xu, not the given-name 旭)."""
+    out = dict(_char_for())
+    for c in reversed(SURNAMES):  # the ranking's first surname of a reading wins
         out[lazy_pinyin(c, style=Style.NORMAL)[0]] = c
     return out
 
@@ -69,9 +76,10 @@ def characters_for(e: ListEntry) -> str | None:
     reads = [r for r in chinese.readings(toks) if r.scheme == "pinyin"]
     if not reads:
         return None
-    chars = _char_for()
     out = ""
-    for tok in toks:
+    for pos, tok in enumerate(toks):
+        # The surname written with a surname character, the given name with name characters.
+        chars = _surname_for() if pos == 0 else _char_for()
         sylls = _pinyin_syllables(tok)
         if sylls is None or any(s not in chars for s in sylls):
             return None

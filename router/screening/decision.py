@@ -60,7 +60,9 @@ def screen_payment(req: ScreeningRequest, screener: Screener, history: History, 
         if p is None:
             continue
         matches += screener.screen_name(p.name, party=role, original=p.name_original, subject=p)
-        matches += screener.screen_country(p.country, party=role)
+        for country in dict.fromkeys(c for c in (p.country, p.residence_country) if c):
+            matches += screener.screen_country(country, party=role)
+        matches += screener.screen_bic(p.bic, party=role)
     agents = [("debtor_agent", req.debtor_agent), ("creditor_agent", req.creditor_agent)]
     agents += [(f"intermediary_{i + 1}", a) for i, a in enumerate(req.intermediaries)]
     for role, agent in agents:

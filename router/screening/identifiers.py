@@ -10,6 +10,7 @@ name match's score, a clear contradiction lowers it; every comparison is explain
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache
@@ -85,11 +86,14 @@ def from_ofac_remarks(remarks: str) -> Identifiers:
 
 @dataclass(frozen=True, slots=True)
 class Evidence:
-    """The comparison of a party with a listed person: the score change and why."""
+    """The comparison of a party with a listed person: the score change and why. ``confirmed``
+    counts the agreements that single out a person (date of birth, ID number), as opposed to a
+    country, which millions share."""
 
     delta: float = 0.0
     agreed: tuple[str, ...] = ()
     contradicted: tuple[str, ...] = ()
+    confirmed: int = 0
 
     def lines(self) -> tuple[str, ...]:
         return (*(f"agrees: {a}" for a in self.agreed), *(f"contradicts: {c}" for c in self.contradicted))
@@ -99,43 +103,52 @@ def _place_tokens(text: str) -> set[str]:
     return {t for t in re.split(r"[^a-z]+", text.lower()) if len(t) >= 3}
 
 
+def _both(what: str, payment: str, listed: Sequence[str]) -> str:
+    return f"{what}: payment {payment}, list {'; '.join(listed[:4])}"
+
+
 def compare(ids: Identifiers, countries: tuple[str, ...], *, birth_date: date | None, birth_place: str | None,
-            country: str | None, national_id: str | None, weights: EvidenceWeights) -> Evidence:
+            party_countries: Sequence[str], id_numbers: Sequence[str], weights: EvidenceWeights) -> Evidence:
     """What the party's identifiers say about one listed person (``countries``: the list's
-    address and nationality countries)."""
+    address and nationality countries; ``party_countries``: the party's residence and address
+    countries). Each line names the payment's value and the list's."""
     agreed: list[str] = []
     contra: list[str] = []
     delta = 0.0
+    confirmed = 0
     if birth_date is not None and ids.birth_dates:
         full = [d for d in ids.birth_dates if len(d) == 10]
         years = {int(d[:4]) for d in ids.birth_dates}
-        listed = ", ".join(ids.birth_dates[:4])
+        line = _both("date of birth", birth_date.isoformat(), ids.birth_dates)
         if birth_date.isoformat() in full or (birth_date.year in years and not full):
-            agreed.append(f"date of birth {birth_date.isoformat()} (list: {listed})")
+            agreed.append(line)
             delta += weights.birth_date_agrees
+            confirmed += 1
         elif birth_date.year in years:
-            agreed.append(f"year of birth {birth_date.year} (list: {listed})")
+            agreed.append(line.replace("date of birth", "year of birth", 1))
             delta += weights.birth_date_agrees / 2
         elif all(abs(birth_date.year - y) > 1 for y in years):
-            contra.append(f"date of birth {birth_date.isoformat()} (list: {listed})")
+            contra.append(line)
             delta -= weights.birth_date_contradicts
     if birth_place and ids.birth_places:
         mine = _place_tokens(birth_place)
         if any(mine & _place_tokens(p) for p in ids.birth_places):
-            agreed.append(f"place of birth {birth_place} (list: {'; '.join(ids.birth_places[:2])})")
+            agreed.append(_both("place of birth", birth_place, ids.birth_places))
             delta += weights.birth_place_agrees
-    if national_id:
-        key = id_key(national_id)
-        if key and key in ids.id_numbers:
-            agreed.append(f"ID number {national_id}")
-            delta += weights.id_number_agrees
+    keys = {k: n for n in id_numbers if (k := id_key(n))}
+    same = [n for k, n in keys.items() if k in ids.id_numbers]
+    if same:
+        agreed.append(_both("ID number", same[0], ids.id_numbers))
+        delta += weights.id_number_agrees
+        confirmed += 1
     known = tuple(dict.fromkeys((*ids.nationalities, *countries)))
-    if country and known:
-        cc = country.strip().upper()
-        if cc in known:
-            agreed.append(f"country {cc} (list: {', '.join(known[:5])})")
+    mine_cc = tuple(dict.fromkeys(c.strip().upper() for c in party_countries if c and c.strip()))
+    if mine_cc and known:
+        line = _both("country", ", ".join(mine_cc), known)
+        if set(mine_cc) & set(known):
+            agreed.append(line)
             delta += weights.country_agrees
         else:
-            contra.append(f"country {cc} (list: {', '.join(known[:5])})")
+            contra.append(line)
             delta -= weights.country_contradicts
-    return Evidence(round(delta, 4), tuple(agreed), tuple(contra))
+    return Evidence(round(delta, 4), tuple(agreed), tuple(contra), confirmed)

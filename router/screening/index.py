@@ -222,6 +222,15 @@ class NameIndex:
                         splits.setdefault(a + b, (a, b))
                         splits.setdefault(b + a, (b, a))
         self._pairs = {k: tuple(v) for k, v in pairs.items()}
+        # The same by token: token -> partner token -> names holding both. A query slot's
+        # alternatives are then intersected with a token's partners instead of trying every
+        # combination (two near-spelled tokens of 20 alternatives each were 400 lookups).
+        partners: dict[str, dict[str, tuple[int, ...]]] = defaultdict(dict)
+        for k, post in self._pairs.items():
+            a, b = k.split(" ")
+            partners[a][b] = post
+            partners[b][a] = post
+        self._partners = dict(partners)
         self._singles = {k: tuple(v) for k, v in singles.items()}
         self._concat = {k: tuple(v) for k, v in concat.items()}
         self._splits = splits
@@ -358,18 +367,24 @@ class NameIndex:
                         posts.append(post)
         if len(slots) < 2:
             return
-        pairs = self._pairs
+        partners_of = self._partners
         skipped: list[tuple[int, ...]] = []
         found = False
         for i, si in enumerate(slots):
             for j in range(i + 1, len(slots)):
                 if focus is not None and focus not in (i, j):
                     continue
+                sj = slots[j]
                 for x in si:
-                    for y in slots[j]:
-                        post = pairs.get(f"{x} {y}" if x < y else f"{y} {x}")
-                        if post is None:
-                            continue
+                    partners = partners_of.get(x)
+                    if partners is None:
+                        continue
+                    if len(sj) <= len(partners):
+                        ys = [y for y in sj if y in partners]
+                    else:
+                        ys = [y for y in partners if y in sj]
+                    for y in ys:
+                        post = partners[y]
                         if len(post) > PAIR_CAP:
                             skipped.append(post)
                         else:

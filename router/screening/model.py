@@ -93,6 +93,8 @@ class Match(BaseModel):
     evidence: tuple[str, ...] = ()  # "agrees: date of birth ...", "contradicts: country ..."
     agreed: int = 0
     contradicted: int = 0
+    # Agreements that single out a person (date of birth, ID number): what a reject needs.
+    confirmed: int = 0
 
 
 class Party(BaseModel):
@@ -105,8 +107,12 @@ class Party(BaseModel):
     account: str | None = None  # IBAN, account number or e-CNY wallet id
     address: str | None = None
     national_id: str | None = None
+    # Every identifier the payment gives (national id, passport, tax or company number, LEI).
+    id_numbers: tuple[str, ...] = ()
     birth_date: date | None = None
-    birth_place: str | None = None
+    birth_place: str | None = None  # city of birth and country of birth, as one text
+    residence_country: str | None = None  # CtryOfRes (``country`` is the address country, else this)
+    bic: str | None = None  # an organisation's AnyBIC
     # e-CNY wallet category (1..4) when ``account`` is an e-CNY wallet, else None.
     wallet_tier: int | None = None
     is_ecny_wallet: bool = False

@@ -130,6 +130,16 @@ def tokens(name: str) -> tuple[str, ...]:
     return out or tuple(raw)
 
 
+@lru_cache(maxsize=262144)
+def syllable_tokens(name: str) -> tuple[str, ...]:
+    """The words of a Latin-script name as Chinese syllables are read from them: like ``tokens``
+    but legal forms are kept ("Cheng Te-Je-Sa": "sa" is a syllable here, not S.A.)."""
+    if has_cjk(name):
+        return tokens(name)
+    text = fold(name).replace("'", "").replace("`", "").replace("’", "")
+    return tuple(t for t in _NON_ALNUM.sub(" ", text).split() if t not in HONORIFICS)
+
+
 def _unglue(t: str) -> str:
     if len(t) >= 7 and (t.startswith(_GLUED_PREFIXES) or t.endswith(_GLUED_SUFFIXES)):
         return _GLUED_LEGAL.sub("", t)

@@ -47,11 +47,12 @@ class Screener:
     def versions(self) -> tuple[ListVersion, ...]:
         return tuple(lst.version for lst in self.lists)
 
-    def _match(self, i: int, field: Field_, matched: str, screened: str, party: str, score: float) -> Match:
+    def _match(self, i: int, field: Field_, matched: str, screened: str, party: str, score: float,
+               **more: object) -> Match:
         e, v = self.index.entries[i], self._owner[i]
         # (pydantic-core validation is faster here than model_construct's Python path.)
         return Match(list=v.source, list_version=self._labels[id(v)], entry=e.uid, entry_name=e.name, field=field,
-                     matched=matched, screened=screened, party=party, score=round(min(score, 1.0), 4))
+                     matched=matched, screened=screened, party=party, score=round(min(score, 1.0), 4), **more)
 
     def screen_name(self, name: str | None, *, party: str = "", original: str | None = None,
                     subject: Party | None = None) -> list[Match]:
@@ -93,17 +94,19 @@ class Screener:
             final = score + ev.delta
             if final < threshold:
                 continue  # a clear contradiction: another person of the same name
-            m = self._match(n.entry, n.field, n.text, value, party, final)
-            out.append(m.model_copy(update={
-                "name_score": round(min(score, 1.0), 4), "basis": basis, "short": size <= 2, "name_size": size,
-                "evidence": ev.lines(), "agreed": len(ev.agreed), "contradicted": len(ev.contradicted)}))
+            out.append(self._match(n.entry, n.field, n.text, value, party, final, name_score=round(min(score, 1.0), 4),
+                                   basis=basis, short=size <= 2, name_size=size, evidence=ev.lines(),
+                                   agreed=len(ev.agreed), contradicted=len(ev.contradicted),
+                                   confirmed=ev.confirmed))
         out.sort(key=lambda m: -m.score)
         return out
 
     def _evidence(self, i: int, subject: Party) -> Evidence:
         e = self.index.entries[i]
+        ids = (subject.national_id, *subject.id_numbers) if subject.national_id else subject.id_numbers
         return compare(e.identifiers, e.countries, birth_date=subject.birth_date, birth_place=subject.birth_place,
-                       country=subject.country, national_id=subject.national_id, weights=self.settings.evidence)
+                       party_countries=[c for c in (subject.country, subject.residence_country) if c],
+                       id_numbers=ids, weights=self.settings.evidence)
 
     def screen_bic(self, bic: str | None, *, party: str = "") -> list[Match]:
         """Exact BIC (BIC8 = BIC8 + "XXX") scores 1; another branch of a listed BIC8 scores 0.95."""
@@ -135,7 +138,7 @@ class Screener:
     def rejects(self, m: Match) -> bool:
         """The decision policy (README, "Screening decisions"): an embargoed country or a listed BIC
         rejects; a name match rejects only when it is strong, i.e. at the reject score with nothing
-        contradicting it, and either an identifier agrees or it is a long name spelled exactly."""
+        contradicting it, and either a date of birth or ID number agrees or it is a long name spelled exactly."""
         s = self.settings
         if m.list == EMBARGO_LIST:
             return True
@@ -145,8 +148,8 @@ class Screener:
             return True
         if m.contradicted:
             return False
-        if m.agreed:
-            return True
+        if m.confirmed:
+            return True  # a date of birth or ID number agrees: a country alone is shared by millions
         if m.basis != "spelling" and not s.policy.romanization_rejects_alone:
             return False
         # A romanization equivalence is every syllable agreeing: as exact as it gets across scripts.

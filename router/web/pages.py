@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 from router.screening.cases import Case
 from router.screening.four_eyes import Policy, needs_second_analyst
+from router.screening.model import Match
 
 _STYLE = """
 body{font-family:system-ui,"Noto Sans CJK SC","Noto Sans CJK",sans-serif;margin:1.5rem;color:#1b1b1b}
@@ -38,17 +39,32 @@ required></label></p>
 </form>""")
 
 
+def _why(m: Match) -> str:
+    """How the names compare and what the identifiers say, payment's value beside the list's."""
+    parts = []
+    if m.name_score is not None and m.name_score != m.score:
+        parts.append(f"name alone {m.name_score:.2f}")
+    if m.basis != "spelling":
+        parts.append(m.basis)
+    if m.short:
+        parts.append("short name")
+    head = escape(", ".join(parts))
+    items = "".join(f"<li class='{'agrees' if e.startswith('agrees') else 'contradicts'}'>{escape(e)}</li>"
+                    for e in m.evidence)
+    return head + (f"<ul class='evidence'>{items}</ul>" if items else "")
+
+
 def _matches_table(case: Case) -> str:
     if not case.matches:
         return ""
     rows = "".join(
         f"<tr><td>{escape(m.party)}</td><td>{escape(m.field)}</td><td>{escape(m.screened)}</td>"
         f"<td>{escape(m.list)}</td><td>{escape(m.entry)}</td><td>{escape(m.entry_name)}</td>"
-        f"<td>{escape(m.matched)}</td><td class='score'>{m.score:.2f}</td></tr>"
+        f"<td>{escape(m.matched)}</td><td class='score'>{m.score:.2f}</td><td>{_why(m)}</td></tr>"
         for m in case.matches
     )
     return ("<table class='matches'><tr><th>party</th><th>field</th><th>screened</th><th>list</th><th>entry</th>"
-            f"<th>listed name</th><th>matched value</th><th>score</th></tr>{rows}</table>")
+            f"<th>listed name</th><th>matched value</th><th>score</th><th>why</th></tr>{rows}</table>")
 
 
 def _rules(case: Case) -> str:

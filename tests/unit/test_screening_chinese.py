@@ -19,7 +19,7 @@ WONG_REMARKS = ("DOB 18 Mar 1961; alt. DOB circa 1950; POB China; nationality Ch
                 "National ID No. D489833(9) (Hong Kong).")
 ENTRIES = (
     ListEntry("1", "ZHANG, Weiguo", "individual", countries=("CN",)),
-    ListEntry("2", "SHI, Min", "individual", countries=("CN",)),
+    ListEntry("2", "SHI, Min", "individual", countries=("CN",), identifiers=Identifiers(birth_dates=("1975-08-09",))),
     ListEntry("3", "WEI, Hsueh Yuan", "individual", countries=("TW",)),
     ListEntry("4", "WONG, Moon Chi", "individual", countries=("CN",), identifiers=from_ofac_remarks(WONG_REMARKS)),
     ListEntry("5", "CHEN, Guoxiong", "individual", aliases=("陳國雄",)),
@@ -69,8 +69,20 @@ def test_long_exact_name_rejects_but_another_romanization_alone_holds() -> None:
 
 def test_secondary_identifiers_raise_lower_and_explain() -> None:
     short = SCREENER.screen_name("史敏", subject=Party(country="CN"))
-    assert short[0].agreed == 1 and "agrees: country CN" in short[0].evidence[0]
-    assert SCREENER.outcome_of(short) == "reject"  # short name + an agreeing identifier: strong
+    assert short[0].agreed == 1 and short[0].evidence[0] == "agrees: country: payment CN, list CN"
+    # A country is shared by millions: a short name with only that agreeing is held, not refused.
+    assert short[0].confirmed == 0 and SCREENER.outcome_of(short) == "hold"
+    dob = SCREENER.screen_name("史敏", subject=Party(birth_date=date(1975, 8, 9)))
+    assert dob[0].confirmed == 1 and SCREENER.outcome_of(dob) == "reject"  # name + date of birth: strong
+    assert "agrees: date of birth: payment 1975-08-09, list 1975-08-09" in dob[0].evidence
+    # Another date of birth: the score drops (to the hold line), never a reject; with another
+    # country as well it is another person of that name, and the match goes.
+    other = SCREENER.screen_name("史敏", subject=Party(birth_date=date(1991, 2, 3)))
+    assert other[0].score < other[0].name_score and other[0].contradicted == 1
+    assert "contradicts: date of birth: payment 1991-02-03, list 1975-08-09" in other[0].evidence
+    assert SCREENER.outcome_of(other) == "hold"
+    assert SCREENER.screen_name("史敏", subject=Party(birth_date=date(1991, 2, 3), country="DE")) == []
+    assert SCREENER.outcome_of(SCREENER.screen_name("史敏")) == "hold"  # the name alone
     other = SCREENER.screen_name("Ouyang Jianguo", subject=Party(birth_date=date(1988, 2, 3)))
     # Another date of birth: the score drops to a hold, never a reject.
     assert other[0].score < other[0].name_score == 1.0 and other[0].contradicted == 1
@@ -79,7 +91,7 @@ def test_secondary_identifiers_raise_lower_and_explain() -> None:
     same = SCREENER.screen_name("Ouyang Jianguo", subject=Party(birth_date=date(1970, 5, 1), country="CN"))
     assert same[0].score == 1.0 and same[0].agreed == 2 and SCREENER.outcome_of(same) == "reject"
     by_id = SCREENER.screen_name("Wong Moon Chi", subject=Party(national_id="D489833(9)", country="HK"))
-    assert any("ID number" in e for e in by_id[0].evidence) and any("contradicts: country HK" in e
+    assert any("ID number" in e for e in by_id[0].evidence) and any("contradicts: country: payment HK" in e
                                                                       for e in by_id[0].evidence)
     assert SCREENER.outcome_of(by_id) == "hold"  # a contradiction never auto-rejects
 
@@ -124,3 +136,20 @@ def test_real_lists_every_form_recall_and_clean_names() -> None:
         neg = [screener.screen_name(i.query) for i in clean if i.form == form]
         assert sum(bool(ms) for ms in neg) / len(neg) <= 0.015, form
         assert not any(screener.outcome_of(ms) == "reject" for ms in neg), form
+
+
+def test_short_cantonese_names_agree_on_usual_readings_only() -> None:
+    entries = (ListEntry("a", "HE, Yi", "individual", countries=("CN",)),
+               ListEntry("b", "XU, Bin", "individual", countries=("CN",)),
+               ListEntry("c", "CHENG, Teresa", "individual", countries=("HK",)))
+    s = Screener([SanctionsList(ListVersion("T2", date(2024, 1, 1), "list", 3, "0" * 64), entries)],
+                 ScreeningSettings())
+    # "si" is written for one common character read yi, against 22 read shi: 何思 is not 何怡.
+    assert s.screen_name("Ho Si") == [] and s.screen_name("Ngai Lai") == []
+    assert s.screen_name("Ho Yi")[0].entry == "a"  # 何怡 in Cantonese: the usual reading of each
+    assert s.screen_name("Chui Ban")[0].entry == "b"  # 徐 is Chui: a common surname's reading is usual
+    # "hoi" is one syllable, not ho-i (pinyin would write ho'i), so "Hon Hoi" does not read He Yi.
+    assert s.screen_name("Hon Hoi") == []
+    assert [r.scheme for r in chinese.readings(("lui", "ming"))] == ["cantonese"]
+    # "Sa" is a syllable here, not S.A.
+    assert s.screen_name("Cheng Te-Je-Sa")[0].entry == "c"

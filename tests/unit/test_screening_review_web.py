@@ -296,3 +296,17 @@ def test_review_account_command_writes_a_private_file(tmp_path: Path, monkeypatc
 def _write(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def test_the_case_shows_both_sides_of_each_identifier() -> None:
+    from router.web.pages import cases_page
+
+    case = make_case()
+    m = case.matches[0].model_copy(update={
+        "score": 0.91, "name_score": 0.96, "basis": "romanization:cantonese/pinyin", "short": True,
+        "evidence": ("agrees: date of birth: payment 1975-08-09, list 1975-08-09",
+                     "contradicts: country: payment DE, list CN")})
+    html = cases_page("alice", [case.model_copy(update={"matches": (m,)})], "tok", "sanctions")
+    assert "name alone 0.96, romanization:cantonese/pinyin, short name" in html
+    assert "<li class='agrees'>agrees: date of birth: payment 1975-08-09, list 1975-08-09</li>" in html
+    assert "<li class='contradicts'>contradicts: country: payment DE, list CN</li>" in html

@@ -45,4 +45,4 @@ def test_hold_produces_a_case_and_reject_a_reason_code() -> None:
     assert rej.case is None and rej.decision.reject() is not None and rej.decision.reason_code == "RR04"
     # The listed ZHAO, Weiming lives in China: the same name in Germany is held, not refused.
     other = screen(req("r2", "100", creditor="Zhao Weiming", country="DE"), SCREENER, (), T0)
-    assert other.decision.outcome == "hold" and "contradicts: country DE" in other.decision.reason
+    assert other.decision.outcome == "hold" and "contradicts: country: payment DE, list CN" in other.decision.reason
