@@ -219,6 +219,7 @@ class Booked(_Frozen):
     # Booked by the liquidity-saving mechanism as one of a set funded on its net: the set's records
     # follow each other and the last says so; balances are only checked at the set's end.
     lsm_run: str | None = None
+    lsm_kind: Literal["bilateral", "multilateral"] | None = None  # which pass found the set
     lsm_last: bool = False
     at: datetime
 

@@ -338,7 +338,7 @@ def set_cap(book: Book, cmd: SetCap, now: float, policy: Policy) -> Effects:
 
 @dataclass
 class OffsetRun:
-    kind: str  # "bilateral" or "multilateral"
+    kind: Literal["bilateral", "multilateral"]
     settlements: int
     at: float
 
@@ -356,7 +356,9 @@ def offset(book: Book, now: float, policy: Policy, runs: list[OffsetRun] | None 
     if len(items) < 2:
         return fx
     credited: set[str] = set()
-    for kind, groups in (("bilateral", lsm.bilateral_groups(items)), ("multilateral", None)):
+    passes: tuple[tuple[Literal["bilateral", "multilateral"], list[list[tuple[str, SettlementRequest]]] | None], ...] \
+        = (("bilateral", lsm.bilateral_groups(items)), ("multilateral", None))
+    for kind, groups in passes:
         for group in groups if groups is not None else [candidates()]:
             chosen = lsm.offset_set({a: acc.available for a, acc in book.accounts.items()}, group,
                                     headroom(book, policy) if policy.net_debit_caps or book.caps else None)
@@ -365,7 +367,7 @@ def offset(book: Book, now: float, policy: Policy, runs: list[OffsetRun] | None 
             run = f"LSM-{book.next_seq()}"
             for i, sid in enumerate(chosen):
                 req = book.waiting[sid]
-                fx.extend(_commit(book, book.queue[sid], req, now, policy, lsm_run=run,
+                fx.extend(_commit(book, book.queue[sid], req, now, policy, lsm_run=run, lsm_kind=kind,
                                   lsm_last=i == len(chosen) - 1))
                 credited |= {leg.credit_account for leg in req.legs}
             if runs is not None:
@@ -420,7 +422,8 @@ def _posting(a: LedgerAccount, direction: Literal["DBIT", "CRDT"], amount: Decim
 
 def _commit(book: Book, receipt: SettlementReceipt, req: SettlementRequest, now: float, policy: Policy, *,
             from_reservation: bool = False, event_id: str | None = None, lsm_run: str | None = None,
-            lsm_last: bool = False, drain_after: bool = True) -> Effects:
+            lsm_kind: Literal["bilateral", "multilateral"] | None = None, lsm_last: bool = False,
+            drain_after: bool = True) -> Effects:
     fx = Effects()
     postings: list[Posting] = []
     for leg in req.legs:
@@ -435,7 +438,7 @@ def _commit(book: Book, receipt: SettlementReceipt, req: SettlementRequest, now:
     book.put_receipt(done)
     fx.journal.append(Booked(settlement_id=req.settlement_id, uetr=req.uetr, sender=req.sender, msg_id=req.msg_id,
                              decision="COMMIT", postings=tuple(postings), condition_event=event_id,
-                             lsm_run=lsm_run, lsm_last=lsm_last, at=_ts(now)))
+                             lsm_run=lsm_run, lsm_kind=lsm_kind, lsm_last=lsm_last, at=_ts(now)))
     fx.outcomes.append(_outcome(done, now, decision="COMMIT", status="ACSC", final=True,
                                 legs_booked=tuple(leg.leg for leg in req.legs), postings=tuple(postings)))
     # The credits may let queued settlements through. An LSM set drains once, after its last
