@@ -95,6 +95,7 @@ class Fund(_Frozen):
     currency: Currency
     amount: Decimal
     owner: Ident | None = None
+    by: Ident | None = None  # the operator who sent it (the liquidity view, ``router ledger fund --by``)
 
     @model_validator(mode="after")
     def _valid(self) -> Fund:
@@ -198,6 +199,7 @@ class Funded(_Frozen):
     type: Literal["FUNDED"] = "FUNDED"
     fund_id: str
     posting: Posting
+    by: str | None = None  # the operator who sent the funding, when one did
     at: datetime
 
 

@@ -136,7 +136,8 @@ def fund(book: Book, cmd: Fund, now: float, policy: Policy) -> Effects:
                                f"{cmd.currency}")
     credited = _move(book, cmd.account, cmd.amount)
     book.put_funding(cmd.fund_id, Funding(account=cmd.account, at=now))
-    fx.journal.append(Funded(fund_id=cmd.fund_id, posting=_posting(credited, "CRDT", cmd.amount), at=_ts(now)))
+    fx.journal.append(Funded(fund_id=cmd.fund_id, posting=_posting(credited, "CRDT", cmd.amount), by=cmd.by,
+                             at=_ts(now)))
     fx.extend(drain(book, now, policy, {cmd.account}))
     return fx
 
