@@ -344,9 +344,18 @@ class OffsetRun:
     at: float
 
 
+LSM_SEEDS = 8  # seeded passes per LSM run and group: the oldest queued settlements first
+# Each pass is one greedy search, quadratic in the queue (~5 ms at 400 queued, ~0.13 s at 2,000):
+# past this many candidates the seeded passes are skipped, so that the ledger's one task keeps
+# booking while a deep queue waits.
+LSM_SEED_MAX_QUEUE = 400
+
+
 def offset(book: Book, now: float, policy: Policy, runs: list[OffsetRun] | None = None) -> Effects:
     """Book queued settlements that fund each other on their net (bilateral first, then one
-    multilateral pass); see ``router.settlement.lsm``. ``runs`` collects what each run booked."""
+    multilateral pass, then passes seeded on the oldest still queued); see ``router.settlement.lsm``.
+    Each set is searched against the balances left by the sets before it. ``runs`` collects what
+    each run booked."""
     fx = Effects()
 
     def candidates() -> list[tuple[str, SettlementRequest]]:
@@ -357,22 +366,37 @@ def offset(book: Book, now: float, policy: Policy, runs: list[OffsetRun] | None 
     if len(items) < 2:
         return fx
     credited: set[str] = set()
-    passes: tuple[tuple[Literal["bilateral", "multilateral"], list[list[tuple[str, SettlementRequest]]] | None], ...] \
-        = (("bilateral", lsm.bilateral_groups(items)), ("multilateral", None))
-    for kind, groups in passes:
-        for group in groups if groups is not None else [candidates()]:
-            chosen = lsm.offset_set({a: acc.available for a, acc in book.accounts.items()}, group,
-                                    headroom(book, policy) if policy.net_debit_caps or book.caps else None)
-            if len(chosen) < 2:
-                continue
-            run = f"LSM-{book.next_seq()}"
-            for i, sid in enumerate(chosen):
-                req = book.waiting[sid]
-                fx.extend(_commit(book, book.queue[sid], req, now, policy, lsm_run=run, lsm_kind=kind,
-                                  lsm_last=i == len(chosen) - 1))
-                credited |= {leg.credit_account for leg in req.legs}
-            if runs is not None:
-                runs.append(OffsetRun(kind, len(chosen), now))
+
+    def book_set(kind: Literal["bilateral", "multilateral"], group: list[tuple[str, SettlementRequest]],
+                 pinned: str | None = None) -> None:
+        chosen = lsm.offset_set({a: acc.available for a, acc in book.accounts.items()}, group,
+                                headroom(book, policy) if policy.net_debit_caps or book.caps else None, pinned=pinned)
+        if len(chosen) < 2:
+            return
+        run = f"LSM-{book.next_seq()}"
+        for i, sid in enumerate(chosen):
+            req = book.waiting[sid]
+            fx.extend(_commit(book, book.queue[sid], req, now, policy, lsm_run=run, lsm_kind=kind,
+                              lsm_last=i == len(chosen) - 1))
+            credited.update(leg.credit_account for leg in req.legs)
+        if runs is not None:
+            runs.append(OffsetRun(kind, len(chosen), now))
+
+    def seeded(kind: Literal["bilateral", "multilateral"], within: set[str] | None) -> None:
+        tried: set[str] = set()
+        for _ in range(LSM_SEEDS):
+            rest = [(sid, req) for sid, req in candidates() if within is None or sid in within]
+            seed = next((sid for sid, _ in rest if sid not in tried), None)
+            if seed is None or not 2 <= len(rest) <= LSM_SEED_MAX_QUEUE:
+                return
+            tried.add(seed)
+            book_set(kind, rest, pinned=seed)
+
+    for group in lsm.bilateral_groups(items):
+        book_set("bilateral", group)
+        seeded("bilateral", {sid for sid, _ in group})
+    book_set("multilateral", candidates())
+    seeded("multilateral", None)
     if credited and book.queue:
         fx.extend(drain(book, now, policy, credited))
     return fx
