@@ -299,18 +299,20 @@ def _fundable(book: Book, legs: Iterable[Leg], policy: Policy | None = None) -> 
         if a is None or a.available < amount:
             return False
         cap = net_debit_cap(book, policy, a.owner)
-        if cap is not None and a.net - amount < -cap:
+        # Held legs become debits when their condition is met: they count against the cap now.
+        if cap is not None and a.net - a.reserved - amount < -cap:
             return False
     return True
 
 
 def headroom(book: Book, policy: Policy) -> dict[str, Decimal]:
-    """What each capped account may still be net debited: its owner's cap plus its net position."""
+    """What each capped account may still be net debited: its owner's cap plus its net position,
+    less what conditional holds will debit."""
     out: dict[str, Decimal] = {}
     for a in book.accounts.values():
         cap = net_debit_cap(book, policy, a.owner)
         if cap is not None:
-            out[a.account] = cap + a.net
+            out[a.account] = cap + a.net - a.reserved
     return out
 
 
