@@ -57,6 +57,10 @@ def _check(args: argparse.Namespace) -> int:
     else:
         print(f"settlements {report.settlements}: {report.commits} committed, {report.aborts} aborted, "
               f"{report.undecided} undecided, {report.duplicates_answered} duplicates answered")
+        passes = ", ".join(f"{k} {v['sets']} sets / {v['settlements']} settlements"
+                           for k, v in report.lsm_by_kind.items())
+        print(f"liquidity-saving mechanism: {report.lsm_runs} sets, {report.lsm_settlements} settlements"
+              + (f" ({passes})" if passes else ""))
         for ccy, t in summary["currencies"].items():
             print(f"  {ccy}: opening {t['opening']} + funded {t['funded']} -> balances {t['balances']} "
                   f"(reserved {t['reserved']})")
