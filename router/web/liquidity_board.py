@@ -132,6 +132,7 @@ class LiquidityBoard:
         return settings_caps.get(participant), None
 
     def participants(self, settings_caps: Mapping[str, Decimal]) -> list[ParticipantRow]:
+        """One row per participant, those with payments waiting (then holding) first."""
         owner = {a.account: a.owner for a in self.accounts.values()}
         queued: Counter[str] = Counter()
         holds: Counter[str] = Counter()
@@ -153,4 +154,5 @@ class LiquidityBoard:
             cap, by = self.cap_in_force(p, settings_caps)
             rows.append(ParticipantRow(p, tuple(sorted(by_owner.get(p, []), key=lambda a: a.account)), queued[p],
                                        dict(sorted(amounts.get(p, {}).items())), holds[p], cap, by))
-        return rows
+        # Who has payments waiting comes first: that is what an operator opens the page for.
+        return sorted(rows, key=lambda r: (-r.queued, -r.holds, r.participant))

@@ -61,7 +61,9 @@ def test_board_shows_balances_queue_holds_caps_lsm_runs_and_who_acted() -> None:
     led.pay("q2", "B", "A", "120.00")  # B has 50: queued (gridlock)
     hold = (datetime.fromtimestamp(led.now, UTC) + timedelta(seconds=60)).isoformat()
     led.pay("c1", "B", "A", "10.00", condition_id="cond-1", hold_until=hold)  # reserved on B
-    rows = {r.participant: r for r in led.board.participants({"A": Decimal("500")})}
+    listed = led.board.participants({"A": Decimal("500")})
+    assert [r.participant for r in listed] == ["B", "A"]  # both wait; B also holds
+    rows = {r.participant: r for r in listed}
     assert (rows["A"].queued, rows["B"].queued, rows["B"].holds) == (1, 1, 1)
     assert rows["A"].queued_amount == {"CNY": Decimal("150.00")}
     assert rows["B"].accounts[0].reserved == Decimal("10.00")
