@@ -26,7 +26,9 @@ from connectors.population import (
     SANCTIONED_DEBTORS,
     chinese_customer,
     cny_amount,
+    correspondent,
     foreign_customer,
+    partner_of,
 )
 from router import headers
 from router.config import Settings
@@ -67,7 +69,9 @@ class CipsTraffic:
         rng = self.rng
         self.counter += 1
         payer = chinese_customer(self.d, rng, wallet=True if tiny else wallet)
-        bank = to or rng.choice(self.correspondents)
+        partner = partner_of(payer.bank.bic, rng) if to is None else None
+        bank = to or next((c for c in self.correspondents if c.bic[:8] == partner), None) \
+            or correspondent(self.correspondents, rng, paying=False)
         payee = foreign_customer(bank, rng)
         kind = kind or ("pacs.009" if rng.random() < self.s.sim.pacs009_share and not tiny else "pacs.008")
         value = amount or cny_amount(rng, tiny=tiny)

@@ -20,7 +20,7 @@ from decimal import Decimal
 from aiokafka import AIOKafkaProducer
 
 from connectors.cips_sim import read_messages
-from connectors.population import chinese_customer, foreign_customer
+from connectors.population import chinese_customer, correspondent, foreign_customer, partner_of
 from router.config import Settings
 from router.iso20022.build import build_message
 from router.iso20022.directory import Directory, Participant
@@ -116,10 +116,11 @@ class CorrespondentBanks:
     def inbound(self, *, amount: Decimal | None = None, creditor_name: str | None = None) -> Payment:
         """A payment from a correspondent's customer to a Chinese beneficiary, in the bank's currency."""
         rng = self.rng
-        bank = rng.choice(self.banks)
+        bank = correspondent(self.banks, rng, paying=True)
         currency = self.currency_of(bank)
         payer = foreign_customer(bank, rng)
-        payee = chinese_customer(self.directory, rng)
+        partner = partner_of(bank.bic, rng)
+        payee = chinese_customer(self.directory, rng, bank=self.directory.by_bic(partner) if partner else None)
         now = datetime.now(UTC)
         ident = self._id(bank.bic, "P")
         value = amount or Decimal(str(round(rng.lognormvariate(7.0, 1.2), 2))).quantize(Decimal("0.01"))

@@ -40,15 +40,28 @@ HOSTILE_SEED = 1_000_007
 TERMINAL = {"settled", "rejected", "held", "returned", "cancelled"}
 
 
-def demo_balances(directory: Directory, *, thin: str = "JDHBCNSH") -> dict[str, AccountOpening]:
-    """Opening positions: every CIPS participant in CNY (one thinly funded, to show the liquidity
-    queue), the FX providers in every corridor currency, correspondents' nostros in their own."""
+# Thinly funded accounts: two small CIPS participants and their trade partners' nostros
+# (connectors.population.TRADE_PARTNERS), each holding about one payment's worth. Their flows
+# with each other are two-way and about balanced over the run, so each lives on incoming
+# payments, and those come from another thin account: queues form in both directions and
+# gridlock, what an RTGS liquidity-saving mechanism is for. Everyone else is funded far beyond the
+# demo's flows.
+THIN_ACCOUNTS: dict[str, Decimal] = {
+    "JDHBCNSH/CNY": Decimal("20000.00"), "WLKECNBJ/CNY": Decimal("20000.00"),
+    "HDSNUS33/USD": Decimal("2800.00"), "NRDBDEFF/EUR": Decimal("2400.00"),
+}
+
+
+def demo_balances(directory: Directory, *, thin: dict[str, Decimal] | None = None) -> dict[str, AccountOpening]:
+    """Opening positions: every CIPS participant in CNY, the FX providers in every corridor
+    currency, correspondents' nostros in their own; the ``thin`` ones (default ``THIN_ACCOUNTS``)
+    with little, to show the liquidity queue and the LSM."""
+    thin = THIN_ACCOUNTS if thin is None else thin
     out: dict[str, AccountOpening] = {}
     currencies = sorted({c for bank in directory.correspondents for c in bank.currencies[:1]} | {"USD", "EUR"})
     for p in directory.participants:
         bic8 = p.bic[:8]
-        amount = Decimal("1000000.00") if bic8 == thin else Decimal("500000000.00")
-        out[f"{bic8}/CNY"] = AccountOpening(currency="CNY", amount=amount, owner=bic8)
+        out[f"{bic8}/CNY"] = AccountOpening(currency="CNY", amount=Decimal("500000000.00"), owner=bic8)
     for provider in FX_PROVIDERS:
         for ccy in currencies:
             out[f"{provider}/{ccy}"] = AccountOpening(currency=ccy, amount=Decimal("900000000.00"), owner=provider)
@@ -58,6 +71,8 @@ def demo_balances(directory: Directory, *, thin: str = "JDHBCNSH") -> dict[str, 
             digits = 0 if ccy in ("JPY", "KRW") else 2
             amount = Decimal("50000000").quantize(Decimal(1).scaleb(-digits))
             out[f"{bank.bic[:8]}/{ccy}"] = AccountOpening(currency=ccy, amount=amount, owner=bank.bic[:8])
+    for account, amount in thin.items():
+        out[account] = out[account].model_copy(update={"amount": amount})
     return out
 
 
@@ -312,6 +327,11 @@ def summarise(s: Settings, board: StatusBoard, cips: CipsSimulator, corr: Corres
     cond_reasons = Counter((board.latest.get(u) or {}).get("reason") or "" for u in cips.conditional
                            if board.outcome(u) == "rejected")
     latencies += [(corr.final_at[u] - corr.sent_at[u]) * 1000 for u in corr.final_at if u in corr.sent_at]
+    # The same, for the payments that settled (what the liquidity queue and the LSM change).
+    settled_latencies = [(cips.seen.final_at[u] - cips.seen.sent_at[u]) * 1000 for u in cips.seen.final_at
+                         if u in cips.seen.sent_at and u not in cips.conditional and board.outcome(u) == "settled"]
+    settled_latencies += [(corr.final_at[u] - corr.sent_at[u]) * 1000 for u in corr.final_at
+                          if u in corr.sent_at and board.outcome(u) == "settled"]
     summary: dict[str, Any] = {
         "payments": len(uetrs),
         "settled": counts["settled"],
@@ -323,7 +343,9 @@ def summarise(s: Settings, board: StatusBoard, cips: CipsSimulator, corr: Corres
         "volumes": {k: str(v) for k, v in sorted(volumes.items())},
         "latency_ms": {"p50": round(percentile(latencies, 0.5), 1), "p99": round(percentile(latencies, 0.99), 1),
                        "mean": round(statistics.fmean(latencies), 1) if latencies else 0.0,
-                       "samples": len(latencies)},
+                       "samples": len(latencies),
+                       "settled_p50": round(percentile(settled_latencies, 0.5), 1),
+                       "settled_p99": round(percentile(settled_latencies, 0.99), 1)},
         # Sustained: final answers while the senders were sending, over that window. Dividing all
         # payments by the whole run would count the drain (the last liquidity-queued payments).
         "throughput_per_s": sustained_rate(cips.seen.final_at, corr.final_at, window=window),
@@ -334,6 +356,10 @@ def summarise(s: Settings, board: StatusBoard, cips: CipsSimulator, corr: Corres
                          "settlements": ledger.settlements, "commits": ledger.commits, "aborts": ledger.aborts,
                          # liquidity-saving mechanism: sets booked on their net, and the settlements in them
                          "lsm_runs": ledger.lsm_runs, "lsm_offset_settlements": ledger.lsm_settlements},
+        # The liquidity queue's result: queued payments rejected for lack of funds (AM04), and the
+        # sets the liquidity-saving mechanism booked on their net, per pass.
+        "liquidity": {"lsm": s.settlement.lsm, "am04": rejected.get("AM04", 0), "lsm_sets": ledger.lsm_runs,
+                      "lsm_settlements": ledger.lsm_settlements, "lsm_by_kind": ledger.lsm_by_kind},
         "conditional": {"sent": len(cips.conditional), "settled": cond["settled"], "rejected": cond["rejected"],
                         "rejected_reasons": dict(sorted(cond_reasons.items())), "cancelled": cond["cancelled"],
                         "in_flight": cond["in-flight"]},

@@ -57,6 +57,20 @@ WALLET_TIERS = (1, 2, 3, 4)
 SANCTIONED_CREDITORS = ("HARROWGATE MARITIME HOLDINGS LTD", "Banco Ficticio del Norte")
 SANCTIONED_DEBTORS = ("赵伟明", "林晓红")
 CIPS_PURPOSES = ("CGOD", "CSVC", "CSAL", "CINV", "CTRD", "CCSH")
+# How much of the CIPS side's traffic each participant's customers send and receive: the large
+# state banks carry most of it, the small regional banks little (a uniform choice had the smallest
+# bank paying as much as the largest).
+VOLUME_WEIGHTS = {"JDHBCNSH": 1.0, "WLKECNBJ": 1.0, "PRLRCNGZ": 1.5}
+DEFAULT_VOLUME_WEIGHT = 3.0
+# Small banks on each side of the corridor bank each other's trade: their customers mostly pay,
+# and are paid by, customers of their partner (the two-way flows a thinly funded bank lives on).
+TRADE_PARTNERS = {"JDHBCNSH": "HDSNUS33", "WLKECNBJ": "NRDBDEFF"}
+PARTNER_SHARE = 0.9
+# Correspondents' shares of the traffic: as payee banks of CIPS-side payments, and as senders of
+# payments to China. The small banks' partners do their CNY business almost only with them: they
+# are rarely paid through the large banks, and they send about what their partner sends them.
+CORR_PAID_WEIGHTS = {"HDSNUS33": 0.02, "NRDBDEFF": 0.02}
+CORR_PAYING_WEIGHTS = {"HDSNUS33": 2.0, "NRDBDEFF": 2.0}
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,10 +101,31 @@ def wallet_id(operator: Participant, tier: int, rng: random.Random) -> str:
     return operator.wallet_prefix + str(tier) + "".join(str(rng.randint(0, 9)) for _ in range(12))
 
 
+def cips_bank(directory: Directory, rng: random.Random) -> Participant:
+    """A CIPS participant drawn by its share of the traffic (``VOLUME_WEIGHTS``)."""
+    banks = [p for p in directory.participants if not p.bic.startswith("ROUT")]
+    weights = [VOLUME_WEIGHTS.get(p.bic[:8], DEFAULT_VOLUME_WEIGHT) for p in banks]
+    return rng.choices(banks, weights)[0]
+
+
+def correspondent(banks: list[Participant] | tuple[Participant, ...], rng: random.Random, *,
+                  paying: bool) -> Participant:
+    """A correspondent drawn by its share of the traffic, as payer (``paying``) or as payee bank."""
+    table = CORR_PAYING_WEIGHTS if paying else CORR_PAID_WEIGHTS
+    return rng.choices(banks, [table.get(b.bic[:8], 1.0) for b in banks])[0]
+
+
+def partner_of(bic: str, rng: random.Random) -> str | None:
+    """The BIC8 of the bank's trade partner on the other side, for ``PARTNER_SHARE`` of its
+    payments (``TRADE_PARTNERS`` both ways); None: anyone."""
+    bic8 = bic[:8]
+    partner = TRADE_PARTNERS.get(bic8) or next((c for c, f in TRADE_PARTNERS.items() if f == bic8), None)
+    return partner if partner is not None and rng.random() < PARTNER_SHARE else None
+
+
 def chinese_customer(directory: Directory, rng: random.Random, *, wallet: bool | None = None,
-                     tier: int | None = None) -> Customer:
-    bank = rng.choice(directory.participants[:-1] if directory.participants[-1].bic.startswith("ROUT")
-                      else directory.participants)
+                     tier: int | None = None, bank: Participant | None = None) -> Customer:
+    bank = bank or cips_bank(directory, rng)
     if wallet is None:
         wallet = bank.ecny_operator and rng.random() < 0.4
     if wallet and not bank.ecny_operator:

@@ -50,6 +50,12 @@ ROLES: dict[str, RoleAccess] = {r.role: r for r in (
         reads=("screening.cases", "screening.decisions"),
         writes=("screening.decisions", "screening.cases", "screening.audit")),
     RoleAccess(
+        # Apart from `review`: an analysts' page must not be able to write ledger commands.
+        "liquidity", "`router review-server` with `web.liquidity_operators`: the analysts' page and the "
+        "operators' liquidity view (reads the ledger, funds accounts, changes net debit caps)",
+        reads=("screening.cases", "screening.decisions", "settlement.events", "settlement.ledger.state"),
+        writes=("screening.decisions", "screening.cases", "screening.audit", "settlement.requests")),
+    RoleAccess(
         "gateway", "the banks' side: CIPS / e-CNY and correspondent gateways, the FX feed, the parties "
         "that release conditional payments",
         reads=("cips.out", "corr.out", "payments.status"),

@@ -98,6 +98,9 @@ class WebSettings(BaseModel):
     four_eyes: Literal["sanctions", "all"] = "sanctions"
     # Sign-in attempts per minute from one client address (per-account lockout comes on top).
     login_attempts_per_minute: int = Field(default=20, ge=1)
+    # Accounts (of the above) that may open the liquidity view (/liquidity): balances, queues,
+    # caps, LSM runs, and fund accounts or change caps. None: the view is off.
+    liquidity_operators: tuple[str, ...] = ()
 
 
 class StateSettings(BaseModel):

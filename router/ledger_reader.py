@@ -146,10 +146,11 @@ async def set_cap(settings: Settings, participant: str, amount: Decimal | None, 
 
 
 async def fund(settings: Settings, account: str, amount: Decimal, currency: str, fund_id: str,
-               owner: str | None = None) -> Fund:
-    """Send external liquidity to ``account`` (booked once per ``fund_id``)."""
+               owner: str | None = None, by: str | None = None) -> Fund:
+    """Send external liquidity to ``account`` (booked once per ``fund_id``; ``by``: the operator,
+    journaled on the FUNDED record)."""
     cmd = Fund.model_validate({"account": account, "fund_id": fund_id, "currency": currency, "amount": amount,
-                               "owner": owner})
+                               "owner": owner, "by": by})
     producer = AIOKafkaProducer(**client_options(settings.kafka), acks="all", enable_idempotence=True)
     await producer.start()
     try:

@@ -32,6 +32,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     f.add_argument("currency")
     f.add_argument("--owner", default=None)
     f.add_argument("--fund-id", default=None, help="idempotence key (default: a new uuid)")
+    f.add_argument("--by", default=None, help="who sends the funding (on the journal)")
     f.set_defaults(func=_fund)
     k = lsub.add_parser("cap", help="set (or with 'none' remove) a participant's net debit cap, audited")
     k.add_argument("participant")
@@ -56,6 +57,10 @@ def _check(args: argparse.Namespace) -> int:
     else:
         print(f"settlements {report.settlements}: {report.commits} committed, {report.aborts} aborted, "
               f"{report.undecided} undecided, {report.duplicates_answered} duplicates answered")
+        passes = ", ".join(f"{k} {v['sets']} sets / {v['settlements']} settlements"
+                           for k, v in report.lsm_by_kind.items())
+        print(f"liquidity-saving mechanism: {report.lsm_runs} sets, {report.lsm_settlements} settlements"
+              + (f" ({passes})" if passes else ""))
         for ccy, t in summary["currencies"].items():
             print(f"  {ccy}: opening {t['opening']} + funded {t['funded']} -> balances {t['balances']} "
                   f"(reserved {t['reserved']})")
@@ -137,7 +142,7 @@ def _fund(args: argparse.Namespace) -> int:
         raise CliError(f"amount {args.amount!r} is not a decimal number") from exc
     try:
         cmd = asyncio.run(fund(get_settings(), args.account, amount, args.currency.upper(),
-                               args.fund_id or f"fund-{uuid.uuid4()}", args.owner))
+                               args.fund_id or f"fund-{uuid.uuid4()}", args.owner, args.by))
     except ValidationError as exc:
         raise CliError(f"invalid funding: {exc.errors()[0]['msg']}") from exc
     print(json.dumps({"funded": cmd.account, "amount": str(cmd.amount), "currency": cmd.currency,

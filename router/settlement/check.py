@@ -73,6 +73,8 @@ class Report:
     violations: list[str]
     violation_count: int
     abort_reasons: dict[str, int]
+    # per LSM pass (bilateral / multilateral): sets booked and the settlements in them
+    lsm_by_kind: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -82,7 +84,8 @@ class Report:
         return {
             "ok": self.ok, "settlements": self.settlements, "commits": self.commits, "aborts": self.aborts,
             "undecided": self.undecided, "held": self.held, "lsm_runs": self.lsm_runs,
-            "lsm_settlements": self.lsm_settlements, "duplicates_answered": self.duplicates_answered,
+            "lsm_settlements": self.lsm_settlements, "lsm_by_kind": self.lsm_by_kind,
+            "duplicates_answered": self.duplicates_answered,
             "abort_reasons": self.abort_reasons, "accounts": self.accounts, "currencies": self.currencies,
             "violation_count": self.violation_count, "violations": self.violations,
         }
@@ -157,9 +160,23 @@ def check(view: LedgerView) -> Report:
         settlements=len(requested), commits=sum(1 for b in final if b.decision == "COMMIT"),
         aborts=sum(1 for b in final if b.decision == "ABORT"), undecided=len(undecided), held=len(held),
         lsm_runs=len({b.lsm_run for b in final if b.lsm_run}), lsm_settlements=sum(1 for b in final if b.lsm_run),
+        lsm_by_kind=_lsm_by_kind(final),
         duplicates_answered=dup_answers, accounts=len(replay.balance), currencies=currencies,
         violations=v.items, violation_count=v.count, abort_reasons=dict(sorted(reasons.items())),
     )
+
+
+def _lsm_by_kind(final: list[Booked]) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    runs: dict[str, set[str]] = defaultdict(set)
+    for b in final:
+        if b.lsm_run:
+            kind: str = b.lsm_kind or "unknown"  # journals written before the kind was recorded
+            runs[kind].add(b.lsm_run)
+            out.setdefault(kind, {"sets": 0, "settlements": 0})["settlements"] += 1
+    for kind, ids in runs.items():
+        out[kind]["sets"] = len(ids)
+    return dict(sorted(out.items()))
 
 
 def _replay(journal: list[Opened | Funded | Reserved | Booked | CapSet], v: _Violations) -> _Replay:

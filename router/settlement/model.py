@@ -95,6 +95,7 @@ class Fund(_Frozen):
     currency: Currency
     amount: Decimal
     owner: Ident | None = None
+    by: Ident | None = None  # the operator who sent it (the liquidity view, ``router ledger fund --by``)
 
     @model_validator(mode="after")
     def _valid(self) -> Fund:
@@ -198,6 +199,7 @@ class Funded(_Frozen):
     type: Literal["FUNDED"] = "FUNDED"
     fund_id: str
     posting: Posting
+    by: str | None = None  # the operator who sent the funding, when one did
     at: datetime
 
 
@@ -219,6 +221,7 @@ class Booked(_Frozen):
     # Booked by the liquidity-saving mechanism as one of a set funded on its net: the set's records
     # follow each other and the last says so; balances are only checked at the set's end.
     lsm_run: str | None = None
+    lsm_kind: Literal["bilateral", "multilateral"] | None = None  # which pass found the set
     lsm_last: bool = False
     at: datetime
 

@@ -37,6 +37,7 @@ from router.web import pages
 from router.web.accounts import Accounts
 from router.web.casebook import CaseBook
 from router.web.kafka_io import DecisionSink
+from router.web.liquidity_routes import LiquidityDesk, PageKit, liquidity_routes
 
 SESSION_COOKIE = "router_review"
 SESSION_MAX_AGE = 8 * 3600
@@ -81,7 +82,8 @@ async def _form_ok(request: Request) -> tuple[bool, dict[str, str]]:
 
 
 def build_review_app(web: WebSettings, book: CaseBook, sink: DecisionSink,
-                     ready: Callable[[], bool] = lambda: True, accounts: Accounts | None = None) -> Starlette:
+                     ready: Callable[[], bool] = lambda: True, accounts: Accounts | None = None,
+                     liquidity: LiquidityDesk | None = None) -> Starlette:
     accounts = accounts if accounts is not None else Accounts.load(web.accounts, web.accounts_file)
     limiter = MovingWindowRateLimiter(MemoryStorage())
     per_client = RateLimitItemPerMinute(web.login_attempts_per_minute)
@@ -190,6 +192,9 @@ def build_review_app(web: WebSettings, book: CaseBook, sink: DecisionSink,
         Route("/cases/{uetr}/decision", decide, methods=["POST"]),
         Route("/healthz", health, methods=["GET"]),
     ]
+    if liquidity is not None:
+        routes += liquidity_routes(liquidity, PageKit(user_of=user_of, csrf=_csrf, form_ok=_form_ok, html=html,
+                                                      see=see, refused=refused))
     middleware = [Middleware(SessionMiddleware, secret_key=web.session_secret.get_secret_value(),
                              session_cookie=SESSION_COOKIE, max_age=SESSION_MAX_AGE, same_site="strict",
                              https_only=web.cookie_secure)]

@@ -17,6 +17,9 @@ from router.web.accounts import AccountError, Accounts
 from router.web.app import build_review_app
 from router.web.casebook import CaseBook
 from router.web.kafka_io import CaseFeed, KafkaDecisionSink
+from router.web.liquidity_board import LiquidityBoard
+from router.web.liquidity_feed import KafkaLedgerCommands, LiquidityFeed
+from router.web.liquidity_routes import LiquidityDesk
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +34,22 @@ class ReviewServer:
         if not accounts:
             raise AccountError("the review page has no analyst accounts: add one with 'router review-account NAME "
                                "--file FILE' and set ROUTER_WEB__ACCOUNTS_FILE=FILE")
-        app = build_review_app(settings.web, self.book, self.sink, ready=self.feed.ready.is_set, accounts=accounts)
+        # The operator's liquidity view, when some account may use it.
+        self.liquidity: LiquidityFeed | None = None
+        desk = None
+        if settings.web.liquidity_operators:
+            unknown = [n for n in settings.web.liquidity_operators if n not in accounts]
+            if unknown:
+                raise AccountError(f"web.liquidity_operators names accounts that do not exist: {unknown}")
+            board = LiquidityBoard()
+            self.liquidity = LiquidityFeed(settings, board)
+            desk = LiquidityDesk(board, KafkaLedgerCommands(settings), dict(settings.settlement.net_debit_caps),
+                                 frozenset(settings.web.liquidity_operators))
+
+        def ready() -> bool:
+            return self.feed.ready.is_set() and (self.liquidity is None or self.liquidity.ready.is_set())
+
+        app = build_review_app(settings.web, self.book, self.sink, ready=ready, accounts=accounts, liquidity=desk)
         config = uvicorn.Config(app, host=host or settings.web.host, port=port or settings.web.port,
                                 log_level="warning", access_log=False, lifespan="off")
         self.server = uvicorn.Server(config)
@@ -49,11 +67,13 @@ class ReviewServer:
         from router.kafka_access import Needs, check_access
         from router.topics import topic_name
 
-        topics = tuple(topic_name(t, self.settings.kafka.topic_prefix) for t in (*ROLES["review"].reads,
-                                                                                  *ROLES["review"].writes))
+        role = ROLES["liquidity" if self.liquidity is not None else "review"]
+        topics = tuple(topic_name(t, self.settings.kafka.topic_prefix) for t in (*role.reads, *role.writes))
         await check_access(self.settings.kafka, Needs(tuple(sorted(set(topics)))), "review page")
         await self.sink.start()
         await self.feed.start()
+        if self.liquidity is not None:
+            await self.liquidity.start()
         self._task = asyncio.create_task(self.server.serve(), name="review-http")
         while not self.server.started:
             if self._task.done():
@@ -69,6 +89,8 @@ class ReviewServer:
             await self._task
             self._task = None
         await self.feed.stop()
+        if self.liquidity is not None:
+            await self.liquidity.stop()
         await self.sink.stop()
 
     async def run_forever(self) -> None:

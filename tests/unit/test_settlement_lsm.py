@@ -84,6 +84,23 @@ def test_newest_is_dropped_first_so_the_queue_stays_fifo() -> None:
     assert ledger.report().violations == ["settlement new is undecided"]
 
 
+def test_seeded_search_finds_the_set_one_pass_from_the_whole_queue_misses() -> None:
+    # From all three: A is short, so p3 then p2 go (newest first); that leaves p1, which B cannot
+    # pay alone: nothing. Around p3, p1 and p3 net to zero for both.
+    items = [("p1", pay("p1", "B", "A", "30.00")), ("p2", pay("p2", "A", "B", "40.00")),
+             ("p3", pay("p3", "A", "B", "30.00"))]
+    avail = {"A/CNY": D("0.00"), "B/CNY": D("10.00")}
+    assert lsm.offset_set(avail, items) == []
+    assert lsm.offset_set(avail, items, pinned="p1") == []  # the oldest is tried first: no set around it
+    assert lsm.offset_set(avail, items, pinned="p3") == ["p1", "p3"]
+    ledger = Ledger({"A": "0.00", "B": "10.00"})
+    for _, r in items:
+        ledger.settle(r)
+    ledger.offset()
+    assert ledger.decided() == {"p1": "COMMIT", "p3": "COMMIT"} and list(ledger.book.queue) == ["p2"]
+    assert ledger.report().violations == ["settlement p2 is undecided"]  # booked gross, funded on the net
+
+
 def test_net_debit_cap_is_enforced_gross_and_in_lsm() -> None:
     ledger = Ledger({"A": "1000.00", "B": "0.00"}, caps={"A": D("100.00")})
     ledger.settle(pay("p1", "A", "B", "80.00"))
@@ -93,6 +110,27 @@ def test_net_debit_cap_is_enforced_gross_and_in_lsm() -> None:
     assert ledger.decided()["p3"] == "COMMIT" and ledger.decided()["p2"] == "COMMIT"
     assert ledger.book.accounts["A/CNY"].net == D("-100.00")
     assert ledger.report().ok
+
+
+def test_conditional_holds_count_against_the_cap_before_they_execute() -> None:
+    from datetime import UTC, datetime
+
+    from router.settlement.model import Execute
+
+    ledger = Ledger({"A": "1000.00", "B": "0.00"}, caps={"A": D("100.00")})
+    hold = datetime.fromtimestamp(ledger.now + 60, UTC)
+    ledger.settle(pay("c1", "A", "B", "80.00").model_copy(update={"condition_id": "K1", "hold_until": hold}))
+    assert ledger.book.receipts["c1"].status == "RESERVED"
+    ledger.settle(pay("p1", "A", "B", "30.00"))  # with c1's 80.00 to come, A's net would reach -110.00
+    assert "p1" in ledger.book.queue
+    ledger.settle(pay("p2", "B", "A", "5.00"))  # B has nothing yet: queued
+    ledger.offset()  # nor may the LSM take A past its cap: p1 with p2 would end at -105.00
+    assert set(ledger.book.queue) == {"p1", "p2"}
+    ledger.apply(pvp.execute(ledger.book, Execute(settlement_id="c1", uetr="c1", condition_id="K1", event_id="E1"),
+                             ledger.now, ledger.policy))  # credits B, so p2 goes: A's net is -75.00
+    assert ledger.decided() == {"c1": "COMMIT", "p2": "COMMIT"} and list(ledger.book.queue) == ["p1"]
+    assert ledger.book.accounts["A/CNY"].net == D("-75.00")  # p1 would take it to -105.00: it waits
+    assert ledger.report().violations == ["settlement p1 is undecided"]
 
 
 def test_offset_set_respects_headroom() -> None:

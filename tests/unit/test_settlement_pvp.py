@@ -3,6 +3,7 @@ funding, retention, and a transaction that fails leaving memory exactly as the c
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from router.settlement import pvp
@@ -108,6 +109,34 @@ def test_queue_is_fifo_with_bypass_and_expires_with_am04() -> None:
     fx = ledger.apply(pvp.expire(ledger.book, ledger.now))
     assert [(o.settlement_id, o.decision, o.reason) for o in fx.outcomes] == [("big", "ABORT", "AM04")]
     assert ledger.report().ok
+
+
+def test_queue_serves_the_oldest_first_when_liquidity_fits_only_one() -> None:
+    ledger = Ledger()  # FX/USD holds 30.00
+    ledger.settle(req("first", "10.00", "40.00"))
+    ledger.settle(req("second", "10.00", "40.00"))
+    ledger.settle(req("third", "10.00", "40.00"))
+    fx = ledger.fund("FX/USD", "15.00", "f1")  # 45.00: one of them, and it is the first in
+    assert [o.settlement_id for o in fx.outcomes] == ["first"]
+    fx = ledger.fund("FX/USD", "35.00", "f2")  # 40.00 again: the next in line
+    assert [o.settlement_id for o in fx.outcomes] == ["second"]
+    assert list(ledger.book.queue) == ["third"]
+
+
+def test_nothing_waits_past_its_deadline_however_often_it_is_passed_over() -> None:
+    ledger = Ledger()
+    ledger.settle(req("big", "10.00", "500.00"))  # never fits
+    short = req("short", "10.00", "500.00").model_copy(update={
+        "deadline": datetime.fromtimestamp(ledger.now + 4, UTC)})  # its own deadline is before the queue's
+    ledger.settle(short)
+    decided: dict[str, tuple[float, str | None]] = {}
+    for i in range(24):  # small payments keep passing them over, and every tick looks at the queue
+        ledger.now += 0.5
+        ledger.settle(req(f"small{i}", "1.00", "0.50"))
+        for o in ledger.apply(pvp.expire(ledger.book, ledger.now)).outcomes:
+            decided[o.settlement_id] = (ledger.now, o.reason)
+    assert decided == {"short": (1004.0, "AM04"), "big": (1010.0, "AM04")}
+    assert not ledger.book.queue and ledger.report().ok
 
 
 def test_no_queue_aborts_at_once() -> None:
