@@ -27,7 +27,7 @@ import pytest
 from connectors.demo import FX_PROVIDERS, demo_balances
 from router.config import KafkaSettings, Settings
 from router.procs import settings_env
-from tests.e2e.test_corridor_paths import DIRECTORY, _publish_quotes, journey, send, traffic
+from tests.e2e.test_corridor_paths import DIRECTORY, THIN_BALANCES, _publish_quotes, journey, send, traffic
 from tests.support import broker
 from tests.support.analysts import account_hashes
 from tests.support.kafka import free_port
@@ -75,7 +75,7 @@ def stack() -> Iterator[Stack]:
         kafka=KafkaSettings(bootstrap_servers=f"127.0.0.1:{SMOKE_KAFKA_PORT}", topic_prefix=f"s{run}."),
         web={"port": free_port()},  # type: ignore[arg-type]
         settlement=base.settlement.model_copy(update={
-            "opening_balances": demo_balances(DIRECTORY), "fx_providers": FX_PROVIDERS}),
+            "opening_balances": demo_balances(DIRECTORY, thin=THIN_BALANCES), "fx_providers": FX_PROVIDERS}),
     )
     # Readable by the containers' user (uid 10001): pytest's own tmp dirs are private to root.
     work = Path(tempfile.mkdtemp(prefix="corridor-smoke-"))

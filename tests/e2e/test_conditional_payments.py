@@ -31,6 +31,7 @@ from router.procs import settings_env
 from router.topics import topic_name
 from tests.e2e.test_corridor_paths import (
     DIRECTORY,
+    THIN_BALANCES,
     Deployment,
     deployed,
     journey,
@@ -57,7 +58,8 @@ def deployment(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -
         web={"port": free_port()},  # type: ignore[arg-type]
         corridor=CorridorSettings(condition_keys={"LOGISTICS1": public_key_b64(LOGISTICS)}),
         settlement=base.settlement.model_copy(update={
-            "opening_balances": demo_balances(DIRECTORY), "fx_providers": FX_PROVIDERS, "tick_interval_s": 0.2}),
+            "opening_balances": demo_balances(DIRECTORY, thin=THIN_BALANCES), "fx_providers": FX_PROVIDERS,
+            "tick_interval_s": 0.2}),
     )
     yield from deployed(s, tmp_path_factory.mktemp("logs"), "e2c")
 

@@ -43,6 +43,7 @@ from tests.support.kafka import free_port
 pytestmark = pytest.mark.integration
 DIRECTORY = load_directory()
 THIN = "JDHBCNSH"  # the participant funded with 1,000,000 CNY only
+THIN_BALANCES = {f"{THIN}/CNY": Decimal("1000000.00")}  # these tests' one thin account (not the demo's four)
 STALE_BANK = "MRLNSGSG"  # SGD quotes are published stale in this module
 
 
@@ -86,7 +87,7 @@ def deployment(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -
         screening=base.screening.model_copy(update={"list_paths": (DEMO_LIST,), "list_dir": None}),
         fx=base.fx.model_copy(update={"max_wait_s": 3.0, "retry_interval_s": 0.5}),
         settlement=base.settlement.model_copy(update={
-            "opening_balances": demo_balances(DIRECTORY, thin=THIN), "fx_providers": FX_PROVIDERS,
+            "opening_balances": demo_balances(DIRECTORY, thin=THIN_BALANCES), "fx_providers": FX_PROVIDERS,
             "liquidity_max_wait_s": 3.0}),
     )
     yield from deployed(s, tmp_path_factory.mktemp("logs"), "e2e")

@@ -26,7 +26,7 @@ from router.iso20022.model import Payment
 from router.kafka_clients import create_topics, delete_topics_with_prefix
 from router.ledger_reader import check_ledger
 from router.procs import RouterProcess, settings_env, spawn
-from tests.e2e.test_corridor_paths import DIRECTORY, THIN, _publish_quotes, journey, read, send, traffic
+from tests.e2e.test_corridor_paths import DIRECTORY, THIN_BALANCES, _publish_quotes, journey, read, send, traffic
 from tests.support.kafka import consume, free_port
 
 pytestmark = pytest.mark.integration
@@ -42,7 +42,7 @@ def fixed(kafka_bootstrap: str, tmp_path: Path) -> Iterator[Settings]:
         web={"port": free_port()},  # type: ignore[arg-type]
         fx=base.fx.model_copy(update={"max_wait_s": 3.0, "retry_interval_s": 0.5}),
         settlement=base.settlement.model_copy(update={
-            "opening_balances": demo_balances(DIRECTORY, thin=THIN), "fx_providers": FX_PROVIDERS}),
+            "opening_balances": demo_balances(DIRECTORY, thin=THIN_BALANCES), "fx_providers": FX_PROVIDERS}),
     )
     asyncio.run(create_topics(s.kafka))
     asyncio.run(_publish_quotes(s))

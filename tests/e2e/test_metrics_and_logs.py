@@ -33,6 +33,7 @@ from router.topics import topic_name
 from tests.e2e.test_corridor_paths import (
     DIRECTORY,
     THIN,
+    THIN_BALANCES,
     Deployment,
     corr_banks,
     deployed,
@@ -58,7 +59,7 @@ def observed(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> 
         screening=base.screening.model_copy(update={"list_paths": (DEMO_LIST,), "list_dir": None}),
         fx=base.fx.model_copy(update={"max_wait_s": 3.0, "retry_interval_s": 0.5}),
         settlement=base.settlement.model_copy(update={
-            "opening_balances": demo_balances(DIRECTORY, thin=THIN), "fx_providers": FX_PROVIDERS,
+            "opening_balances": demo_balances(DIRECTORY, thin=THIN_BALANCES), "fx_providers": FX_PROVIDERS,
             "liquidity_max_wait_s": 5.0}),
     )
     settle_port = free_port()
