@@ -89,7 +89,8 @@ def assemble(settings: Settings, stages: tuple[str, ...], *, on_ready: OnReady |
             ports = router_ports
         watch = CorridorObserver(metrics) if metrics is not None else None
         out.processors.append(TransactionalProcessor(settings, CorridorLogic(
-            ports, max_message_bytes=settings.ingest.max_message_bytes, observer=watch), on_ready=ready("corridor"),
+            ports, max_message_bytes=settings.ingest.max_message_bytes, observer=watch,
+            journey_lines=settings.log_journey), on_ready=ready("corridor"),
             observer=observer("corridor")))
         if out.scrape is not None and watch is not None:
             out.scrape.corridor(out.processors[-1], watch, ports)

@@ -16,7 +16,7 @@ import json
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import ValidationError
 
@@ -39,13 +39,14 @@ from router.pipeline import intake
 from router.settlement.model import OUTCOME
 from router.streams.processor import Out, Record, StoreLogic, record_headers
 from router.streams.store import Store
+from router.tracker.journey import PaymentOutcome
 
 if TYPE_CHECKING:
     from router.observe.payments import CorridorObserver
 
 log = logging.getLogger(__name__)
-# One INFO line per journey hop (``_log_hops``): its own logger, so a deployment can silence it
-# (about 20 µs of CPU per line) without losing the stage's other lines.
+# The journey's INFO lines (``log_journey``: one per payment outcome, or one per hop): their own
+# logger, so a deployment can silence them without losing the stage's other lines.
 journey_log = logging.getLogger("router.journey")
 CACHE_SIZE = 10_000  # decoded payment states kept: the payments in flight, with room to spare
 # Index keys the stage keeps beside the payments in its store (and so in its changelog): a restore
@@ -103,9 +104,11 @@ class CorridorLogic(StoreLogic):
 
     def __init__(self, ports: Ports, clock: Callable[[], datetime] = lambda: datetime.now(UTC), *,
                  max_message_bytes: int = IngestSettings().max_message_bytes,
-                 observer: CorridorObserver | None = None) -> None:
+                 observer: CorridorObserver | None = None,
+                 journey_lines: Literal["outcome", "hops", "off"] = "outcome") -> None:
         self.ports = ports
         self.observer = observer
+        self.journey_lines = journey_lines
         self.max_bytes = max_message_bytes
         self.router_bic = ports.settings.router_bic
         self.clock = clock
@@ -245,11 +248,26 @@ class CorridorLogic(StoreLogic):
                 store.put(HELD + key, None if was_held else b"1")
             if self.observer is not None:
                 self.observer.changed(store.partition, key, state, step.state)
-            if journey_log.isEnabledFor(logging.INFO):
-                _log_hops(key, state, step.state)
+            if self.journey_lines != "off" and journey_log.isEnabledFor(logging.INFO):
+                if self.journey_lines == "hops":
+                    _log_hops(key, state, step.state)
+                else:
+                    _log_outcome(key, state, step.state)
         elif (state is None or state.phase is not Phase.WAITING_FX) and index.pop(key, None) is not None:
             store.put(WAITING + key, None)
         return outputs
+
+
+def _log_outcome(uetr: str, before: PaymentState | None, after: PaymentState) -> None:
+    """One log line when the payment reaches its outcome, with its journey hop by hop, named as
+    ``router track`` names it; the record being processed adds stage, partition and offset."""
+    outcome = after.journey.outcome
+    if outcome is PaymentOutcome.IN_FLIGHT or (before is not None and before.journey.outcome is outcome):
+        return
+    hops = [h.stage.value for h in after.journey.hops]
+    journey_log.info("payment %s %s: %s", uetr, outcome.value, " > ".join(hops),
+                     extra={"uetr": uetr, "outcome": outcome.value, "hops": hops, "phase": after.phase.value,
+                            "reason": after.reason})
 
 
 def _log_hops(uetr: str, before: PaymentState | None, after: PaymentState) -> None:

@@ -22,13 +22,14 @@ rebuilt when their directory is removed.
 from __future__ import annotations
 
 import shutil
+import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
-from rocksdict import BlockBasedOptions, Cache, Options, Rdict, WriteBatch
+from rocksdict import BlockBasedOptions, Cache, DBCompressionType, Options, Rdict, WriteBatch, WriteOptions
 
 from router.streams.store import Store
 
@@ -69,10 +70,22 @@ def rocksdb_options(write_buffer_mb: int, cache: Cache) -> Options:
     opts.create_if_missing(True)
     opts.set_write_buffer_size(write_buffer_mb * 1024 * 1024)
     opts.set_max_write_buffer_number(2)
+    opts.set_compression_type(DBCompressionType.lz4())  # JSON states shrink ~4x for little CPU
     table = BlockBasedOptions()
     table.set_block_cache(cache)
+    table.set_bloom_filter(10, False)  # a new payment's lookup misses without reading blocks
     opts.set_block_based_table_factory(table)
     return opts
+
+
+def _no_wal() -> WriteOptions:
+    """Writes without RocksDB's write-ahead log, as Kafka Streams' stores do: the changelog is
+    the log. A crash loses at most the unflushed memtable, and with it the resume offset written
+    in the same batches, so the store falls back to an older, consistent checkpoint and replays
+    more of the changelog (at most ``flush_interval_s`` of it: ``DiskStore._maybe_flush``)."""
+    w = WriteOptions()
+    w.disable_wal = True  # type: ignore[method-assign,assignment]  # a property, whatever the stub says
+    return w
 
 
 def shared_cache(megabytes: int) -> Cache:
@@ -83,12 +96,16 @@ class DiskStore(Store):
     """The ``Store`` interface over RocksDB: ``get`` sees the staged changes first, ``commit``
     writes them and the resume offset in one atomic batch, ``rollback`` forgets them."""
 
-    def __init__(self, partition: int, changelog: str | None, path: Path, options: Options) -> None:
+    def __init__(self, partition: int, changelog: str | None, path: Path, options: Options,
+                 flush_interval_s: float = 10.0) -> None:
         super().__init__(partition, changelog)
+        self.flush_interval_s = flush_interval_s
+        self._flushed_at = time.monotonic()
         self.path = path
         self.options = options
         path.parent.mkdir(parents=True, exist_ok=True)
         self.db = Rdict(str(path), options)
+        self.db.set_write_options(_no_wal())
         self._loading: WriteBatch | None = None
         self._loaded = 0
         # changelog -> (base offset of the last batch this transaction wrote, its first record)
@@ -161,6 +178,14 @@ class DiskStore(Store):
         self.db.write(batch)
         self.staged.clear()
         self._written.clear()
+        self._maybe_flush()
+
+    def _maybe_flush(self, now: bool = False) -> None:
+        """Writes skip RocksDB's WAL, so a crash loses what is still in the memtable: flush it
+        every ``flush_interval_s``, so that a SIGKILL costs at most that much changelog replay."""
+        if now or time.monotonic() - self._flushed_at >= self.flush_interval_s:
+            self.db.flush()
+            self._flushed_at = time.monotonic()
 
     def rollback(self) -> None:
         self.staged.clear()
@@ -209,12 +234,14 @@ class DiskStore(Store):
             batch.put(_PRINT + changelog.encode(), last.encode())
         self.db.write(batch)
         self._loading, self._loaded = None, 0
+        self._maybe_flush()
 
     def wipe(self) -> None:
         """Start again from nothing (the resume offset could not be trusted)."""
         self.db.close()
         shutil.rmtree(self.path, ignore_errors=True)
         self.db = Rdict(str(self.path), self.options)
+        self.db.set_write_options(_no_wal())
         self.staged.clear()
         self._written.clear()
         self._loading, self._loaded = None, 0

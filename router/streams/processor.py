@@ -481,7 +481,8 @@ class TransactionalProcessor(Generic[S]):
         if store is None:
             st = self.settings.state
             options = rocksdb_options(st.write_buffer_mb, shared_cache(st.block_cache_mb))
-            store = self.disk[p] = DiskStore(p, self.logic.changelogs[0], self._state_dir() / str(p), options)
+            store = self.disk[p] = DiskStore(p, self.logic.changelogs[0], self._state_dir() / str(p), options,
+                                             flush_interval_s=st.flush_interval_s)
         return cast(S, store)
 
     def _close_disk(self) -> None:

@@ -55,7 +55,7 @@ def observed(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> 
     s = Settings(
         app_id=f"obs-{run}", kafka=KafkaSettings(bootstrap_servers=kafka_bootstrap, topic_prefix=f"o{run}."),
         web={"port": free_port()},  # type: ignore[arg-type]
-        log_format="json",
+        log_format="json", log_journey="hops",
         screening=base.screening.model_copy(update={"list_paths": (DEMO_LIST,), "list_dir": None}),
         fx=base.fx.model_copy(update={"max_wait_s": 3.0, "retry_interval_s": 0.5}),
         settlement=base.settlement.model_copy(update={

@@ -83,6 +83,7 @@ async def every_state_is_there(s: Settings, uetrs: list[str]) -> None:
 
 
 def with_timeouts(s: Settings, seconds: float, **state: object) -> Settings:
+    state = {"flush_interval_s": 0.0, **state}  # flush on every commit: a SIGKILL then loses no store write
     return s.model_copy(update={
         "kafka": s.kafka.model_copy(update={"session_timeout_s": seconds, "rebalance_timeout_s": seconds}),
         "state": s.state.model_copy(update=state)})

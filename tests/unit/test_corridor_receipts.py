@@ -3,7 +3,10 @@ duplicates are still answered as duplicates, late events are refused with a reas
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
+
+import pytest
 
 from router.corridor.outbound import original_ref
 from router.corridor.receipts import RECEIPT_MARK, Receipt
@@ -110,3 +113,19 @@ def test_the_sweep_passes_a_value_that_does_not_decode_by() -> None:
     store.commit()
     assert (store.get(state.uetr) or b"").startswith(RECEIPT_MARK), "the good one is archived all the same"
     assert store.get("0000-corrupt") == b"{}", "the bad one is kept as it is"
+
+
+def test_one_journey_line_when_a_payment_reaches_its_outcome(caplog: pytest.LogCaptureFixture) -> None:
+    from router.pipeline.corridor_stage import _log_outcome
+
+    ports = FakePorts(quote_list=eur_quotes())
+    in_flight = receive(outbound(), "cips", ports)
+    done = settle(in_flight, ports)
+    assert in_flight.state is not None and done.state is not None
+    with caplog.at_level(logging.INFO, logger="router.journey"):
+        _log_outcome(done.state.uetr, in_flight.state, in_flight.state)  # still in flight: nothing
+        _log_outcome(done.state.uetr, in_flight.state, done.state)
+        _log_outcome(done.state.uetr, done.state, done.state)  # a later event, same outcome: nothing
+    (line,) = caplog.records
+    assert line.uetr == done.state.uetr and line.outcome == "settled"  # type: ignore[attr-defined]
+    assert line.hops == [h.stage.value for h in done.state.journey.hops]  # type: ignore[attr-defined]
