@@ -24,7 +24,27 @@ class DecisionSink(Protocol):
     async def propose(self, case: Case) -> None: ...
 
 
-class CaseFeed:
+class BackgroundFeed:
+    """What a page's topic reader shares: a consumer, the task reading it, ``ready`` once it has
+    caught up, and a ``stop`` that ends both."""
+
+    def __init__(self) -> None:
+        self._task: asyncio.Task[None] | None = None
+        self._consumer: AIOKafkaConsumer | None = None
+        self.ready = asyncio.Event()
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._consumer is not None:
+            await self._consumer.stop()
+            self._consumer = None
+
+
+class CaseFeed(BackgroundFeed):
     """Reads ``screening.cases`` and ``screening.decisions`` from the start into a ``CaseBook``.
 
     No consumer group: every review server shows every open case, and a restart rebuilds the
@@ -32,14 +52,12 @@ class CaseFeed:
     """
 
     def __init__(self, settings: Settings, book: CaseBook) -> None:
+        super().__init__()
         self.settings = settings
         self.book = book
         prefix = settings.kafka.topic_prefix
         self.cases_topic = topic_name("screening.cases", prefix)
         self.decisions_topic = topic_name("screening.decisions", prefix)
-        self._task: asyncio.Task[None] | None = None
-        self._consumer: AIOKafkaConsumer | None = None
-        self.ready = asyncio.Event()
 
     async def start(self) -> None:
         self._consumer = AIOKafkaConsumer(
@@ -68,16 +86,6 @@ class CaseFeed:
                     else:
                         self.book.apply_decision(value)
             self.ready.set()
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        if self._consumer is not None:
-            await self._consumer.stop()
-            self._consumer = None
 
 
 class KafkaDecisionSink:

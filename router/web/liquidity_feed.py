@@ -10,7 +10,6 @@ signed-in operator's name in the command; the ledger journals them (FUNDED / CAP
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from decimal import Decimal
 
@@ -23,21 +22,22 @@ from router.ledger_reader import fund, partitions, set_cap
 from router.settlement.book import LEDGER_CHANGELOG
 from router.settlement.model import Fund, SetCap
 from router.topics import topic_name
+from router.web.kafka_io import BackgroundFeed
 from router.web.liquidity_board import LiquidityBoard
 
 log = logging.getLogger(__name__)
 
 
-class LiquidityFeed:
+class LiquidityFeed(BackgroundFeed):
+    """``ready`` is set once the topics have been read up to where they stood at start."""
+
     def __init__(self, settings: Settings, board: LiquidityBoard) -> None:
+        super().__init__()
         self.settings = settings
         self.board = board
         prefix = settings.kafka.topic_prefix
         self.state_topic = topic_name(LEDGER_CHANGELOG, prefix)
         self.journal_topic = topic_name("settlement.events", prefix)
-        self.ready = asyncio.Event()  # set once the topics have been read up to where they stood at start
-        self._consumer: AIOKafkaConsumer | None = None
-        self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         consumer = AIOKafkaConsumer(**client_options(self.settings.kafka), group_id=None, enable_auto_commit=False,
@@ -76,16 +76,6 @@ class LiquidityFeed:
             except Exception:  # a broker hiccup must not kill the page; aiokafka reconnects
                 log.exception("liquidity feed read failed; retrying")
                 await asyncio.sleep(1.0)
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        if self._consumer is not None:
-            await self._consumer.stop()
-            self._consumer = None
 
 
 class KafkaLedgerCommands:
