@@ -34,6 +34,7 @@ import shutil
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeAlias, TypeVar, cast
@@ -545,13 +546,9 @@ class TransactionalProcessor(Generic[S]):
             # Small fetches: a store on disk needs no more than a batch in memory at a time.
             batch = await self.restorer.getmany(*remaining, timeout_ms=500, max_records=_DISK_RESTORE_BATCH)
             for tp, records in batch.items():
-                store = by_tp[tp]
-                for r in records:
-                    if r.key is not None:
-                        store.load_record(r.key.decode(), r.value)
-                replayed += len(records)
                 if records:
-                    last[tp] = Fingerprint.of(records[-1].offset, records[-1].key, records[-1].value)
+                    last[tp] = _load(by_tp[tp], records)
+                replayed += len(records)
             remaining = {tp for tp in remaining if await self.restorer.position(tp) < ends[tp]}
         for tp, store in by_tp.items():
             store.loaded_to(changelog, max(ends[tp], await self.restorer.position(tp)), last.get(tp))
@@ -560,7 +557,7 @@ class TransactionalProcessor(Generic[S]):
         log.info("%s: stores %s caught up, %d changelog records replayed", self.logic.name,
                  sorted(stores), replayed)
 
-    async def _standby_sync(self, exclude: set[int] = frozenset()) -> None:  # type: ignore[assignment]
+    async def _standby_sync(self, exclude: AbstractSet[int] = frozenset()) -> None:
         """Keep a standby copy of every task of the stage this process does not own."""
         assert self.standby is not None
         physical = self.physical(self.logic.changelogs[0])
@@ -586,11 +583,7 @@ class TransactionalProcessor(Generic[S]):
             store = self.disk.get(tp.partition)
             if store is None or tp.partition not in self._standby_parts or not records:
                 continue
-            for r in records:
-                if r.key is not None:
-                    store.load_record(r.key.decode(), r.value)
-            r = records[-1]
-            store.loaded_to(changelog, r.offset + 1, Fingerprint.of(r.offset, r.key, r.value))
+            store.loaded_to(changelog, records[-1].offset + 1, _load(store, records))
         if self._standby_behind:
             for tp in self.standby.assignment():
                 stable = self.standby.last_stable_offset(tp)
@@ -615,6 +608,15 @@ class TransactionalProcessor(Generic[S]):
 
 
 _DISK_RESTORE_BATCH = 5000
+
+
+def _load(store: DiskStore, records: list[Record]) -> Fingerprint:
+    """Changelog records, in offset order, into a store; the fingerprint of the last one."""
+    for r in records:
+        if r.key is not None:
+            store.load_record(r.key.decode(), r.value)
+    last = records[-1]
+    return Fingerprint.of(last.offset, last.key, last.value)
 
 
 def _give_back_freed_memory() -> None:
