@@ -40,6 +40,7 @@ def _run(args: argparse.Namespace) -> int:
     from router.cli import CliError
     from router.kafka_access import AccessDenied
     from router.roles import payment_worker
+    from router.streams.processor import StateDirError, TopologyError
 
     s = get_settings()
     stages = tuple(x.strip() for x in args.stages.split(",") if x.strip())
@@ -54,5 +55,5 @@ def _run(args: argparse.Namespace) -> int:
     configure_logging(s)
     try:
         return asyncio.run(payment_worker.run(s, stages))
-    except AccessDenied as exc:
+    except (AccessDenied, StateDirError, TopologyError) as exc:
         raise CliError(str(exc)) from exc

@@ -62,6 +62,10 @@ class Fenced(Exception):
     """Another process owns this task now: this one must stop."""
 
 
+class StateDirError(Exception):
+    """The stores' directory (``state.dir``) cannot be created or written."""
+
+
 class TopologyError(Exception):
     """The stage's topics are missing or not co-partitioned."""
 
@@ -206,6 +210,12 @@ class TransactionalProcessor(Generic[S]):
 
     async def run(self, stop: asyncio.Event) -> None:
         k = self.settings.kafka
+        if self.on_disk:
+            try:
+                self._state_dir().mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StateDirError(f"{self.logic.name}: the state directory is not usable ({exc}): "
+                                    "set ROUTER_STATE__DIR to a writable directory") from exc
         self.consumer = AIOKafkaConsumer(
             **client_options(k), group_id=self.group_id, enable_auto_commit=False,
             isolation_level="read_committed", auto_offset_reset="earliest",
@@ -311,20 +321,25 @@ class TransactionalProcessor(Generic[S]):
         self.pending.clear()
         # The producer first: initialising partition p's transactional id fences the previous owner
         # and ends its open transaction, so the changelog is final when it is read.
-        producers = {p: await self._producer(p) for p in parts}
+        # Concurrently: each start and fencing is a few round trips to the transaction coordinator.
+        producers = dict(zip(parts, await asyncio.gather(*(self._producer(p) for p in parts)), strict=True))
         if self.standby is not None:
             await self._standby_sync(exclude=set(parts))  # the task's store is the restore's alone now
         t0 = time.monotonic()
         states = await self._restore(parts)
+        inputs = [TopicPartition(self.physical(name), p) for p in parts for name in self.logic.inputs]
+        offsets = dict(zip(inputs, await asyncio.gather(*(self.consumer.committed(tp) for tp in inputs)), strict=True))
+        unset = [tp for tp, offset in offsets.items() if offset is None]
+        if unset:
+            offsets.update(await self.consumer.beginning_offsets(unset))
         for p in parts:
             task = Task(p, producers[p], states[p])
-            for name in self.logic.inputs:
-                tp = TopicPartition(self.physical(name), p)
-                committed = await self.consumer.committed(tp)
-                if committed is None:
-                    committed = (await self.consumer.beginning_offsets([tp]))[tp]
-                task.expected[tp] = committed
-                self.consumer.seek(tp, committed)
+            for tp in inputs:
+                if tp.partition == p:
+                    committed = offsets[tp]
+                    assert committed is not None
+                    task.expected[tp] = committed
+                    self.consumer.seek(tp, committed)
             self.logic.restored(task.state)
             self.tasks[p] = task
         took = time.monotonic() - t0

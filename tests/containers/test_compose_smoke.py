@@ -76,6 +76,8 @@ def stack() -> Iterator[Stack]:
         web={"port": free_port()},  # type: ignore[arg-type]
         settlement=base.settlement.model_copy(update={
             "opening_balances": demo_balances(DIRECTORY, thin=THIN_BALANCES), "fx_providers": FX_PROVIDERS}),
+        # Inside the containers (user router): the host's default, under root's home, is not theirs.
+        state={"dir": "/tmp/corridor-router-state"},  # type: ignore[arg-type]
     )
     # Readable by the containers' user (uid 10001): pytest's own tmp dirs are private to root.
     work = Path(tempfile.mkdtemp(prefix="corridor-smoke-"))

@@ -105,3 +105,23 @@ def test_disk_store_equals_the_memory_store(ops: list[tuple[str, str, bytes]]) -
             assert all(mem.get(k) == dsk.get(k) for k in "abcdef")
         assert sorted(mem.items()) == sorted(dsk.items())
         dsk.close()
+
+
+async def test_a_worker_whose_state_dir_is_unusable_stops_naming_the_setting(tmp_path: Path) -> None:
+    import asyncio
+
+    import pytest
+
+    from router.config import Settings
+    from router.streams.processor import StateDirError, StoreLogic, TransactionalProcessor
+
+    class Stage(StoreLogic):
+        name = "probe"
+        inputs = ("cips.in",)
+        changelog = "corridor.state"
+
+    blocked = tmp_path / "file"
+    blocked.write_text("not a directory")
+    s = Settings(state={"dir": blocked / "state"})  # type: ignore[arg-type]
+    with pytest.raises(StateDirError, match="ROUTER_STATE__DIR"):
+        await TransactionalProcessor(s, Stage()).run(asyncio.Event())  # type: ignore[arg-type]
