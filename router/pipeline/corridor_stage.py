@@ -194,7 +194,9 @@ class CorridorLogic(StoreLogic):
             if key.startswith(WAITING[0]) or raw is None or receipts.is_receipt(raw):
                 continue
             try:
-                state = self._decoded(key, raw)
+                # Not through the cache: a sweep reads payments at rest and would evict those in flight.
+                hit = self.cache.get(key)
+                state = hit[1] if hit is not None and hit[0] == raw else PaymentState.model_validate_json(raw)
             except ValueError as exc:  # pydantic's ValidationError too: a bad value must not stop the stage
                 log.warning("corridor: stored value of %r does not decode; the sweep passes it by: %s", key,
                             str(exc).splitlines()[0])
