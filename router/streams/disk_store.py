@@ -7,8 +7,8 @@ changes, RocksDB's small memtable and a block cache shared by the process's task
 
 The changelog stays the source of truth. The store remembers, in the same atomic write as the
 values, a *resume offset* per changelog: every changelog record before it is in the store. After a
-commit that wrote changelog records, it is the base offset of the last batch written (replaying
-that batch again is harmless: the changelog is last-write-wins per key). A restart, a takeover
+commit that wrote changelog records, it is the offset just after them (a task's records of one
+transaction are consecutive: its producer alone writes the partition, and never twice). A restart, a takeover
 with a warm standby copy, or a crash between the Kafka commit and the local write all end the
 same way: replay the changelog from the resume offset to its end.
 
@@ -108,7 +108,7 @@ class DiskStore(Store):
         self.db.set_write_options(_no_wal())
         self._loading: WriteBatch | None = None
         self._loaded = 0
-        # changelog -> (base offset of the last batch this transaction wrote, its first record)
+        # changelog -> (the offset after this transaction's records, its first record)
         self._written: dict[str, tuple[int, Fingerprint | None]] = {}
 
     # --- the Store interface ---
@@ -204,10 +204,10 @@ class DiskStore(Store):
         raw = self.db.get(_PRINT + changelog.encode())
         return Fingerprint.decode(raw) if raw is not None else None
 
-    def wrote(self, changelog: str, base_offset: int, first: Fingerprint | None = None) -> None:
-        """The running transaction wrote changelog batches, the last at ``base_offset``; ``first``
-        is the first record it wrote there."""
-        self._written[changelog] = (base_offset, first)
+    def wrote(self, changelog: str, resume_offset: int, first: Fingerprint | None = None) -> None:
+        """The running transaction wrote changelog records up to just before ``resume_offset``;
+        ``first`` is the first record it wrote there."""
+        self._written[changelog] = (resume_offset, first)
 
     def load(self, changelog: str, key: str, value: bytes) -> None:
         self.load_record(key, value)

@@ -443,8 +443,13 @@ class TransactionalProcessor(Generic[S]):
             physical = self.physical(changelog)
             bases = [m.offset for m in written if m.topic == physical and m.partition == task.partition]
             if bases:
-                first = next(o for o in outputs if o.topic == changelog and o.partition == task.partition)
-                task.state.wrote(changelog, max(bases), Fingerprint.of(min(bases), first.key, first.value))
+                # This task's producer alone writes the partition (others are fenced) and the
+                # idempotent producer never duplicates a batch, so the transaction's changelog
+                # records sit at consecutive offsets from the first batch's base: the store has
+                # everything before the one that follows them.
+                mine = [o for o in outputs if o.topic == changelog and o.partition == task.partition]
+                start = min(bases)
+                task.state.wrote(changelog, start + len(mine), Fingerprint.of(start, mine[0].key, mine[0].value))
         if self.observer is not None:
             self.observer.committed(time.perf_counter() - t0, outputs)
         task.state.commit()
