@@ -142,6 +142,9 @@ class Settings(BaseSettings):
     # when a payment reaches its outcome, with every hop in it; ``hops`` one line per hop as it
     # happens (~0.4 ms of worker CPU per payment at 300/s, measured); ``off`` none.
     log_journey: Literal["outcome", "hops", "off"] = "outcome"
+    # The garbage collector's first threshold in worker processes (router.heap; 0: CPython's
+    # default 700). Start-up's objects are frozen out of collections as well.
+    gc_gen0_threshold: int = Field(default=10_000, ge=0)
 
     kafka: KafkaSettings = KafkaSettings()
     ingest: IngestSettings = IngestSettings()

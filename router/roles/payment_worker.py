@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from router import bootstrap
+from router import bootstrap, heap
 from router.config import Settings
 from router.metrics import RouterMetrics
 from router.streams.processor import TransactionalProcessor
@@ -67,6 +67,7 @@ async def run(settings: Settings, stages: tuple[str, ...] = bootstrap.PAYMENT_ST
     server = uvicorn.Server(uvicorn.Config(app, host=settings.web.host,
                                            port=settings.web.port, log_level="warning", lifespan="off"))
     try:
+        heap.settle(settings.gc_gen0_threshold)
         return await bootstrap.run(assembly, beside=(server.serve(),))
     finally:
         server.should_exit = True

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Coroutine
 from typing import Any
 
-from router import bootstrap
+from router import bootstrap, heap
 from router.config import Settings
 from router.pipeline.settlement_stage import SettlementLogic
 
@@ -42,6 +42,7 @@ async def run(settings: Settings, instance: str = "", web_port: int | None = Non
         app = ops_app(lambda: [processor_health(proc, joined=joined["settlement"])], metrics.registry,
                       refresh=assembly.scrape)
         beside = (serve(app, settings.web.host, web_port, stop),)
+    heap.settle(settings.gc_gen0_threshold)
     code = await bootstrap.run(assembly, beside=beside, stop=stop)
     if code == 3:
         print("router: fenced by a newer owner, stopping", file=sys.stderr)
