@@ -138,19 +138,22 @@ class StatusBoard:
 
 class Processes:
     """The router's own processes, restartable, killable. With ``roles`` (a secured cluster), each
-    runs under its role's own Kafka user, so the corridor and screening stages run apart."""
+    runs under its role's own Kafka user, so the corridor and screening stages run apart; ``split``
+    runs them apart too (as the Kubernetes manifests do), under the one user."""
 
-    def __init__(self, s: Settings, report_dir: Path, workers: int, roles: dict[str, Settings] | None = None) -> None:
+    def __init__(self, s: Settings, report_dir: Path, workers: int, roles: dict[str, Settings] | None = None,
+                 *, split: bool = False) -> None:
         self.s = s
         self.dir = report_dir
         self.roles = roles
         self.specs: list[tuple[str, tuple[str, ...], str]] = []
-        payment_stages = ("corridor", "screening") if roles else ("screening,corridor",)
+        apart = bool(roles) or split
+        payment_stages = ("corridor", "screening") if apart else ("screening,corridor",)
         for i in range(workers):
             # Stable names: a worker the chaos monkey kills comes back under the same name and takes
             # its partitions straight back (static group membership).
             for stages in payment_stages:
-                name = f"{stages if roles else 'worker'}-{i}"
+                name = f"{stages if apart else 'worker'}-{i}"
                 self.specs.append((name, ("worker", "--stages", stages, "--web-port", str(free_port()),
                                           "--instance", name), "Ready"))
             self.specs.append((f"settle-{i}", ("settle-worker", "--instance", f"demo-{i}"), ""))

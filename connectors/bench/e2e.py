@@ -39,7 +39,12 @@ from connectors.bench.floor import cpu_seconds, eos_hop_floor
 from connectors.demo import percentile
 from router.config import Settings, get_settings
 
-ROLES = ("worker", "settle")
+
+def role_of(process: str) -> str:
+    """The CPU table's name for a router process: ``worker`` (both payment stages), ``corridor``,
+    ``screening`` or ``settle-worker``."""
+    role = process.rsplit("-", 1)[0]
+    return "settle-worker" if role == "settle" else role
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -50,6 +55,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "against the offered rate")
     p.add_argument("--seconds", type=float, default=40.0, help="with --sweep: seconds of traffic per rate")
     p.add_argument("--workers", type=int, default=1, help="router processes of each role")
+    p.add_argument("--topology", choices=("split", "fused"), default="split",
+                   help="split: the corridor and screening stages in processes of their own, as the Kubernetes "
+                        "manifests deploy them; fused: both in one `router worker` process")
     p.add_argument("--profile", choices=("steady", "singles-day"), default="steady",
                    help="singles-day: --rate is the base (10%% of capacity); a 10x step for --surge-seconds "
                         "between --before-seconds and --after-seconds at the base rate")
@@ -144,7 +152,7 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
         meter.add("broker", broker.pid)
     floor = await eos_hop_floor(s, records=args.floor_records, broker=broker) if args.floor_records else None
 
-    procs = Processes(s, report_dir, args.workers)
+    procs = Processes(s, report_dir, args.workers, split=args.topology == "split")
     stop = asyncio.Event()
     feed = asyncio.create_task(publish_quotes(s, stop))
     sampler: asyncio.Task[None] | None = None
@@ -153,7 +161,7 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         await asyncio.to_thread(procs.start_all)
         for name, proc in procs.procs.items():
-            meter.add("worker" if name.startswith("worker") else "settle-worker", proc.proc.pid)
+            meter.add(role_of(name), proc.proc.pid)
         shape = ["--profile", args.profile]
         if args.profile == "singles-day":
             shape = ["--segments", ",".join(f"{r}:{sec}" for r, sec in surge_segments(args))]
@@ -263,6 +271,7 @@ def summarise(args: argparse.Namespace, rows: list[dict[str, Any]], events: dict
                          "settlements": ledger.settlements, "commits": ledger.commits, "aborts": ledger.aborts},
         "crashed": crashed,
         "workers": args.workers,
+        "topology": args.topology,
         "profile": args.profile,
     }
     if args.profile == "singles-day":
