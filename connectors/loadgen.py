@@ -28,6 +28,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from connectors.cips_sim import CipsTraffic, Profile
 from connectors.corr_sim import CorrespondentBanks
+from router import heap
 from router.config import Settings, get_settings
 from router.headers import ISO_MESSAGE, ISO_STATUS, ISO_STATUS_REASON, ROUTER_STATUS_CAUSE
 from router.iso20022.build import build_message
@@ -144,6 +145,7 @@ async def run(s: Settings, n: int, rate: float, profile: Profile, drain_s: float
     t0 = time.perf_counter()
     messages = prebuild(s, n, rate, profile, segments)
     emit("built", messages=len(messages), seconds=round(time.perf_counter() - t0, 2))
+    heap.settle(s.gc_gen0_threshold)  # the pre-built messages are start-up state, as a worker's lists are
     sink = Sink()
     stop = asyncio.Event()
     follower = asyncio.create_task(follow(s, sink, stop))
