@@ -76,3 +76,14 @@ class PaymentState(BaseModel):
     @property
     def target(self) -> Side:
         return "corr" if self.source == "cips" else "cips"
+
+
+def encode(state: PaymentState, payment_json: bytes | None = None) -> tuple[bytes, bytes]:
+    """The stored form of ``state`` (its JSON) and of its payment alone. A payment does not change
+    after intake while its state is stored again on every event, so the caller hands back the
+    payment's JSON from the last encoding when the payment is the same object: that halves the
+    cost of each later encoding (~29 -> ~14 µs). The value decodes as ``model_validate_json``
+    reads any JSON object: the order of its keys does not matter."""
+    pj = payment_json if payment_json is not None else state.payment.model_dump_json().encode()
+    rest = state.model_dump_json(exclude={"payment"}).encode()  # never "{}": uetr is required
+    return b'{"payment":' + pj + b"," + rest[1:], pj

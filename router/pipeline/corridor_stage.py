@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from router.config import IngestSettings
 from router.corridor import conditional, lifecycle, receipts
+from router.corridor import state as state_codec
 from router.corridor.ports import Ports, Verdict
 from router.corridor.state import PaymentState, Phase
 from router.dlq import dead_letter
@@ -115,7 +116,8 @@ class CorridorLogic(StoreLogic):
         self.waiting: dict[int, dict[str, datetime]] = {}  # partition -> UETR -> retry_at
         self.next_sweep: dict[int, datetime] = {}
         self.sweep_from: dict[int, str | None] = {}  # partition -> the last key the sweep read
-        self.cache: dict[str, tuple[bytes, PaymentState]] = {}  # UETR -> (stored bytes, decoded)
+        # UETR -> (stored bytes, decoded, the payment's JSON when this process encoded it)
+        self.cache: dict[str, tuple[bytes, PaymentState, bytes | None]] = {}
 
     def restored(self, store: Store) -> None:
         waiting = self.waiting.setdefault(store.partition, {})
@@ -220,12 +222,12 @@ class CorridorLogic(StoreLogic):
         if hit is not None and (hit[0] is raw or hit[0] == raw):
             return hit[1]
         state = PaymentState.model_validate_json(raw)
-        self._remember(key, raw, state)
+        self._remember(key, raw, state, None)
         return state
 
-    def _remember(self, key: str, raw: bytes, state: PaymentState) -> None:
+    def _remember(self, key: str, raw: bytes, state: PaymentState, payment_json: bytes | None) -> None:
         self.cache.pop(key, None)
-        self.cache[key] = (raw, state)
+        self.cache[key] = (raw, state, payment_json)
         if len(self.cache) > CACHE_SIZE:
             del self.cache[next(iter(self.cache))]  # the least recently changed
 
@@ -236,9 +238,11 @@ class CorridorLogic(StoreLogic):
             outputs.append(dead_letter(step.reject, record))
         index = self.waiting.setdefault(store.partition, {})
         if step.state is not None and step.state is not state:
-            encoded = step.state.model_dump_json().encode()
+            hit = self.cache.get(key)
+            same = hit[2] if hit is not None and hit[1].payment is step.state.payment else None
+            encoded, payment_json = state_codec.encode(step.state, same)
             store.put(key, encoded)
-            self._remember(key, encoded, step.state)
+            self._remember(key, encoded, step.state, payment_json)
             if step.state.phase is Phase.WAITING_FX and step.state.retry_at:
                 if index.get(key) != step.state.retry_at:
                     index[key] = step.state.retry_at
