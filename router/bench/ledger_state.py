@@ -5,7 +5,9 @@ drives the settle-worker's own ``Book`` and ``pvp.settle`` through N settlements
 transactions of 500 as the stage commits them (``changes()``, the store's resume offset,
 ``commit()``); what Kafka would add is the same for both backends and is left out. Reported:
 
-- the book's RSS with N decided receipts retained (memory: all in dicts; rocksdb: on disk);
+- the book's RSS with N decided receipts retained (memory: all in dicts; rocksdb: on disk), as
+  left and after ``malloc_trim`` (the allocator's free pages handed back), with what RocksDB
+  reports holding itself;
 - CPU per settlement (settle + changes + commit, without building the requests);
 - rocksdb: a restart in a new process: seconds to reopen the store and build the book, its RSS,
   and the answers to a replay of the first settlement id and a reuse of its MsgId (both must be
@@ -14,6 +16,7 @@ transactions of 500 as the stage commits them (``changes()``, the store's resume
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import multiprocessing
 import shutil
@@ -42,6 +45,14 @@ NOW = 1_764_000_000.0
 
 def _rss_mb() -> float:
     return round(float(psutil.Process().memory_info().rss) / 2**20, 1)
+
+
+def _rocksdb_memory(store: LedgerStore) -> dict[str, float]:
+    """What RocksDB itself holds in memory: memtables, block cache, and the SST files' index and
+    filter blocks (outside the cache with these options: they grow with the data, ~1.3 bytes a key)."""
+    props = {"memtables": "rocksdb.cur-size-all-mem-tables", "block_cache": "rocksdb.block-cache-usage",
+             "table_readers": "rocksdb.estimate-table-readers-mem"}
+    return {name: round((store.db.property_int_value(prop) or 0) / 2**20, 1) for name, prop in props.items()}
 
 
 def _store(path: Path) -> LedgerStore:
@@ -89,8 +100,12 @@ def fill(backend: str, n: int, path: str) -> dict[str, Any]:
         book.commit()
         cpu += time.process_time() - t0
     gc.collect()
-    out = {"rss_mb": _rss_mb(), "rss_before_mb": rss0, "cpu_us_per_settlement": round(cpu * 1e6 / n, 1)}
+    rss = _rss_mb()
+    ctypes.CDLL("libc.so.6").malloc_trim(0)  # what is left is what the book holds, not the allocator's free pages
+    out: dict[str, Any] = {"rss_mb": rss, "rss_trimmed_mb": _rss_mb(), "rss_before_mb": rss0,
+                           "cpu_us_per_settlement": round(cpu * 1e6 / n, 1)}
     if isinstance(book.tier, DiskReceipts):
+        out["rocksdb_mb"] = _rocksdb_memory(book.tier.store)
         book.tier.store.close()
         out["disk_mb"] = round(sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file()) / 2**20, 1)
     return out
@@ -102,6 +117,8 @@ def reopen(path: str) -> dict[str, Any]:
     book = _book("rocksdb", Path(path))
     took = time.monotonic() - t0
     rss = _rss_mb()
+    assert isinstance(book.tier, DiskReceipts)
+    memory = _rocksdb_memory(book.tier.store)
     c = loadgen.corridor(participants=8)
     first = _requests(loadgen.random_requests(c, 200, seed=5), 0, 1)[0]
     replay = pvp.settle(book, first, NOW + 10**6, POLICY).outcomes[0]
@@ -110,7 +127,8 @@ def reopen(path: str) -> dict[str, Any]:
     answers_kept = (replay.decision == "DUPLICATE" and replay.duplicate_of == first.settlement_id
                     and reuse.decision == "ABORT" and reuse.reason == DUPLICATE
                     and reuse.duplicate_of == first.settlement_id)
-    return {"reopen_s": round(took, 3), "rss_mb": rss, "queue": len(book.queue), "duplicates_answered": answers_kept}
+    return {"reopen_s": round(took, 3), "rss_mb": rss, "rocksdb_mb": memory, "queue": len(book.queue),
+            "duplicates_answered": answers_kept}
 
 
 def _child(fn: Any, *args: Any) -> dict[str, Any]:
