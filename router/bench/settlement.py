@@ -59,6 +59,8 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
     c = loadgen.corridor(participants=8)
     await create_topics(s.kafka)
     logdir = Path(tempfile.mkdtemp(prefix="bench-settle-"))
+    # the workers' stores go with their logs
+    s = s.model_copy(update={"state": s.state.model_copy(update={"dir": logdir / "state"})})
     workers = [await asyncio.to_thread(loadgen.start_worker, s, logdir / f"w{i}.log", f"b{i}")
                for i in range(args.workers)]
     result: dict[str, Any] = {"workers": args.workers, "partitions": BY_NAME["settlement.requests"].partitions}
