@@ -75,11 +75,6 @@ def rocksdb_options(write_buffer_mb: int, cache: Cache) -> Options:
     table = BlockBasedOptions()
     table.set_block_cache(cache)
     table.set_bloom_filter(10, False)  # a new payment's lookup misses without reading blocks
-    # Index and filter blocks in the block cache too (Kafka Streams' bounded-memory setup): outside
-    # it they grow with the data (~1.3 bytes a key: 8 MB for a ledger of 1M receipts). The newest
-    # files' stay pinned, so the hot lookups never read them from disk.
-    table.set_cache_index_and_filter_blocks(True)
-    table.set_pin_l0_filter_and_index_blocks_in_cache(True)
     opts.set_block_based_table_factory(table)
     return opts
 
