@@ -589,8 +589,11 @@ class TransactionalProcessor(Generic[S]):
         replayed = 0
         last: dict[TopicPartition, Fingerprint] = {}
         while remaining:
-            # Small fetches: a store on disk needs no more than a batch in memory at a time.
-            batch = await self.restorer.getmany(*remaining, timeout_ms=500, max_records=_DISK_RESTORE_BATCH)
+            # Small fetches: a store on disk needs no more than a batch in memory at a time. A short
+            # wait: past the resume offset there is often only a transaction marker (or an aborted
+            # transaction after a rewind), which returns no records; the position moves past it all
+            # the same, and waiting out a long timeout for it made every restore ~0.5 s slower.
+            batch = await self.restorer.getmany(*remaining, timeout_ms=50, max_records=_DISK_RESTORE_BATCH)
             for tp, records in batch.items():
                 if records:
                     last[tp] = _load(by_tp[tp], records)
