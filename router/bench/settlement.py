@@ -17,12 +17,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import psutil
 from aiokafka.admin import AIOKafkaAdminClient
 
 from router.bench import settlement_load as loadgen
 from router.config import Settings, get_settings
 from router.kafka_clients import client_options, create_topics
 from router.ledger_reader import check_ledger
+from router.procs import RouterProcess
 from router.topics import BY_NAME, TOPICS
 
 
@@ -57,6 +59,8 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
     c = loadgen.corridor(participants=8)
     await create_topics(s.kafka)
     logdir = Path(tempfile.mkdtemp(prefix="bench-settle-"))
+    # the workers' stores go with their logs
+    s = s.model_copy(update={"state": s.state.model_copy(update={"dir": logdir / "state"})})
     workers = [await asyncio.to_thread(loadgen.start_worker, s, logdir / f"w{i}.log", f"b{i}")
                for i in range(args.workers)]
     result: dict[str, Any] = {"workers": args.workers, "partitions": BY_NAME["settlement.requests"].partitions}
@@ -85,14 +89,18 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
                                "latency_ms_p99": round(_pct(lat, 0.99) * 1000, 1)}
             # burst phase: throughput
             burst = loadgen.random_requests(c, args.count, seed=12)
+            cpu0 = _cpu_s(workers)
             start = time.time()
             await loadgen.produce_requests(s, burst)
             produced = time.time() - start
             assert await col.until(n_paced + args.count, 600), f"burst: {len(col.finals)}"
             elapsed = max(ts / 1000 for ts in col.timestamps) - start
+            cpu = _cpu_s(workers) - cpu0
             result["burst"] = {"settlements": args.count, "produce_s": round(produced, 2),
                                "elapsed_s": round(elapsed, 2),
                                "settlements_per_s": round(args.count / elapsed, 1),
+                               # the workers' CPU over the burst (up to the collector's last look)
+                               "cpu_ms_per_settlement": round(cpu * 1000 / args.count, 3),
                                "commits": sum(1 for o in col.finals.values() if o.decision == "COMMIT")}
         t = time.time()
         report = await check_ledger(s, wait_s=30)
@@ -105,6 +113,15 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
         if not args.keep_topics:
             await _delete_topics(s)
     return result
+
+
+def _cpu_s(workers: list[RouterProcess]) -> float:
+    """CPU seconds (user + system) the settle-workers have used so far."""
+    total = 0.0
+    for w in workers:
+        t = psutil.Process(w.proc.pid).cpu_times()
+        total += t.user + t.system
+    return total
 
 
 async def _delete_topics(s: Settings) -> None:

@@ -15,6 +15,9 @@ the restore's own seconds as the worker logs them, and the worker's RSS once rea
 SIGKILLed and the survivor's takeover is timed: from the kill to its tasks being ready (this
 includes the group's session timeout, 6 s here) and the restore itself, with the changelog
 records it replayed.
+
+``--ledger``: the same question for the ledger shard's book, driven in-process
+(``router.bench.ledger_state``).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from typing import Any
 import psutil
 from aiokafka import AIOKafkaProducer
 
+from router.bench import ledger_state
 from router.config import Settings, get_settings
 from router.corridor import lifecycle
 from router.corridor.ports import Verdict
@@ -55,6 +59,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backends", default="memory,rocksdb", help="comma-separated: memory, rocksdb")
     p.add_argument("--ready-timeout", type=float, default=1800.0)
     p.add_argument("--takeover", action="store_true", help="also time a takeover with and without standby copies")
+    p.add_argument("--ledger", action="store_true",
+                   help="the ledger shard's book instead, in-process without the broker (router.bench.ledger_state)")
 
 
 def delivered_state() -> tuple[str, str]:
@@ -187,5 +193,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     bad = set(backends) - {"memory", "rocksdb"}
     if bad:
         raise SystemExit(f"router bench state: unknown backend(s) {sorted(bad)}; use memory, rocksdb")
+    if args.ledger:
+        return ledger_state.run(sizes, backends)
     base = get_settings()
     return {"sizes": [asyncio.run(one_size(base, n, backends, args.ready_timeout, args.takeover)) for n in sizes]}

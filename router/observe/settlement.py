@@ -37,8 +37,7 @@ def overdue(books: Iterable[Book], now: float) -> int:
     n = 0
     for book in books:
         n += sum(1 for r in book.queue.values() if r.queued_until is not None and now >= r.queued_until)
-        n += sum(1 for sid in book.held if (r := book.receipts.get(sid)) is not None
-                 and r.hold_until is not None and now >= r.hold_until)
+        n += sum(1 for r in book.reserved.values() if r.hold_until is not None and now >= r.hold_until)
     return n
 
 

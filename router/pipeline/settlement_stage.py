@@ -7,7 +7,9 @@ sends what they return in one Kafka transaction with the state changes and the c
 the journal (``settlement.events``: openings, fundings and one ``Booked`` record per
 settlement) and the outcomes the corridor waits for (``settlement.outcomes``, keyed by UETR).
 The processor's timer opens configured accounts after a restore, rejects queued settlements at
-their queue deadline and runs the retention sweep. ``router settle-worker`` runs it.
+their queue deadline and runs the retention sweep. ``router settle-worker`` runs it. With
+``state.backend = rocksdb`` the decided receipts and MsgId claims live in the task's RocksDB store,
+not in memory (``router.settlement.book``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pydantic import ValidationError
 from router.config import Settings
 from router.dlq import dead_letter
 from router.outcome import FORMAT_ERROR, INVALID_CURRENCY, NARRATIVE, Reject
+from router.pipeline.ledger_store import DiskReceipts, LedgerStore
 from router.settlement import pvp
 from router.settlement.book import LEDGER_CHANGELOG, Book
 from router.settlement.model import (
@@ -37,9 +40,14 @@ from router.settlement.model import (
     SettlementOutcome,
 )
 from router.settlement.settings import DAY_S, SettlementSettings
+from router.streams.disk_store import DiskStore
 from router.streams.processor import Observer, Out, Record, TransactionalProcessor
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from rocksdict import Options
+
     from router.observe.settlement import SettlementObserver
 
 STAGE = "settlement"
@@ -66,6 +74,17 @@ class SettlementLogic:
 
     def new_state(self, partition: int) -> Book:
         return Book(partition)
+
+    # State on disk (``state.backend = rocksdb``): the book over the task's store, which also keeps
+    # the indexes its receipts need (``router.pipeline.ledger_store``).
+
+    def open_store(self, partition: int, path: Path, options: Options, flush_interval_s: float) -> DiskStore:
+        return LedgerStore(partition, LEDGER_CHANGELOG, path, options, flush_interval_s)
+
+    def over_store(self, store: DiskStore) -> Book:
+        if not isinstance(store, LedgerStore):
+            raise TypeError(f"the ledger's book needs a LedgerStore, not {type(store).__name__}")
+        return Book(store.partition, DiskReceipts(store, self.s.receipt_cache))
 
     def restored(self, book: Book) -> None:
         book.opened = False  # the next tick opens any configured account the changelog lacks

@@ -2,131 +2,136 @@
 
 One ledger task owns every account of its shard, so it books both legs of a PvP in one step
 (``router.settlement.pvp``). Its state is a compacted changelog (``settlement.ledger.state``)
-of three kinds of key, encoded with msgspec (the state is written on every batch):
+of four kinds of key (``router.settlement.ledger_records``): ``acct|``, ``sid|`` (receipts),
+``fund|`` and ``cap|``.
 
-* ``acct|<account>``: balance, reservations, currency, owner;
-* ``sid|<settlement id>``: the settlement's receipt (decided, or queued with its request);
-* ``fund|<fund id>``: a funding already booked;
-* ``cap|<participant>``: a net debit cap an operator set (overrides the settings).
+What stays in memory is what is hot and bounded: the accounts, the caps, the fundings (operator
+commands, few) and the open receipts (the liquidity queue and the conditional holds, with their
+decoded requests). The decided receipts, one per settlement for the whole retention, and the
+MsgId claims derived from them live in a ``Receipts`` tier (``router.settlement.receipts``): on
+disk with ``state.backend = rocksdb``, in dicts with ``memory``.
 
-Changes are made in place and remembered in an undo log: ``changes()`` are what the running
-transaction must write, ``commit()`` forgets the log once it is written, ``rollback()`` puts the
-old values back when the transaction failed, so memory always equals the changelog. The MsgId
-claims and the queue are indexes derived from the receipts, never written themselves.
+Changes are made in place and remembered: accounts, caps and fundings in an undo log, receipts
+in the running transaction's own map. ``changes()`` are what the transaction must write,
+``commit()`` hands its receipts to the tier once it is written, ``rollback()`` puts the old
+values back when the transaction failed, so memory and disk always equal the changelog.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import Any, Literal
+from collections.abc import Iterator
 
-import msgspec
-
+from router.settlement.ledger_records import (
+    ACCT,
+    CAP,
+    FUND,
+    LEDGER_CHANGELOG,
+    OPEN,
+    SID,
+    ZERO,
+    Cap,
+    Funding,
+    LedgerAccount,
+    SettlementReceipt,
+    Value,
+    decode,
+    encode,
+    kind_of,
+)
 from router.settlement.model import SettlementRequest
+from router.settlement.receipts import MemoryReceipts, Receipts
 
-LEDGER_CHANGELOG = "settlement.ledger.state"
-ACCT, SID, FUND, CAP = "acct|", "sid|", "fund|", "cap|"
-ZERO = Decimal(0)
+__all__ = ["ACCT", "CAP", "FUND", "LEDGER_CHANGELOG", "SID", "ZERO", "Book", "Cap", "Funding", "LedgerAccount",
+           "SettlementReceipt", "Value", "decode", "encode", "kind_of"]
 
-
-class LedgerAccount(msgspec.Struct, frozen=True):
-    account: str
-    owner: str
-    currency: str
-    balance: Decimal
-    reserved: Decimal = ZERO
-    net: Decimal = ZERO  # settlement credits minus debits since opening (fundings excluded): net debit caps
-
-    @property
-    def available(self) -> Decimal:
-        return self.balance - self.reserved
-
-
-class SettlementReceipt(msgspec.Struct, frozen=True):
-    """What the ledger remembers of a settlement: enough to answer a replay the same way."""
-
-    settlement_id: str
-    uetr: str
-    sender: str
-    msg_id: str
-    status: Literal["QUEUED", "RESERVED", "COMMIT", "ABORT"]
-    at: float  # when it was decided (queued: when it arrived)
-    seq: int  # arrival order: the queue is served in this order
-    reason: str | None = None
-    duplicate_of: str | None = None
-    duplicates: int = 0
-    queued_until: float | None = None
-    request: bytes | None = None  # the request's JSON while it waits in the queue or is reserved
-    hold_until: float | None = None  # RESERVED: when the held legs are released unless executed
-
-
-class Funding(msgspec.Struct, frozen=True):
-    account: str
-    at: float
-
-
-class Cap(msgspec.Struct, frozen=True):
-    amount: Decimal | None  # None: removed (the settings' cap, if any, applies again)
-    command_id: str
-    by: str
-    at: float
-
-
-Value = LedgerAccount | SettlementReceipt | Funding | Cap
-_ENCODER = msgspec.json.Encoder(decimal_format="string")
-_DECODERS: dict[str, msgspec.json.Decoder[Any]] = {
-    ACCT: msgspec.json.Decoder(LedgerAccount), SID: msgspec.json.Decoder(SettlementReceipt),
-    FUND: msgspec.json.Decoder(Funding), CAP: msgspec.json.Decoder(Cap)}
 _MISSING = object()
 
 
-def kind_of(key: str) -> str:
-    return key[: key.index("|") + 1]
-
-
-def decode(key: str, raw: bytes) -> Value:
-    decoder = _DECODERS.get(kind_of(key))
-    if decoder is None:
-        raise ValueError(f"unknown ledger state key {key!r}")
-    value: Value = decoder.decode(raw)
-    return value
-
-
-def encode(value: Value) -> bytes:
-    return _ENCODER.encode(value)
-
-
 class Book:
-    """One shard's ledger state, as the transactional processor keeps it for its task."""
+    """One shard's ledger state, as the transactional processor keeps it for its task.
 
-    def __init__(self, partition: int = 0) -> None:
+    ``tier``: where committed receipts are kept (in memory unless given). A tier over a store that
+    holds the shard's state already (a restart) hands back the hot state with it.
+    """
+
+    def __init__(self, partition: int = 0, tier: Receipts | None = None) -> None:
         self.partition = partition
         self.accounts: dict[str, LedgerAccount] = {}
-        self.receipts: dict[str, SettlementReceipt] = {}
         self.funds: dict[str, Funding] = {}
         self.caps: dict[str, Cap] = {}
-        self.claims: dict[tuple[str, str], str] = {}  # (sender, MsgId) -> settlement id
         self.queue: dict[str, SettlementReceipt] = {}  # queued settlements in arrival order
         self.waiting: dict[str, SettlementRequest] = {}  # their requests, decoded once
-        self.held: dict[str, SettlementRequest] = {}  # conditional settlements with reserved legs
+        self.reserved: dict[str, SettlementReceipt] = {}  # conditional settlements with reserved legs
+        self.held: dict[str, SettlementRequest] = {}  # their requests
         self.seq = 0
+        self.tier: Receipts = tier if tier is not None else MemoryReceipts()
         self._undo: dict[str, object] = {}
+        self._txn: dict[str, SettlementReceipt | None] = {}  # receipts this transaction wrote (None: dropped)
+        self._txn_claims: dict[tuple[str, str], set[str]] = {}  # their (sender, MsgId)s
+        self._staged = False  # the changes are staged on disk as they stand
         self.opened = False  # the configured opening balances have been looked at since start
+        self._reload()
 
-    # --- reads and writes (each write remembers the value it replaces) ---
+    # --- reads ---
+
+    def receipt(self, sid: str) -> SettlementReceipt | None:
+        if sid in self._txn:
+            return self._txn[sid]
+        r = self.queue.get(sid) or self.reserved.get(sid)
+        return r if r is not None else self.tier.get(sid)
+
+    def claim(self, sender: str, msg_id: str) -> str | None:
+        """The settlement that holds this sender's MsgId: the earliest retained one carrying it."""
+        found = {sid: seq for seq, sid in self.tier.claimants(sender, msg_id) if sid not in self._txn}
+        for sid in self._txn_claims.get((sender, msg_id), ()):
+            r = self._txn[sid]
+            if r is not None:
+                found[sid] = r.seq
+        return min(found, key=lambda sid: (found[sid], sid)) if found else None
+
+    def decided_by_age(self, before: float) -> Iterator[str]:
+        """Candidates for the retention sweep, oldest first: committed decided receipts up to
+        ``before`` (at the index's precision: the caller checks each receipt's own time)."""
+        return self.tier.decided_by_age(before)
+
+    def all_receipts(self) -> dict[str, SettlementReceipt]:
+        """Every retained receipt: an audit's or a test's full read (decodes the whole history)."""
+        out = {r.settlement_id: r for r in self.tier.all()}
+        for sid, r in self._txn.items():
+            if r is None:
+                out.pop(sid, None)
+            else:
+                out[sid] = r
+        return out
+
+    def all_claims(self) -> dict[tuple[str, str], str]:
+        """Every claimed (sender, MsgId): a full read, like ``all_receipts``."""
+        first: dict[tuple[str, str], SettlementReceipt] = {}
+        for r in self.all_receipts().values():
+            seen = first.get((r.sender, r.msg_id))
+            if seen is None or (r.seq, r.settlement_id) < (seen.seq, seen.settlement_id):
+                first[(r.sender, r.msg_id)] = r
+        return {pair: r.settlement_id for pair, r in first.items()}
+
+    # --- writes (each remembers the value it replaces) ---
 
     def put_account(self, a: LedgerAccount) -> None:
         self._remember(ACCT + a.account, self.accounts.get(a.account, _MISSING))
         self.accounts[a.account] = a
 
     def put_receipt(self, r: SettlementReceipt, request: SettlementRequest | None = None) -> None:
-        """``request``: the decoded request of a queued receipt, if the caller has it."""
-        self._remember(SID + r.settlement_id, self.receipts.get(r.settlement_id, _MISSING))
-        self._set_receipt(r.settlement_id, r, request)
+        """``request``: the decoded request of an open receipt, if the caller has it."""
+        sid = r.settlement_id
+        self._txn[sid] = r
+        self._txn_claims.setdefault((r.sender, r.msg_id), set()).add(sid)
+        self._staged = False
+        self._set_open(sid, r, request)
+        self.seq = max(self.seq, r.seq)
 
     def drop_receipt(self, sid: str) -> None:
-        self._remember(SID + sid, self.receipts.get(sid, _MISSING))
-        self._set_receipt(sid, None)
+        self._txn[sid] = None
+        self._staged = False
+        self._set_open(sid, None)
 
     def put_funding(self, fund_id: str, f: Funding | None) -> None:
         self._remember(FUND + fund_id, self.funds.get(fund_id, _MISSING))
@@ -144,51 +149,74 @@ class Book:
         return self.seq
 
     def _remember(self, key: str, old: object) -> None:
+        self._staged = False
         if key not in self._undo:
             self._undo[key] = old
 
-    def _set_receipt(self, sid: str, r: SettlementReceipt | None, request: SettlementRequest | None = None) -> None:
-        old = self.receipts.pop(sid, None)
-        if old is not None:
-            if self.claims.get((old.sender, old.msg_id)) == sid:
-                del self.claims[(old.sender, old.msg_id)]
+    def _set_open(self, sid: str, r: SettlementReceipt | None, request: SettlementRequest | None = None) -> None:
+        """Keep the queue and the holds in step with receipt ``sid`` becoming ``r``."""
+        status = r.status if r is not None else None
+        if status != "QUEUED":
             self.queue.pop(sid, None)
-            if r is None or r.status != "QUEUED":
-                self.waiting.pop(sid, None)
-            if r is None or r.status != "RESERVED":
-                self.held.pop(sid, None)
+            self.waiting.pop(sid, None)
+        if status != "RESERVED":
+            self.reserved.pop(sid, None)
+            self.held.pop(sid, None)
         if r is None:
             return
-        self.receipts[sid] = r
-        self.claims.setdefault((r.sender, r.msg_id), sid)
-        if r.status == "RESERVED" and sid not in self.held:
-            if request is None and r.request is None:
-                raise ValueError(f"reserved settlement {sid} without its request")
-            self.held[sid] = request or SettlementRequest.model_validate_json(r.request or b"")
-        if r.status == "QUEUED":
+        if status == "RESERVED":
+            if sid not in self.held:
+                if request is None and r.request is None:
+                    raise ValueError(f"reserved settlement {sid} without its request")
+                self.held[sid] = request or SettlementRequest.model_validate_json(r.request or b"")
+            self.reserved[sid] = r
+        elif status == "QUEUED":
             if sid not in self.waiting:
                 if request is None and r.request is None:
                     raise ValueError(f"queued settlement {sid} without its request")
                 self.waiting[sid] = request or SettlementRequest.model_validate_json(r.request or b"")
+            known = sid in self.queue
             self.queue[sid] = r
-            if len(self.queue) > 1 and r.seq < next(reversed(self.queue.values())).seq:
-                # Put back in arrival order (a rollback restores an older receipt).
+            if not known and len(self.queue) > 1 and r.seq < next(reversed(self.queue.values())).seq:
+                # Put back in arrival order (a rollback or a restore brings back an older receipt).
                 self.queue = dict(sorted(self.queue.items(), key=lambda kv: kv[1].seq))
-        self.seq = max(self.seq, r.seq)
 
     # --- the transactional processor's State protocol ---
 
     def load(self, changelog: str, key: str, value: bytes) -> None:
+        """One changelog record, as the in-memory restore hands them (a book on disk is restored
+        by its store: ``_reload``)."""
+        if not isinstance(self.tier, MemoryReceipts):
+            raise TypeError("a book on disk is restored by its store, not record by record")
         item = decode(key, value)
         name = key[len(kind_of(key)):]
         if isinstance(item, LedgerAccount):
             self.accounts[name] = item
         elif isinstance(item, SettlementReceipt):
-            self._set_receipt(name, item)
+            self.tier.load(name, item)
+            self._set_open(name, item)
+            self.seq = max(self.seq, item.seq)
         elif isinstance(item, Cap):
             self.caps[name] = item
         else:
             self.funds[name] = item
+
+    def _reload(self) -> None:
+        """The hot state a tier on disk holds already (a store caught up with the changelog):
+        accounts, caps and fundings, and the open receipts from their index; no decided receipt
+        is read."""
+        for key, raw in self.tier.hot_records():
+            item = decode(key, raw)
+            name = key[len(kind_of(key)):]
+            if isinstance(item, LedgerAccount):
+                self.accounts[name] = item
+            elif isinstance(item, Cap):
+                self.caps[name] = item
+            elif isinstance(item, Funding):
+                self.funds[name] = item
+        for r in sorted(self.tier.open(), key=lambda r: r.seq):
+            self._set_open(r.settlement_id, r)
+        self.seq = self.tier.max_seq()
 
     def changes(self) -> list[tuple[str, str, bytes | None]]:
         out: list[tuple[str, str, bytes | None]] = []
@@ -197,17 +225,25 @@ class Book:
             current: Value | None
             if kind == ACCT:
                 current = self.accounts.get(name)
-            elif kind == SID:
-                current = self.receipts.get(name)
             elif kind == CAP:
                 current = self.caps.get(name)
             else:
                 current = self.funds.get(name)
             out.append((LEDGER_CHANGELOG, key, None if current is None else encode(current)))
+        for sid, r in self._txn.items():
+            out.append((LEDGER_CHANGELOG, SID + sid, None if r is None else encode(r)))
+        self.tier.stage([(key, value) for _, key, value in out])
+        self._staged = True
         return out
 
     def commit(self) -> None:
+        if not self._staged:
+            self.changes()  # a caller that committed without asking for the changes first
+        self.tier.commit(self._txn, self.seq)
         self._undo.clear()
+        self._txn.clear()
+        self._txn_claims.clear()
+        self._staged = False
 
     def rollback(self) -> None:
         undo, self._undo = self._undo, {}
@@ -219,8 +255,6 @@ class Book:
                 else:
                     assert isinstance(old, LedgerAccount)
                     self.accounts[name] = old
-            elif kind == SID:
-                self._set_receipt(name, old if isinstance(old, SettlementReceipt) else None)
             elif kind == CAP:
                 if isinstance(old, Cap):
                     self.caps[name] = old
@@ -230,6 +264,13 @@ class Book:
                 self.funds[name] = old
             else:
                 self.funds.pop(name, None)
+        txn, self._txn = self._txn, {}
+        self._txn_claims.clear()
+        for sid in txn:
+            old_r = self.tier.get(sid)
+            self._set_open(sid, old_r if old_r is not None and old_r.status in OPEN else None)
+        self.tier.rollback()
+        self._staged = False
 
     def __len__(self) -> int:
-        return len(self.accounts) + len(self.receipts) + len(self.funds) + len(self.caps)
+        return len(self.accounts) + len(self.funds) + len(self.caps) + len(self.tier)

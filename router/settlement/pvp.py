@@ -149,13 +149,13 @@ def settle(book: Book, req: SettlementRequest, now: float, policy: Policy, raw: 
 
     ``raw`` is the request as received; a queued request keeps it to be decided later.
     """
-    seen = book.receipts.get(req.settlement_id)
+    seen = book.receipt(req.settlement_id)
     if seen is not None:
         book.put_receipt(_replace(seen, duplicates=seen.duplicates + 1))
         return Effects(outcomes=[duplicate_answer(req, seen.settlement_id, now)])
     receipt = SettlementReceipt(settlement_id=req.settlement_id, uetr=req.uetr, sender=req.sender, msg_id=req.msg_id,
                       status="QUEUED", at=now, seq=book.next_seq())
-    claimed = book.claims.get((req.sender, req.msg_id))
+    claimed = book.claim(req.sender, req.msg_id)
     if claimed is not None:
         return _abort(book, receipt, DUPLICATE, now, duplicate_of=claimed)
     problem = next((p for leg in req.legs if (p := _currency_problem(book, leg))), None)
@@ -212,8 +212,7 @@ def expire(book: Book, now: float, policy: Policy | None = None) -> Effects:
         past_hold = book.waiting[r.settlement_id].hold_until
         expired = past_hold is not None and now >= past_hold.timestamp()
         fx.extend(_abort(book, r, CONDITION_EXPIRED if expired else INSUFFICIENT_FUNDS, now))
-    for r in [r for r in book.receipts.values()
-              if r.status == "RESERVED" and r.hold_until is not None and now >= r.hold_until]:
+    for r in [r for r in book.reserved.values() if r.hold_until is not None and now >= r.hold_until]:
         fx.extend(_release(book, r, CONDITION_EXPIRED, now, policy))
     return fx
 
@@ -224,7 +223,7 @@ def execute(book: Book, cmd: Execute, now: float, policy: Policy) -> Effects:
     A hold already past ``hold_until`` is released here (expiry won the race); an EXECUTE that
     finds nothing to execute is refused (it goes to the DLQ with the reason), after any release.
     """
-    r = book.receipts.get(cmd.settlement_id)
+    r = book.receipt(cmd.settlement_id)
     if r is None:
         return Effects(refused=f"no settlement {cmd.settlement_id} to execute")
     if r.status != "RESERVED":
@@ -243,7 +242,7 @@ def execute(book: Book, cmd: Execute, now: float, policy: Policy) -> Effects:
 
 def release(book: Book, cmd: Release, now: float, policy: Policy) -> Effects:
     """The payer gave up a settlement not yet booked: release its holds (or leave the queue)."""
-    r = book.receipts.get(cmd.settlement_id)
+    r = book.receipt(cmd.settlement_id)
     if r is None:
         return Effects(refused=f"no settlement {cmd.settlement_id} to release")
     if r.status == "RESERVED":
@@ -254,12 +253,15 @@ def release(book: Book, cmd: Release, now: float, policy: Policy) -> Effects:
 
 
 def sweep(book: Book, now: float, retention_s: float, budget: int) -> int:
-    """Forget decided settlements and fundings older than the retention (a bounded batch)."""
+    """Forget decided settlements and fundings older than the retention (a bounded batch, the
+    oldest first)."""
     dropped = 0
-    for sid in [sid for sid, r in book.receipts.items()
-                if r.status in ("COMMIT", "ABORT") and r.at + retention_s <= now]:
+    for sid in book.decided_by_age(now - retention_s):
         if dropped >= budget:
             return dropped
+        r = book.receipt(sid)
+        if r is None or r.status not in ("COMMIT", "ABORT") or r.at + retention_s > now:
+            continue
         book.drop_receipt(sid)
         dropped += 1
     for fid in [fid for fid, f in book.funds.items() if f.at + retention_s <= now]:

@@ -96,6 +96,9 @@ class SettlementSettings(BaseModel):
     retention_days: float = Field(default=30.0, gt=0)
     sweep_interval_s: float = Field(default=60.0, gt=0)
     max_archived_per_sweep: int = Field(default=2000, ge=1)  # keeps each sweep's transaction small
+    # Decided receipts kept decoded in front of the disk (state.backend = rocksdb): a replayed
+    # settlement id comes soon after the original, if at all.
+    receipt_cache: int = Field(default=4096, ge=0)
 
     @field_validator("opening_balances")
     @classmethod

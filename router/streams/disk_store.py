@@ -36,6 +36,7 @@ from router.streams.store import Store
 _RESERVED = b"\x00"  # keys of the store's own bookkeeping; stage keys never start with NUL
 _RESUME = _RESERVED + b"resume|"
 _PRINT = _RESERVED + b"print|"
+_LOCAL = _RESERVED + b"ix|"  # a stage's local indexes over its records (``put_local``)
 _LOAD_FLUSH = 5_000  # records per write while restoring: bounded memory for any history
 
 
@@ -108,6 +109,8 @@ class DiskStore(Store):
         self.db.set_write_options(_no_wal())
         self._loading: WriteBatch | None = None
         self._loaded = 0
+        # Local keys staged by the running transaction: written with its values, never to the changelog.
+        self.local: dict[bytes, bytes | None] = {}
         # changelog -> (the offset after this transaction's records, its first record)
         self._written: dict[str, tuple[int, Fingerprint | None]] = {}
 
@@ -162,8 +165,39 @@ class DiskStore(Store):
         for k, v in self.db.items(from_key=from_key):
             yield cast(bytes, k), cast(bytes, v)
 
+    def committed(self, key: str) -> bytes | None:
+        """The committed value of ``key`` (the running transaction's changes not seen)."""
+        value: bytes | None = self.db.get(key.encode())
+        return value
+
+    # --- local keys: indexes a stage derives from its records, kept beside them ---
+
+    def put_local(self, key: bytes, value: bytes | None) -> None:
+        """Stage a local key (``None``: delete it). It is written in the same atomic batch as the
+        transaction's values and the resume offset, so an index never disagrees with its records;
+        it never goes to the changelog, so a store rebuilt from the changelog must derive it again
+        while loading (``load_local``)."""
+        self.local[key] = value
+
+    def local_from(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+        """Committed local keys starting with ``prefix`` in key order, as (key, value)."""
+        raw = _LOCAL + prefix
+        cut = len(_LOCAL)
+        for k, v in self._raw(raw):
+            if not k.startswith(raw):
+                break
+            yield k[cut:], v
+
+    def load_local(self, key: bytes, value: bytes | None) -> None:
+        """A local key derived from a changelog record being loaded: written with that record."""
+        batch = self._loading_batch()
+        if value is None:
+            batch.delete(_LOCAL + key)
+        else:
+            batch.put(_LOCAL + key, value)
+
     def commit(self) -> None:
-        if not self.staged and not self._written:
+        if not self.staged and not self._written and not self.local:
             return
         batch = WriteBatch(raw_mode=True)
         for key, value in self.staged.items():
@@ -171,12 +205,18 @@ class DiskStore(Store):
                 batch.delete(key.encode())
             else:
                 batch.put(key.encode(), value)
+        for raw, value in self.local.items():
+            if value is None:
+                batch.delete(_LOCAL + raw)
+            else:
+                batch.put(_LOCAL + raw, value)
         for changelog, (offset, first) in self._written.items():
             batch.put(_RESUME + changelog.encode(), str(offset).encode())
             if first is not None:
                 batch.put(_PRINT + changelog.encode(), first.encode())
         self.db.write(batch)
         self.staged.clear()
+        self.local.clear()
         self._written.clear()
         self._maybe_flush()
 
@@ -189,6 +229,7 @@ class DiskStore(Store):
 
     def rollback(self) -> None:
         self.staged.clear()
+        self.local.clear()
         self._written.clear()
 
     def __len__(self) -> int:
@@ -214,16 +255,24 @@ class DiskStore(Store):
 
     def load_record(self, key: str, value: bytes | None) -> None:
         """One changelog record, in offset order (``None``: a tombstone)."""
-        if self._loading is None:
-            self._loading = WriteBatch(raw_mode=True)
+        batch = self._loading_batch()
         if value is None:
-            self._loading.delete(key.encode())
+            batch.delete(key.encode())
         else:
-            self._loading.put(key.encode(), value)
+            batch.put(key.encode(), value)
         self._loaded += 1
         if self._loaded >= _LOAD_FLUSH:
-            self.db.write(self._loading)
-            self._loading, self._loaded = None, 0
+            self.db.write(batch)
+            self._loading_written()
+
+    def _loading_batch(self) -> WriteBatch:
+        if self._loading is None:
+            self._loading = WriteBatch(raw_mode=True)
+        return self._loading
+
+    def _loading_written(self) -> None:
+        """The records loaded so far are in the database (a subclass forgets what it kept of them)."""
+        self._loading, self._loaded = None, 0
 
     def loaded_to(self, changelog: str, offset: int, last: Fingerprint | None = None) -> None:
         """Every changelog record before ``offset`` is loaded (``last``: the last one): write them
@@ -233,7 +282,7 @@ class DiskStore(Store):
         if last is not None:
             batch.put(_PRINT + changelog.encode(), last.encode())
         self.db.write(batch)
-        self._loading, self._loaded = None, 0
+        self._loading_written()
         self._maybe_flush()
 
     def wipe(self) -> None:
@@ -243,8 +292,9 @@ class DiskStore(Store):
         self.db = Rdict(str(self.path), self.options)
         self.db.set_write_options(_no_wal())
         self.staged.clear()
+        self.local.clear()
         self._written.clear()
-        self._loading, self._loaded = None, 0
+        self._loading_written()
 
     def close(self) -> None:
         self.db.close()

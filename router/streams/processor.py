@@ -18,8 +18,8 @@ follows Kafka Streams' per-task exactly-once:
 
 The stage's logic is pure apart from the state it is handed: ``process`` and ``tick`` read and
 stage state and return the records to send. Most stages keep one ``Store`` of bytes
-(``StoreLogic``); a stage with richer state brings its own ``State`` (settlement: decoded
-coordinator and account states in two changelogs).
+(``StoreLogic``); a stage with richer state brings its own ``State`` (settlement: the ledger's
+``Book``), kept over a ``DiskStore`` when the state is on disk (``OverStore``).
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.errors import InvalidProducerEpoch, KafkaError, ProducerFenced, TransactionalIdAuthorizationFailed
 from aiokafka.partitioner import murmur2
 from aiokafka.structs import ConsumerRecord, RecordMetadata, TopicPartition
+from rocksdict import Options
 
 from router.config import Settings
 from router.kafka_clients import client_options
@@ -133,6 +134,20 @@ class Logic(Protocol[S]):
     def restored(self, state: S) -> None: ...
 
 
+S_co = TypeVar("S_co", bound=State, covariant=True)
+
+
+class OverStore(Protocol[S_co]):
+    """A stage whose state is richer than a ``Store`` but kept on disk in one (the ledger's book:
+    hot values in memory, the rest in the store). The processor checkpoints, restores and copies
+    the store as any other; the state is built over it once it has caught up with the changelog,
+    and commits and rolls it back with itself."""
+
+    def open_store(self, partition: int, path: Path, options: Options, flush_interval_s: float) -> DiskStore: ...
+
+    def over_store(self, store: DiskStore) -> S_co: ...
+
+
 class StoreLogic:
     """What a stage whose state is one ``Store`` (in ``changelog``, if any) shares: subclasses set
     ``name`` and ``inputs`` and write ``process``; ``tick`` and ``restored`` do nothing unless
@@ -160,6 +175,7 @@ class Task(Generic[S]):
     partition: int
     producer: AIOKafkaProducer
     state: S
+    store: DiskStore | None = None  # the state's store on disk (the state itself, or under it)
     expected: dict[TopicPartition, int] = field(default_factory=dict)
 
 
@@ -191,8 +207,8 @@ class TransactionalProcessor(Generic[S]):
         self._partition_cache: dict[tuple[str, bytes], int] = {}
         # State on disk (settings.state): one RocksDB store per partition, kept open while the
         # process runs, whether it owns the task or keeps a standby copy of it.
-        self.on_disk = (settings.state.backend == "rocksdb" and isinstance(logic, StoreLogic)
-                        and logic.changelog is not None)
+        self.on_disk = (settings.state.backend == "rocksdb" and len(logic.changelogs) == 1
+                        and (isinstance(logic, StoreLogic) or hasattr(logic, "over_store")))
         self.disk: dict[int, DiskStore] = {}
         self.standby: AIOKafkaConsumer | None = None
         self._standby_parts: set[int] = set()
@@ -333,7 +349,7 @@ class TransactionalProcessor(Generic[S]):
         if unset:
             offsets.update(await self.consumer.beginning_offsets(unset))
         for p in parts:
-            task = Task(p, producers[p], states[p])
+            task = Task(p, producers[p], states[p], self.disk.get(p) if self.on_disk else None)
             for tp in inputs:
                 if tp.partition == p:
                     committed = offsets[tp]
@@ -362,11 +378,11 @@ class TransactionalProcessor(Generic[S]):
     async def _restore(self, parts: list[int]) -> dict[int, S]:
         """Read partitions ``parts`` of the changelogs to their end; load only the last value per
         key (the changelog holds every version until compaction catches up)."""
-        states = {p: self._new_state(p) for p in parts}
-        on_disk: dict[int, DiskStore] = {p: st for p, st in states.items() if isinstance(st, DiskStore)}
-        if on_disk:
-            await self._catch_up(on_disk)
-            parts = [p for p in parts if p not in on_disk]
+        if self.on_disk:
+            stores = {p: self._store(p) for p in parts}
+            await self._catch_up(stores)
+            return {p: self._state_over(store) for p, store in stores.items()}
+        states = {p: self.logic.new_state(p) for p in parts}
         if not self.logic.changelogs or not parts:
             return states
         assert self.restorer is not None
@@ -437,7 +453,7 @@ class TransactionalProcessor(Generic[S]):
             await self._drop(task.partition)
             self.pending.add(task.partition)  # re-initialised from Kafka by the main loop
             return
-        if changes and isinstance(task.state, DiskStore):
+        if changes and task.store is not None:
             # The store's resume offset: the last changelog batch this transaction wrote.
             changelog = self.logic.changelogs[0]
             physical = self.physical(changelog)
@@ -449,7 +465,7 @@ class TransactionalProcessor(Generic[S]):
                 # everything before the one that follows them.
                 mine = [o for o in outputs if o.topic == changelog and o.partition == task.partition]
                 start = min(bases)
-                task.state.wrote(changelog, start + len(mine), Fingerprint.of(start, mine[0].key, mine[0].value))
+                task.store.wrote(changelog, start + len(mine), Fingerprint.of(start, mine[0].key, mine[0].value))
         if self.observer is not None:
             self.observer.committed(time.perf_counter() - t0, outputs)
         task.state.commit()
@@ -495,15 +511,25 @@ class TransactionalProcessor(Generic[S]):
         instance = k.instance_id or f"pid-{os.getpid()}"
         return st.dir / self.settings.app_id / (self.prefix or "-") / instance / self.logic.name
 
-    def _new_state(self, p: int) -> S:
-        if not self.on_disk:
-            return self.logic.new_state(p)
+    def _store(self, p: int) -> DiskStore:
+        """Partition ``p``'s store, opened once and kept while the process runs."""
         store = self.disk.get(p)
         if store is None:
             st = self.settings.state
             options = rocksdb_options(st.write_buffer_mb, shared_cache(st.block_cache_mb))
-            store = self.disk[p] = DiskStore(p, self.logic.changelogs[0], self._state_dir() / str(p), options,
-                                             flush_interval_s=st.flush_interval_s)
+            path = self._state_dir() / str(p)
+            if hasattr(self.logic, "open_store"):
+                store = cast(OverStore[S], self.logic).open_store(p, path, options, st.flush_interval_s)
+            else:
+                store = DiskStore(p, self.logic.changelogs[0], path, options, flush_interval_s=st.flush_interval_s)
+            self.disk[p] = store
+        return store
+
+    def _state_over(self, store: DiskStore) -> S:
+        """The task's state on a store that has caught up: the store itself, or what the stage
+        builds over it."""
+        if hasattr(self.logic, "over_store"):
+            return cast(OverStore[S], self.logic).over_store(store)
         return cast(S, store)
 
     def _close_disk(self) -> None:
@@ -563,8 +589,11 @@ class TransactionalProcessor(Generic[S]):
         replayed = 0
         last: dict[TopicPartition, Fingerprint] = {}
         while remaining:
-            # Small fetches: a store on disk needs no more than a batch in memory at a time.
-            batch = await self.restorer.getmany(*remaining, timeout_ms=500, max_records=_DISK_RESTORE_BATCH)
+            # Small fetches: a store on disk needs no more than a batch in memory at a time. A short
+            # wait: past the resume offset there is often only a transaction marker (or an aborted
+            # transaction after a rewind), which returns no records; the position moves past it all
+            # the same, and waiting out a long timeout for it made every restore ~0.5 s slower.
+            batch = await self.restorer.getmany(*remaining, timeout_ms=50, max_records=_DISK_RESTORE_BATCH)
             for tp, records in batch.items():
                 if records:
                     last[tp] = _load(by_tp[tp], records)
@@ -591,8 +620,7 @@ class TransactionalProcessor(Generic[S]):
         self._standby_parts = want
         self._standby_behind = set(want)
         if want:
-            await self._seek_resume(self.standby, {TopicPartition(physical, p): cast(DiskStore, self._new_state(p))
-                                                   for p in want})
+            await self._seek_resume(self.standby, {TopicPartition(physical, p): self._store(p) for p in want})
 
     async def _standby_poll(self) -> None:
         if self.standby is None or not self._standby_parts:

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
+from aiokafka.structs import RecordMetadata
 
 from router.bench import settlement_load as loadgen
 from router.config import Settings
@@ -33,13 +34,13 @@ async def test_failed_transactions_are_rewound_and_booked_once(topics: Settings,
     calls: list[int] = []
     failures: list[int] = []
 
-    async def flaky_send_all(producer: AIOKafkaProducer, outputs: list[Out]) -> None:
+    async def flaky_send_all(producer: AIOKafkaProducer, outputs: list[Out]) -> list[RecordMetadata]:
         calls.append(len(outputs))
         if len(calls) in FAIL_AT:
             await send_all(producer, outputs[: len(outputs) // 2])
             failures.append(len(calls))
             raise KafkaError("injected: broker went away mid-transaction")
-        await send_all(producer, outputs)
+        return await send_all(producer, outputs)  # the processor reads the changelog's offsets from it
 
     monkeypatch.setattr(proc, "_send_all", flaky_send_all)
     stop = asyncio.Event()

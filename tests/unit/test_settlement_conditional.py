@@ -149,14 +149,14 @@ def test_execute_for_another_condition_is_refused() -> None:
     ledger.settle(cond("c1", "70.00", "10.00", ledger.now + 100))
     fx = execute(ledger, "c1", condition="OTHER")
     assert fx.refused and not fx.journal
-    assert ledger.book.receipts["c1"].status == "RESERVED"
+    assert ledger.book.receipt("c1").status == "RESERVED"
 
 
 def _snapshot(book: Book) -> list[tuple[str, bytes]]:
     from router.settlement.book import ACCT, SID, encode
 
     items: list[tuple[str, bytes]] = [(ACCT + k, encode(a)) for k, a in book.accounts.items()]
-    items += [(SID + k, encode(r)) for k, r in book.receipts.items()]
+    items += [(SID + k, encode(r)) for k, r in book.all_receipts().items()]
     for key, raw in items:
         decode(key, raw)
     return items

@@ -120,7 +120,7 @@ def test_conditional_holds_count_against_the_cap_before_they_execute() -> None:
     ledger = Ledger({"A": "1000.00", "B": "0.00"}, caps={"A": D("100.00")})
     hold = datetime.fromtimestamp(ledger.now + 60, UTC)
     ledger.settle(pay("c1", "A", "B", "80.00").model_copy(update={"condition_id": "K1", "hold_until": hold}))
-    assert ledger.book.receipts["c1"].status == "RESERVED"
+    assert ledger.book.receipt("c1").status == "RESERVED"
     ledger.settle(pay("p1", "A", "B", "30.00"))  # with c1's 80.00 to come, A's net would reach -110.00
     assert "p1" in ledger.book.queue
     ledger.settle(pay("p2", "B", "A", "5.00"))  # B has nothing yet: queued

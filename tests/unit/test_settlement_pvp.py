@@ -100,7 +100,7 @@ def test_queue_is_fifo_with_bypass_and_expires_with_am04() -> None:
     ledger = Ledger()
     ledger.settle(req("big", "10.00", "40.00"))
     ledger.settle(req("small", "10.00", "30.00"))  # fits at once: the queue never blocks it
-    assert ledger.book.receipts["small"].status == "COMMIT"
+    assert ledger.book.receipt("small").status == "COMMIT"
     ledger.settle(req("late", "10.00", "1.00"))
     assert list(ledger.book.queue) == ["big", "late"]
     fx = ledger.fund("FX/USD", "2.00", "f1")  # enough for "late" only: "big" is passed over
@@ -196,14 +196,14 @@ def test_funding_is_booked_once_per_fund_id() -> None:
 def test_rollback_restores_memory_and_changes_are_the_changelog() -> None:
     ledger = Ledger()
     ledger.settle(req("s1", "10.00", "1.00"))
-    before = (dict(ledger.book.accounts), dict(ledger.book.receipts), dict(ledger.book.claims))
+    before = (dict(ledger.book.accounts), ledger.book.all_receipts(), ledger.book.all_claims())
     pvp.settle(ledger.book, req("s2", "10.00", "1.00"), ledger.now, POLICY)
     pvp.settle(ledger.book, req("s3", "10.00", "99.00"), ledger.now, POLICY)  # queued
     changes = ledger.book.changes()
     assert {k for _, k, _ in changes} == {"acct|CN1/CNY", "acct|FX/CNY", "acct|FX/USD", "acct|US1/USD",
                                           "sid|s2", "sid|s3"}
     ledger.book.rollback()
-    assert (ledger.book.accounts, ledger.book.receipts, ledger.book.claims) == before
+    assert (ledger.book.accounts, ledger.book.all_receipts(), ledger.book.all_claims()) == before
     assert ledger.book.queue == {} and ledger.book.waiting == {}
     # The changelog restores the same state: a restored book equals the live one.
     pvp.settle(ledger.book, req("s3", "10.00", "99.00"), ledger.now, POLICY)
@@ -211,7 +211,7 @@ def test_rollback_restores_memory_and_changes_are_the_changelog() -> None:
     for _, key, value in ledger.book.changes():
         assert value is not None
         restored.load("settlement.ledger.state", key, value)
-    assert restored.receipts["s3"] == ledger.book.receipts["s3"] and list(restored.queue) == ["s3"]
+    assert restored.receipt("s3") == ledger.book.receipt("s3") and list(restored.queue) == ["s3"]
     assert restored.waiting["s3"].legs[1].amount == D("99.00")
     assert decode("acct|CN1/CNY", dict((k, v) for _, k, v in changes)["acct|CN1/CNY"] or b"").balance == D("80.00")
 
@@ -222,5 +222,5 @@ def test_sweep_forgets_decided_receipts_after_the_retention_only() -> None:
     ledger.settle(req("q", "10.00", "99.00"))  # queued: never swept
     assert pvp.sweep(ledger.book, ledger.now + 99, retention_s=100, budget=10) == 0
     assert pvp.sweep(ledger.book, ledger.now + 100, retention_s=100, budget=10) == 1
-    assert "s1" not in ledger.book.receipts and "q" in ledger.book.receipts
-    assert ("CN1", "M-s1") not in ledger.book.claims
+    assert ledger.book.receipt("s1") is None and ledger.book.receipt("q") is not None
+    assert ledger.book.claim("CN1", "M-s1") is None
