@@ -28,7 +28,9 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import chain, pairwise
 from typing import Literal
 
@@ -52,6 +54,9 @@ MAX_REFINE = 8
 WIDEN_DF = 3
 # Candidates whose quick score is this close below the threshold get the full score.
 REFINE_BELOW = 0.25
+# Near spellings remembered per index: a token unknown to the list (a typo, a name the list does
+# not hold) costs a deletion-key lookup per letter, and real traffic repeats its names.
+NEAR_CACHE = 65536
 _VOWELS = str.maketrans("", "", "aeiouyhw")
 
 
@@ -241,6 +246,8 @@ class NameIndex:
                 keys[k].add(tok)
         self._keys: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in keys.items()}
         self._neighbours: dict[str, tuple[str, ...]] = {}
+        # Shared by the queries that meet the token: read only, never changed.
+        self._near_cached = lru_cache(maxsize=NEAR_CACHE)(self.near)
 
     def __len__(self) -> int:
         return len(self.names)
@@ -285,15 +292,15 @@ class NameIndex:
             self._neighbours[token] = cached
         return cached
 
-    def _slots(self, toks: Sequence[str]) -> tuple[list[set[str]], list[int]]:
+    def _slots(self, toks: Sequence[str]) -> tuple[list[AbstractSet[str]], list[int]]:
         """For each query token, the list tokens it may stand for; and which slots are exact
         list tokens (those are widened to their neighbours only if nothing else is found)."""
         known = self.token_df
-        slots: list[set[str]] = []
+        slots: list[AbstractSet[str]] = []
         exact: list[int] = []
         # "Constan tine": two fragments that form a list token stand for that token alone.
         consumed: set[int] = set()
-        if not all(t in known for t in toks):
+        if not all(map(known.__contains__, toks)):
             for i, (a, b) in enumerate(pairwise(toks)):
                 if a not in known and a + b in known:
                     consumed.update((i, i + 1))
@@ -308,7 +315,7 @@ class NameIndex:
             if split is not None:
                 slots.append({split[0]})
                 slots.append({split[1]})
-            alts = self.near(t)
+            alts = self._near_cached(t)
             if alts:
                 slots.append(alts)
         for a, b in pairwise(toks):
@@ -356,7 +363,7 @@ class NameIndex:
         counts = Counter(chain.from_iterable(posts))
         return [n for n, _ in counts.most_common(TOP_CANDIDATES)], merged
 
-    def _collect(self, slots: list[set[str]], posts: list[tuple[int, ...]], focus: int | None) -> None:
+    def _collect(self, slots: list[AbstractSet[str]], posts: list[tuple[int, ...]], focus: int | None) -> None:
         if len(slots) <= 2 and focus is None:
             # Short queries may be a one-word list name ("MANAURE S.A.") with noise around it.
             singles = self._singles
@@ -370,15 +377,36 @@ class NameIndex:
         partners_of = self._partners
         skipped: list[tuple[int, ...]] = []
         found = False
-        for i, si in enumerate(slots):
+        # Each slot's tokens with their partners, looked up once rather than once per other slot.
+        partnered: list[list[dict[str, tuple[int, ...]]]] = []
+        for si in slots:
+            if len(si) == 1:
+                (x,) = si
+                p = partners_of.get(x)
+                partnered.append([p] if p is not None else [])
+            else:
+                partnered.append([p for x in si if (p := partners_of.get(x)) is not None])
+        for i, pi in enumerate(partnered):
+            if not pi:
+                continue
             for j in range(i + 1, len(slots)):
                 if focus is not None and focus not in (i, j):
                     continue
                 sj = slots[j]
-                for x in si:
-                    partners = partners_of.get(x)
-                    if partners is None:
-                        continue
+                if len(sj) == 1:
+                    # Most slots are one exact token: a lookup, no intersection.
+                    (y,) = sj
+                    for partners in pi:
+                        post = partners.get(y)
+                        if post is None:
+                            continue
+                        if len(post) > PAIR_CAP:
+                            skipped.append(post)
+                        else:
+                            posts.append(post)
+                            found = True
+                    continue
+                for partners in pi:
                     if len(sj) <= len(partners):
                         ys = [y for y in sj if y in partners]
                     else:

@@ -22,6 +22,8 @@ EMBARGO_LIST = "EMBARGOED-COUNTRIES"
 HIGH_RISK_LIST = "HIGH-RISK-COUNTRIES"
 # A listed bank's other branch: very likely the same institution, but a human should look.
 BIC8_SCORE = 0.95
+# A match screened without the payment's party: nothing agrees, nothing contradicts.
+NO_EVIDENCE = Evidence()
 
 
 def canonical_bic(bic: str) -> str:
@@ -41,6 +43,9 @@ class Screener:
         self.index = NameIndex(entries)
         self.chinese = ChineseIndex(self.index.names, entries)
         self._labels = {id(lst.version): lst.version.label for lst in self.lists}
+        # What every match of an entry says about the entry, built once rather than per match.
+        self._about = [{"list": v.source, "list_version": self._labels[id(v)], "entry": e.uid, "entry_name": e.name}
+                       for e, v in zip(entries, self._owner, strict=True)]
         self._bics = bic_index(entries)
 
     @property
@@ -49,10 +54,10 @@ class Screener:
 
     def _match(self, i: int, field: Field_, matched: str, screened: str, party: str, score: float,
                **more: object) -> Match:
-        e, v = self.index.entries[i], self._owner[i]
-        # (pydantic-core validation is faster here than model_construct's Python path.)
-        return Match(list=v.source, list_version=self._labels[id(v)], entry=e.uid, entry_name=e.name, field=field,
-                     matched=matched, screened=screened, party=party, score=round(min(score, 1.0), 4), **more)
+        # (pydantic-core validation of a dict is faster here than keyword arguments, which pydantic
+        # packs into a dict itself, or model_construct's Python path.)
+        return Match.model_validate({**self._about[i], "field": field, "matched": matched, "screened": screened,
+                                     "party": party, "score": round(min(score, 1.0), 4), **more})
 
     def screen_name(self, name: str | None, *, party: str = "", original: str | None = None,
                     subject: Party | None = None) -> list[Match]:
@@ -84,18 +89,28 @@ class Screener:
             return []
         out: list[Match] = []
         policy = self.settings.policy
+        # Size and script depend on the screened value only (one or two per call), not on the hit.
+        sizes: dict[str, int] = {}
+        chinese_read: dict[str, bool] = {}
         for score, n, value, basis in best.values():
-            size = _name_size(value)
+            size = sizes.get(value)
+            if size is None:
+                size = sizes[value] = _name_size(value)
             # Chinese names differ by whole syllables, not typos; short ones need still more.
             need = policy.short_name_hold_score if size <= 2 else policy.chinese_name_hold_score
-            if basis == "spelling" and score < need and _reads_chinese(value):
-                continue
-            ev = self._evidence(n.entry, subject) if subject is not None else Evidence()
+            if basis == "spelling" and score < need:
+                reads = chinese_read.get(value)
+                if reads is None:
+                    reads = chinese_read[value] = _reads_chinese(value)
+                if reads:
+                    continue
+            ev = self._evidence(n.entry, subject) if subject is not None else NO_EVIDENCE
             final = score + ev.delta
             if final < threshold:
                 continue  # a clear contradiction: another person of the same name
             out.append(self._match(n.entry, n.field, n.text, value, party, final, name_score=round(min(score, 1.0), 4),
-                                   basis=basis, short=size <= 2, name_size=size, evidence=ev.lines(),
+                                   basis=basis, short=size <= 2, name_size=size,
+                                   evidence=ev.lines() if ev is not NO_EVIDENCE else (),
                                    agreed=len(ev.agreed), contradicted=len(ev.contradicted),
                                    confirmed=ev.confirmed))
         out.sort(key=lambda m: -m.score)
