@@ -32,6 +32,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain, pairwise
+from operator import itemgetter
 from typing import Literal
 
 import numpy as np
@@ -168,6 +169,7 @@ def pair_score(q: tuple[str, str, str, tuple[str, ...]], e: IndexedName, quick: 
     return s
 
 
+@lru_cache(maxsize=65536)  # per name, as ``tokens`` is
 def query_form(name: str) -> tuple[str, str, str, tuple[str, ...]] | None:
     toks = tokens(name)
     if not toks:
@@ -359,9 +361,10 @@ class NameIndex:
         ids = list(dict.fromkeys(chain.from_iterable(posts)))
         if len(ids) <= TOP_CANDIDATES:
             return ids, merged
-        # Too many: keep the names that share the most query-token pairs.
+        # Too many: keep the names that share the most query-token pairs. (A stable sort: what
+        # Counter.most_common's heap returns, first seen first among equals, without the heap.)
         counts = Counter(chain.from_iterable(posts))
-        return [n for n, _ in counts.most_common(TOP_CANDIDATES)], merged
+        return [n for n, _ in sorted(counts.items(), key=itemgetter(1), reverse=True)[:TOP_CANDIDATES]], merged
 
     def _collect(self, slots: list[AbstractSet[str]], posts: list[tuple[int, ...]], focus: int | None) -> None:
         if len(slots) <= 2 and focus is None:

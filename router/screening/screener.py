@@ -9,6 +9,7 @@ why a payment was stopped.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 from router.screening import chinese
 from router.screening.chinese_index import ChineseIndex
@@ -24,6 +25,7 @@ HIGH_RISK_LIST = "HIGH-RISK-COUNTRIES"
 BIC8_SCORE = 0.95
 # A match screened without the payment's party: nothing agrees, nothing contradicts.
 NO_EVIDENCE = Evidence()
+_validate_match = Match.__pydantic_validator__.validate_python
 
 
 def canonical_bic(bic: str) -> str:
@@ -54,10 +56,11 @@ class Screener:
 
     def _match(self, i: int, field: Field_, matched: str, screened: str, party: str, score: float,
                **more: object) -> Match:
-        # (pydantic-core validation of a dict is faster here than keyword arguments, which pydantic
-        # packs into a dict itself, or model_construct's Python path.)
-        return Match.model_validate({**self._about[i], "field": field, "matched": matched, "screened": screened,
-                                     "party": party, "score": round(min(score, 1.0), 4), **more})
+        # pydantic-core validating a dict: faster than keyword arguments (which pydantic packs into a
+        # dict itself), model_validate's Python wrapper, or model_construct's Python path.
+        d = self._about[i].copy()
+        d.update(more, field=field, matched=matched, screened=screened, party=party, score=round(min(score, 1.0), 4))
+        return _validate_match(d)
 
     def screen_name(self, name: str | None, *, party: str = "", original: str | None = None,
                     subject: Party | None = None) -> list[Match]:
@@ -89,21 +92,12 @@ class Screener:
             return []
         out: list[Match] = []
         policy = self.settings.policy
-        # Size and script depend on the screened value only (one or two per call), not on the hit.
-        sizes: dict[str, int] = {}
-        chinese_read: dict[str, bool] = {}
         for score, n, value, basis in best.values():
-            size = sizes.get(value)
-            if size is None:
-                size = sizes[value] = _name_size(value)
+            size = _name_size(value)
             # Chinese names differ by whole syllables, not typos; short ones need still more.
             need = policy.short_name_hold_score if size <= 2 else policy.chinese_name_hold_score
-            if basis == "spelling" and score < need:
-                reads = chinese_read.get(value)
-                if reads is None:
-                    reads = chinese_read[value] = _reads_chinese(value)
-                if reads:
-                    continue
+            if basis == "spelling" and score < need and _reads_chinese(value):
+                continue
             ev = self._evidence(n.entry, subject) if subject is not None else NO_EVIDENCE
             final = score + ev.delta
             if final < threshold:
@@ -178,10 +172,13 @@ class Screener:
         return "reject" if any(self.rejects(m) for m in matches) else "hold"
 
 
+# Per screened value, like ``normalise.tokens``: the same names come back payment after payment.
+@lru_cache(maxsize=65536)
 def _reads_chinese(value: str) -> bool:
     return has_cjk(value) or bool(chinese.readings(tokens(value)))
 
 
+@lru_cache(maxsize=65536)
 def _name_size(value: str) -> int:
     """Tokens of a name, or syllables of a Chinese one ("张伟" is 2, "Zhang Weiguo" 3)."""
     if has_cjk(value):
