@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import cast
 
 from router.screening import chinese
 from router.screening.chinese_index import ChineseIndex
@@ -46,8 +47,9 @@ class Screener:
         self.chinese = ChineseIndex(self.index.names, entries)
         self._labels = {id(lst.version): lst.version.label for lst in self.lists}
         # What every match of an entry says about the entry, built once rather than per match.
-        self._about = [{"list": v.source, "list_version": self._labels[id(v)], "entry": e.uid, "entry_name": e.name}
-                       for e, v in zip(entries, self._owner, strict=True)]
+        self._about: list[dict[str, object]] = [
+            {"list": v.source, "list_version": self._labels[id(v)], "entry": e.uid, "entry_name": e.name}
+            for e, v in zip(entries, self._owner, strict=True)]
         self._bics = bic_index(entries)
 
     @property
@@ -60,7 +62,7 @@ class Screener:
         # dict itself), model_validate's Python wrapper, or model_construct's Python path.
         d = self._about[i].copy()
         d.update(more, field=field, matched=matched, screened=screened, party=party, score=round(min(score, 1.0), 4))
-        return _validate_match(d)
+        return cast(Match, _validate_match(d))
 
     def screen_name(self, name: str | None, *, party: str = "", original: str | None = None,
                     subject: Party | None = None) -> list[Match]:
