@@ -30,7 +30,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from itertools import chain, pairwise
 from operator import itemgetter
 from typing import Literal
@@ -57,7 +57,7 @@ WIDEN_DF = 3
 REFINE_BELOW = 0.25
 # Near spellings remembered per index: a token unknown to the list (a typo, a name the list does
 # not hold) costs a deletion-key lookup per letter, and real traffic repeats its names.
-NEAR_CACHE = 65536
+NEAR_CACHE = 16384
 _VOWELS = str.maketrans("", "", "aeiouyhw")
 
 
@@ -178,6 +178,25 @@ def query_form(name: str) -> tuple[str, str, str, tuple[str, ...]] | None:
     return " ".join(st), "".join(st), "".join(toks), toks
 
 
+def _near(keys: dict[str, tuple[str, ...]], token: str, *, skeletons: bool = True) -> set[str]:
+    """``NameIndex.near`` over an index's deletion keys (a function, so that a cache of it holds no index)."""
+    found: set[str] = set()
+    get = keys.get
+    hit = get(token)
+    if hit:
+        found.update(hit)
+    if len(token) >= 4:
+        for i in range(len(token)):
+            hit = get(token[:i] + token[i + 1:])
+            if hit:
+                found.update(hit)
+    # The skeleton reaches other transliterations; only needed when no spelling is one
+    # edit away (a skeleton alone can match dozens of tokens).
+    if skeletons and not found and len(token) >= 3:
+        found.update(get("#" + skeleton(token), ()))
+    return found
+
+
 class NameIndex:
     """Every name and alias of a set of list entries, blocked for fast fuzzy lookup."""
 
@@ -248,8 +267,9 @@ class NameIndex:
                 keys[k].add(tok)
         self._keys: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in keys.items()}
         self._neighbours: dict[str, tuple[str, ...]] = {}
-        # Shared by the queries that meet the token: read only, never changed.
-        self._near_cached = lru_cache(maxsize=NEAR_CACHE)(self.near)
+        # Shared by the queries that meet the token: read only, never changed. (Over the keys,
+        # not ``self.near``: a cache holding the index would keep an old one alive after a reload.)
+        self._near_cached = lru_cache(maxsize=NEAR_CACHE)(partial(_near, self._keys))
 
     def __len__(self) -> int:
         return len(self.names)
@@ -271,21 +291,7 @@ class NameIndex:
     def near(self, token: str, *, skeletons: bool = True) -> set[str]:
         """List tokens within one edit of ``token`` (shared deletion key) or, with
         ``skeletons``, sharing its consonant skeleton (Mohammed / Muhammad)."""
-        found: set[str] = set()
-        get = self._keys.get
-        hit = get(token)
-        if hit:
-            found.update(hit)
-        if len(token) >= 4:
-            for i in range(len(token)):
-                hit = get(token[:i] + token[i + 1:])
-                if hit:
-                    found.update(hit)
-        # The skeleton reaches other transliterations; only needed when no spelling is one
-        # edit away (a skeleton alone can match dozens of tokens).
-        if skeletons and not found and len(token) >= 3:
-            found.update(get("#" + skeleton(token), ()))
-        return found
+        return _near(self._keys, token, skeletons=skeletons)
 
     def _edit_neighbours(self, token: str) -> tuple[str, ...]:
         cached = self._neighbours.get(token)
@@ -298,14 +304,29 @@ class NameIndex:
         """For each query token, the list tokens it may stand for; and which slots are exact
         list tokens (those are widened to their neighbours only if nothing else is found)."""
         known = self.token_df
+        slots: list[AbstractSet[str]]
+        exact: list[int]
+        if all(map(known.__contains__, toks)):
+            # Every token is a list token (so 2+ letters), as in most names: each stands for itself.
+            slots = [{t} for t in toks]
+            exact = list(range(len(slots)))
+        else:
+            slots, exact = self._unknown_slots(toks)
+        for a, b in pairwise(toks):
+            if a + b in known:
+                slots.append({a + b})
+        return slots, exact
+
+    def _unknown_slots(self, toks: Sequence[str]) -> tuple[list[AbstractSet[str]], list[int]]:
+        """``_slots`` of a name with a token the list does not hold: near spellings, splits."""
+        known = self.token_df
         slots: list[AbstractSet[str]] = []
         exact: list[int] = []
         # "Constan tine": two fragments that form a list token stand for that token alone.
         consumed: set[int] = set()
-        if not all(map(known.__contains__, toks)):
-            for i, (a, b) in enumerate(pairwise(toks)):
-                if a not in known and a + b in known:
-                    consumed.update((i, i + 1))
+        for i, (a, b) in enumerate(pairwise(toks)):
+            if a not in known and a + b in known:
+                consumed.update((i, i + 1))
         for pos, t in enumerate(toks):
             if len(t) < 2 or (pos in consumed and t not in known):
                 continue
@@ -320,9 +341,6 @@ class NameIndex:
             alts = self._near_cached(t)
             if alts:
                 slots.append(alts)
-        for a, b in pairwise(toks):
-            if a + b in known:
-                slots.append({a + b})
         return slots, exact
 
     def candidates(self, toks: Sequence[str], forms: Iterable[str] = ()) -> tuple[list[int], set[int]]:
