@@ -28,8 +28,11 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from functools import lru_cache, partial
 from itertools import chain, pairwise
+from operator import itemgetter
 from typing import Literal
 
 import numpy as np
@@ -52,6 +55,9 @@ MAX_REFINE = 8
 WIDEN_DF = 3
 # Candidates whose quick score is this close below the threshold get the full score.
 REFINE_BELOW = 0.25
+# Near spellings remembered per index: a token unknown to the list (a typo, a name the list does
+# not hold) costs a deletion-key lookup per letter, and real traffic repeats its names.
+NEAR_CACHE = 16384
 _VOWELS = str.maketrans("", "", "aeiouyhw")
 
 
@@ -163,12 +169,32 @@ def pair_score(q: tuple[str, str, str, tuple[str, ...]], e: IndexedName, quick: 
     return s
 
 
+@lru_cache(maxsize=65536)  # per name, as ``tokens`` is
 def query_form(name: str) -> tuple[str, str, str, tuple[str, ...]] | None:
     toks = tokens(name)
     if not toks:
         return None
     st = sorted(toks)
     return " ".join(st), "".join(st), "".join(toks), toks
+
+
+def _near(keys: dict[str, tuple[str, ...]], token: str, *, skeletons: bool = True) -> set[str]:
+    """``NameIndex.near`` over an index's deletion keys (a function, so that a cache of it holds no index)."""
+    found: set[str] = set()
+    get = keys.get
+    hit = get(token)
+    if hit:
+        found.update(hit)
+    if len(token) >= 4:
+        for i in range(len(token)):
+            hit = get(token[:i] + token[i + 1:])
+            if hit:
+                found.update(hit)
+    # The skeleton reaches other transliterations; only needed when no spelling is one
+    # edit away (a skeleton alone can match dozens of tokens).
+    if skeletons and not found and len(token) >= 3:
+        found.update(get("#" + skeleton(token), ()))
+    return found
 
 
 class NameIndex:
@@ -241,6 +267,9 @@ class NameIndex:
                 keys[k].add(tok)
         self._keys: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in keys.items()}
         self._neighbours: dict[str, tuple[str, ...]] = {}
+        # Shared by the queries that meet the token: read only, never changed. (Over the keys,
+        # not ``self.near``: a cache holding the index would keep an old one alive after a reload.)
+        self._near_cached = lru_cache(maxsize=NEAR_CACHE)(partial(_near, self._keys))
 
     def __len__(self) -> int:
         return len(self.names)
@@ -262,21 +291,7 @@ class NameIndex:
     def near(self, token: str, *, skeletons: bool = True) -> set[str]:
         """List tokens within one edit of ``token`` (shared deletion key) or, with
         ``skeletons``, sharing its consonant skeleton (Mohammed / Muhammad)."""
-        found: set[str] = set()
-        get = self._keys.get
-        hit = get(token)
-        if hit:
-            found.update(hit)
-        if len(token) >= 4:
-            for i in range(len(token)):
-                hit = get(token[:i] + token[i + 1:])
-                if hit:
-                    found.update(hit)
-        # The skeleton reaches other transliterations; only needed when no spelling is one
-        # edit away (a skeleton alone can match dozens of tokens).
-        if skeletons and not found and len(token) >= 3:
-            found.update(get("#" + skeleton(token), ()))
-        return found
+        return _near(self._keys, token, skeletons=skeletons)
 
     def _edit_neighbours(self, token: str) -> tuple[str, ...]:
         cached = self._neighbours.get(token)
@@ -285,18 +300,33 @@ class NameIndex:
             self._neighbours[token] = cached
         return cached
 
-    def _slots(self, toks: Sequence[str]) -> tuple[list[set[str]], list[int]]:
+    def _slots(self, toks: Sequence[str]) -> tuple[list[AbstractSet[str]], list[int]]:
         """For each query token, the list tokens it may stand for; and which slots are exact
         list tokens (those are widened to their neighbours only if nothing else is found)."""
         known = self.token_df
-        slots: list[set[str]] = []
+        slots: list[AbstractSet[str]]
+        exact: list[int]
+        if all(map(known.__contains__, toks)):
+            # Every token is a list token (so 2+ letters), as in most names: each stands for itself.
+            slots = [{t} for t in toks]
+            exact = list(range(len(slots)))
+        else:
+            slots, exact = self._unknown_slots(toks)
+        for a, b in pairwise(toks):
+            if a + b in known:
+                slots.append({a + b})
+        return slots, exact
+
+    def _unknown_slots(self, toks: Sequence[str]) -> tuple[list[AbstractSet[str]], list[int]]:
+        """``_slots`` of a name with a token the list does not hold: near spellings, splits."""
+        known = self.token_df
+        slots: list[AbstractSet[str]] = []
         exact: list[int] = []
         # "Constan tine": two fragments that form a list token stand for that token alone.
         consumed: set[int] = set()
-        if not all(t in known for t in toks):
-            for i, (a, b) in enumerate(pairwise(toks)):
-                if a not in known and a + b in known:
-                    consumed.update((i, i + 1))
+        for i, (a, b) in enumerate(pairwise(toks)):
+            if a not in known and a + b in known:
+                consumed.update((i, i + 1))
         for pos, t in enumerate(toks):
             if len(t) < 2 or (pos in consumed and t not in known):
                 continue
@@ -308,12 +338,9 @@ class NameIndex:
             if split is not None:
                 slots.append({split[0]})
                 slots.append({split[1]})
-            alts = self.near(t)
+            alts = self._near_cached(t)
             if alts:
                 slots.append(alts)
-        for a, b in pairwise(toks):
-            if a + b in known:
-                slots.append({a + b})
         return slots, exact
 
     def candidates(self, toks: Sequence[str], forms: Iterable[str] = ()) -> tuple[list[int], set[int]]:
@@ -352,11 +379,12 @@ class NameIndex:
         ids = list(dict.fromkeys(chain.from_iterable(posts)))
         if len(ids) <= TOP_CANDIDATES:
             return ids, merged
-        # Too many: keep the names that share the most query-token pairs.
+        # Too many: keep the names that share the most query-token pairs. (A stable sort: what
+        # Counter.most_common's heap returns, first seen first among equals, without the heap.)
         counts = Counter(chain.from_iterable(posts))
-        return [n for n, _ in counts.most_common(TOP_CANDIDATES)], merged
+        return [n for n, _ in sorted(counts.items(), key=itemgetter(1), reverse=True)[:TOP_CANDIDATES]], merged
 
-    def _collect(self, slots: list[set[str]], posts: list[tuple[int, ...]], focus: int | None) -> None:
+    def _collect(self, slots: list[AbstractSet[str]], posts: list[tuple[int, ...]], focus: int | None) -> None:
         if len(slots) <= 2 and focus is None:
             # Short queries may be a one-word list name ("MANAURE S.A.") with noise around it.
             singles = self._singles
@@ -370,15 +398,36 @@ class NameIndex:
         partners_of = self._partners
         skipped: list[tuple[int, ...]] = []
         found = False
-        for i, si in enumerate(slots):
+        # Each slot's tokens with their partners, looked up once rather than once per other slot.
+        partnered: list[list[dict[str, tuple[int, ...]]]] = []
+        for si in slots:
+            if len(si) == 1:
+                (x,) = si
+                p = partners_of.get(x)
+                partnered.append([p] if p is not None else [])
+            else:
+                partnered.append([p for x in si if (p := partners_of.get(x)) is not None])
+        for i, pi in enumerate(partnered):
+            if not pi:
+                continue
             for j in range(i + 1, len(slots)):
                 if focus is not None and focus not in (i, j):
                     continue
                 sj = slots[j]
-                for x in si:
-                    partners = partners_of.get(x)
-                    if partners is None:
-                        continue
+                if len(sj) == 1:
+                    # Most slots are one exact token: a lookup, no intersection.
+                    (y,) = sj
+                    for partners in pi:
+                        post = partners.get(y)
+                        if post is None:
+                            continue
+                        if len(post) > PAIR_CAP:
+                            skipped.append(post)
+                        else:
+                            posts.append(post)
+                            found = True
+                    continue
+                for partners in pi:
                     if len(sj) <= len(partners):
                         ys = [y for y in sj if y in partners]
                     else:

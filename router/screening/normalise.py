@@ -70,7 +70,8 @@ _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u00b7\u30fb]+")
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 
 def has_cjk(text: str) -> bool:
-    return _CJK.search(text) is not None
+    # Most names screened are ASCII: a flag check instead of a regex scan.
+    return not text.isascii() and _CJK.search(text) is not None
 
 
 def _syllables(text: str) -> list[str]:

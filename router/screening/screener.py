@@ -9,6 +9,8 @@ why a payment was stopped.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
+from typing import cast
 
 from router.screening import chinese
 from router.screening.chinese_index import ChineseIndex
@@ -22,6 +24,9 @@ EMBARGO_LIST = "EMBARGOED-COUNTRIES"
 HIGH_RISK_LIST = "HIGH-RISK-COUNTRIES"
 # A listed bank's other branch: very likely the same institution, but a human should look.
 BIC8_SCORE = 0.95
+# A match screened without the payment's party: nothing agrees, nothing contradicts.
+NO_EVIDENCE = Evidence()
+_validate_match = Match.__pydantic_validator__.validate_python
 
 
 def canonical_bic(bic: str) -> str:
@@ -41,6 +46,10 @@ class Screener:
         self.index = NameIndex(entries)
         self.chinese = ChineseIndex(self.index.names, entries)
         self._labels = {id(lst.version): lst.version.label for lst in self.lists}
+        # What every match of an entry says about the entry, built once rather than per match.
+        self._about: list[dict[str, object]] = [
+            {"list": v.source, "list_version": self._labels[id(v)], "entry": e.uid, "entry_name": e.name}
+            for e, v in zip(entries, self._owner, strict=True)]
         self._bics = bic_index(entries)
 
     @property
@@ -49,10 +58,11 @@ class Screener:
 
     def _match(self, i: int, field: Field_, matched: str, screened: str, party: str, score: float,
                **more: object) -> Match:
-        e, v = self.index.entries[i], self._owner[i]
-        # (pydantic-core validation is faster here than model_construct's Python path.)
-        return Match(list=v.source, list_version=self._labels[id(v)], entry=e.uid, entry_name=e.name, field=field,
-                     matched=matched, screened=screened, party=party, score=round(min(score, 1.0), 4), **more)
+        # pydantic-core validating a dict: faster than keyword arguments (which pydantic packs into a
+        # dict itself), model_validate's Python wrapper, or model_construct's Python path.
+        d = self._about[i].copy()
+        d.update(more, field=field, matched=matched, screened=screened, party=party, score=round(min(score, 1.0), 4))
+        return cast(Match, _validate_match(d))
 
     def screen_name(self, name: str | None, *, party: str = "", original: str | None = None,
                     subject: Party | None = None) -> list[Match]:
@@ -90,12 +100,13 @@ class Screener:
             need = policy.short_name_hold_score if size <= 2 else policy.chinese_name_hold_score
             if basis == "spelling" and score < need and _reads_chinese(value):
                 continue
-            ev = self._evidence(n.entry, subject) if subject is not None else Evidence()
+            ev = self._evidence(n.entry, subject) if subject is not None else NO_EVIDENCE
             final = score + ev.delta
             if final < threshold:
                 continue  # a clear contradiction: another person of the same name
             out.append(self._match(n.entry, n.field, n.text, value, party, final, name_score=round(min(score, 1.0), 4),
-                                   basis=basis, short=size <= 2, name_size=size, evidence=ev.lines(),
+                                   basis=basis, short=size <= 2, name_size=size,
+                                   evidence=ev.lines() if ev is not NO_EVIDENCE else (),
                                    agreed=len(ev.agreed), contradicted=len(ev.contradicted),
                                    confirmed=ev.confirmed))
         out.sort(key=lambda m: -m.score)
@@ -163,10 +174,13 @@ class Screener:
         return "reject" if any(self.rejects(m) for m in matches) else "hold"
 
 
+# Per screened value, like ``normalise.tokens``: the same names come back payment after payment.
+@lru_cache(maxsize=65536)
 def _reads_chinese(value: str) -> bool:
     return has_cjk(value) or bool(chinese.readings(tokens(value)))
 
 
+@lru_cache(maxsize=65536)
 def _name_size(value: str) -> int:
     """Tokens of a name, or syllables of a Chinese one ("张伟" is 2, "Zhang Weiguo" 3)."""
     if has_cjk(value):
