@@ -5,7 +5,9 @@ spacing, case/diacritics/honorifics, Chinese characters for pinyin names, pinyin
 Chinese-script names) plus clean names from common first/last-name pools, screens all of it
 with the blocking index, and screens a sample with a naive rapidfuzz full scan
 (``process.extractOne`` with token_sort_ratio over every list name) for comparison.
-Throughput is single-threaded, best of ``--repeat`` passes (the machine is shared).
+Throughput is single-threaded, best of ``--repeat`` passes (the machine is shared). A pass over
+names already screened meets the per-name caches (tokens, query form, near spellings) warm; the
+``*_new_names`` figures empty those caches before every pass, as for names never seen before.
 """
 
 from __future__ import annotations
@@ -25,6 +27,28 @@ from router.screening.normalise import normalise
 from router.screening.screener import Screener
 from router.screening.settings import ScreeningSettings
 from router.screening.variants import Labelled, labelled_set
+
+
+def clear_name_caches(screener: Screener) -> None:
+    """Empty every per-name cache the screening call fills (``lru_cache``s of more than 1,024
+    entries in the screening and transliteration modules, and the index's near spellings), so a
+    pass costs what names never seen before cost. Tables loaded once (small caches) are kept."""
+    import router.iso20022.transliterate
+    import router.screening.chinese
+    import router.screening.chinese_index
+    import router.screening.index
+    import router.screening.normalise
+    import router.screening.screener
+
+    for module in (router.screening.normalise, router.screening.index, router.screening.screener,
+                   router.screening.chinese, router.screening.chinese_index, router.iso20022.transliterate):
+        for value in vars(module).values():
+            info = getattr(value, "cache_info", None)
+            if info is not None and (info().maxsize or 0) > 1024:
+                value.cache_clear()
+    near = getattr(screener.index, "_near_cached", None)
+    if near is not None:
+        near.cache_clear()
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -165,6 +189,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             screener.screen_name(q)
         best_full = min(best_full, time.perf_counter() - start)
         best_full_cpu = min(best_full_cpu, time.process_time() - cpu)
+    # The same calls on names never seen before: the per-name caches emptied before each pass.
+    new_cpu = new_full_cpu = float("inf")
+    for _ in range(max(1, args.repeat)):
+        clear_name_caches(screener)
+        cpu = time.process_time()
+        for q in queries:
+            index.search(q, min_score=threshold)
+        new_cpu = min(new_cpu, time.process_time() - cpu)
+        clear_name_caches(screener)
+        cpu = time.process_time()
+        for q in queries:
+            screener.screen_name(q)
+        new_full_cpu = min(new_full_cpu, time.process_time() - cpu)
 
     found: Counter[str] = Counter()
     total: Counter[str] = Counter()
@@ -221,6 +258,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "index_us_per_name": round(best / len(queries) * 1e6, 1),
         "screen_name_names_per_s": round(len(queries) / best_full),
         "screen_name_names_per_cpu_s": round(len(queries) / best_full_cpu),
+        "index_names_per_cpu_s_new_names": round(len(queries) / new_cpu),
+        "screen_name_names_per_cpu_s_new_names": round(len(queries) / new_full_cpu),
         "load_average": _load(),
         "recall": round(recall, 4),
         "false_positive_rate": round(fpr, 4),

@@ -1,0 +1,20 @@
+"""`router bench screening` reports names never seen before apart: its cache clearing must empty
+the per-name caches a screening call fills, and keep the tables loaded once."""
+
+from __future__ import annotations
+
+from router.bench.screening import clear_name_caches
+from router.screening import normalise
+from router.screening.loaders import load_list
+from router.screening.screener import Screener
+from router.screening.settings import DEMO_LIST, ScreeningSettings
+
+
+def test_clearing_empties_the_per_name_caches_and_the_answer_stays() -> None:
+    screener = Screener([load_list(DEMO_LIST)], ScreeningSettings())
+    first = screener.screen_name("Ivan Petrovich Sidorov")
+    assert normalise.tokens.cache_info().currsize > 0
+    clear_name_caches(screener)
+    assert normalise.tokens.cache_info().currsize == 0
+    assert screener.index._near_cached.cache_info().currsize == 0
+    assert screener.screen_name("Ivan Petrovich Sidorov") == first
