@@ -76,8 +76,8 @@ def _address(ports: Ports, side: Side, to: Agent | None, kind: str, ident: str, 
     me, them = addressing(ports.directory, ports.settings.router_bic, profile,
                           to if to is not None else Agent(bic=ports.settings.router_bic))
     msg_id = outbound_id(profile, ident, kind)
-    header = Header(sender=me, receiver=them, biz_msg_id=msg_id, msg_def_id=MSG_DEF[kind],
-                                    biz_svc=BIZ_SVC[side], created=now)
+    header = Header(sender=me, receiver=them, biz_msg_id=msg_id, msg_def_id=MSG_DEF[kind], biz_svc=BIZ_SVC[side],
+                    created=now)
     return _Addressed(msg_id, header, me, them)
 
 
@@ -94,10 +94,9 @@ def _ship(side: Side, key: str, message: CanonicalMessage, a: _Addressed,
 
 
 def original_ref(p: Payment, msg_id: str | None = None) -> OriginalRef:
-    return OriginalRef(
-        msg_id=msg_id or p.msg_id, msg_def_id=f"{p.kind}.001.08", instr_id=p.instr_id,
-        end_to_end_id=p.end_to_end_id, tx_id=p.tx_id, uetr=p.uetr, amount=p.settlement_amount,
-        currency=p.currency, settlement_date=p.settlement_date)
+    return OriginalRef(msg_id=msg_id or p.msg_id, msg_def_id=f"{p.kind}.001.08", instr_id=p.instr_id,
+                       end_to_end_id=p.end_to_end_id, tx_id=p.tx_id, uetr=p.uetr, amount=p.settlement_amount,
+                       currency=p.currency, settlement_date=p.settlement_date)
 
 
 def status(ports: Ports, p: Payment, side: Side, code: str, reason: str | None, now: datetime, *,
@@ -122,7 +121,6 @@ def status(ports: Ports, p: Payment, side: Side, code: str, reason: str | None, 
 def notifications(ports: Ports, p: Payment, outcome: SettlementOutcome, now: datetime) -> list[Send]:
     """camt.054 to the owner of every account the settlement moved, on the owner's side."""
     sends: list[Send] = []
-    booked = now.date()
     now = _wire_time(now)
     for i, posting in enumerate(outcome.postings):
         owner = ports.directory.by_bic(posting.owner)
@@ -133,7 +131,7 @@ def notifications(ports: Ports, p: Payment, outcome: SettlementOutcome, now: dat
             header=a.header, msg_id=a.msg_id, created=now, notification_id=ident,
             account=Account(id=posting.account, currency=posting.currency),
             account_owner=a.them, amount=posting.amount, currency=posting.currency,
-            credit_debit=posting.direction, booking_date=booked, uetr=p.uetr,
+            credit_debit=posting.direction, booking_date=now.date(), uetr=p.uetr,
             end_to_end_id=p.end_to_end_id, instr_id=p.instr_id)
         sends.append(_ship(side, p.uetr, n, a))
     return sends
@@ -198,14 +196,13 @@ def return_to_sender(ports: Ports, state: PaymentState, now: datetime) -> Send:
     p = state.payment
     rev = state.reversal
     assert rev is not None and rev.amount_to_sender is not None
-    settled = now.date()
     now = _wire_time(now)
     ident = reply_id(p.uetr, "pacs004")
     a = _address(ports, state.source, sender_of(p), "pacs.004", ident, now)
     ret = Return(
         header=a.header, msg_id=a.msg_id, created=now, original=original_ref(p),
         rtr_id=(rev.return_id or ident)[:35], returned_amount=Decimal(rev.amount_to_sender),
-        currency=rev.currency_to_sender or p.currency, settlement_date=settled,
+        currency=rev.currency_to_sender or p.currency, settlement_date=now.date(),
         settlement_method="INDA" if state.source == "corr" else "CLRG", reason_code=rev.reason,
         instructing_agent=a.me, instructed_agent=a.them)
     return _ship(state.source, p.uetr, ret, a)
