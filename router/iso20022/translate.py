@@ -347,7 +347,7 @@ def _other(msg: CanonicalMessage, side: Profile, c: _Ctx, now: datetime, to: Age
     if receiver is None and msg.header is not None:
         receiver = conv(msg.header.receiver, "AppHdr/To")
     ident = getattr(msg, "msg_id", None) or getattr(msg, "assignment_id", None) or getattr(msg, "reference", "")
-    new_id = derived_id("RT" if side == "cbpr" else "RC", side, str(ident), msg.kind)
+    new_id = outbound_id(side, str(ident), msg.kind)
     for name in ("msg_id", "assignment_id"):
         if name in fields:
             upd[name] = new_id
