@@ -196,9 +196,8 @@ class CorridorLogic(StoreLogic):
             if key.startswith(WAITING[0]) or raw is None or receipts.is_receipt(raw):
                 continue
             try:
-                # Not through the cache: a sweep reads payments at rest and would evict those in flight.
-                hit = self.cache.get(key)
-                state = hit[1] if hit is not None and hit[0] == raw else PaymentState.model_validate_json(raw)
+                # Not through _decoded: a sweep reads payments at rest and would evict those in flight.
+                state = self._cached(key, raw) or PaymentState.model_validate_json(raw)
             except ValueError as exc:  # pydantic's ValidationError too: a bad value must not stop the stage
                 log.warning("corridor: stored value of %r does not decode; the sweep passes it by: %s", key,
                             str(exc).splitlines()[0])
@@ -218,12 +217,16 @@ class CorridorLogic(StoreLogic):
         bytes object per read, hence equality and not identity)."""
         if raw is None:
             return None
-        hit = self.cache.get(key)
-        if hit is not None and (hit[0] is raw or hit[0] == raw):
-            return hit[1]
-        state = PaymentState.model_validate_json(raw)
-        self._remember(key, raw, state, None)
+        state = self._cached(key, raw)
+        if state is None:
+            state = PaymentState.model_validate_json(raw)
+            self._remember(key, raw, state, None)
         return state
+
+    def _cached(self, key: str, raw: bytes) -> PaymentState | None:
+        """The decoded state the cache holds for exactly these bytes, if any."""
+        hit = self.cache.get(key)
+        return hit[1] if hit is not None and (hit[0] is raw or hit[0] == raw) else None
 
     def _remember(self, key: str, raw: bytes, state: PaymentState, payment_json: bytes | None) -> None:
         self.cache.pop(key, None)
