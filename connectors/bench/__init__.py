@@ -2,6 +2,7 @@
 they join ``router bench`` through ``connectors.commands``. The others are in ``router.bench``."""
 
 BENCHES: dict[str, str] = {
+    "corridor": "connectors.bench.corridor",
     "e2e": "connectors.bench.e2e",
     "fx": "connectors.bench.fx",
     "iso": "connectors.bench.iso",
