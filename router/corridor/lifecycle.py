@@ -15,7 +15,7 @@ has not settled, or is forwarded to the receiving side once it has.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Literal
@@ -43,6 +43,9 @@ class CorridorStep:
     sends: tuple[Send, ...] = ()
     # Set when the event could not be applied at all (goes to the DLQ with this reason).
     reject: Reject | None = None
+    # Postings to tell the accounts' owners about: the stage gathers them into one camt.054 per
+    # account every ``corridor.notification_interval_s`` (outbound.notifications).
+    bookings: tuple[outbound.Booking, ...] = ()
 
 
 def _hop_id(uetr: str, stage: Stage, extra: str = "") -> str:
@@ -274,14 +277,13 @@ def on_settlement(state: PaymentState | None, outcome: SettlementOutcome, ports:
         state = state.model_copy(update={"condition_state": "met"})
     s = hop(state, Stage.SETTLED, now, legs=list(outcome.legs_booked))
     sends = [outbound.status(ports, state.payment, state.source, "ACSC", None, now)]
-    sends += outbound.notifications(ports, state.payment, outcome, now)
     delivery = outbound.deliver(ports, outbound.outbound_payment(state, ports, now), state.target)
     sends.append(delivery.send)
     s = hop(s, Stage.DELIVERED, now, msg_id=delivery.msg_id, to=delivery.receiver)
     s = s.model_copy(update={"phase": Phase.DELIVERED, "delivered_msg_id": delivery.msg_id})
     if state.cancel is not None:  # asked to cancel while settling: too late, ask the receiver
         sends.append(outbound.forward_cancellation(ports, s, state.cancel, now))
-    return _with_status(s, sends)
+    return replace(_with_status(s, sends), bookings=outbound.bookings(state.payment, outcome, now))
 
 
 def _reserved(state: PaymentState, ports: Ports, now: datetime) -> CorridorStep:
@@ -402,7 +404,7 @@ def _on_reverse_settlement(state: PaymentState, outcome: SettlementOutcome, port
     if outcome.decision != "COMMIT":
         s = hop(state, Stage.QUEUED, now, reason=outcome.reason, text="reverse settlement aborted", extra="rev-abort")
         return _with_status(s.model_copy(update={"phase": Phase.DELIVERED, "reversal": None}), [])
-    sends = outbound.notifications(ports, state.payment, outcome, now)
+    sends: list[Send] = []
     if rev.kind == "return" and state.cancel is not None:
         # The receiving side agreed to a forwarded cancellation and returned the funds.
         s = hop(state, Stage.CANCELLED, now, reason=state.cancel.reason_code, amount=rev.amount_to_sender,
@@ -419,7 +421,7 @@ def _on_reverse_settlement(state: PaymentState, outcome: SettlementOutcome, port
         sends.append(outbound.status(ports, state.payment, state.source, "RJCT", rev.reason, now,
                                     text="refused by the receiving bank; funds returned", purpose="refused"))
         s = s.model_copy(update={"phase": Phase.REJECTED, "reason": rev.reason})
-    return _with_status(s, sends)
+    return replace(_with_status(s, sends), bookings=outbound.bookings(state.payment, outcome, now))
 
 
 # --- cancellations -------------------------------------------------------------------------------

@@ -7,9 +7,13 @@ ids (receivers can drop duplicates) and no id is ever random.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
+from typing import Literal
+
+import msgspec
 
 from router import headers
 from router.corridor.effects import Send
@@ -23,6 +27,7 @@ from router.iso20022.model import (
     CanonicalMessage,
     Header,
     Notification,
+    NotificationEntry,
     OriginalRef,
     Payment,
     Profile,
@@ -118,22 +123,61 @@ def status(ports: Ports, p: Payment, side: Side, code: str, reason: str | None, 
     return _ship(side, p.uetr, report, a, tuple(extra))
 
 
-def notifications(ports: Ports, p: Payment, outcome: SettlementOutcome, now: datetime) -> list[Send]:
-    """camt.054 to the owner of every account the settlement moved, on the owner's side."""
+class Booking(msgspec.Struct, frozen=True):
+    """One posting of a committed settlement, waiting for its account's next camt.054. The stage
+    keeps these in its store between notifications (hence a compact codec, not a pydantic model)."""
+
+    account: str
+    owner: str  # the account owner's BIC: the directory says on which side it is told
+    currency: str
+    direction: Literal["CRDT", "DBIT"]
+    amount: Decimal
+    booked: date
+    ref: str  # NtryRef: derived from the settlement and the posting, the same on every replay
+    uetr: str
+    end_to_end_id: str | None = None
+    instr_id: str | None = None
+
+
+BOOKINGS = msgspec.json.Decoder(list[Booking])
+# Entries per camt.054: bounds a message's size (~0.5 KB an entry) far below a record's limit.
+MAX_ENTRIES = 500
+
+
+def bookings(p: Payment, outcome: SettlementOutcome, now: datetime) -> tuple[Booking, ...]:
+    """What a settlement moved, one entry per posting in booking order, for the owners' camt.054."""
+    day = _wire_time(now).date()
+    return tuple(Booking(account=x.account, owner=x.owner, currency=x.currency, direction=x.direction,
+                         amount=x.amount, booked=day, ref=reply_id(p.uetr, f"camt054|{outcome.settlement_id}|{i}"),
+                         uetr=p.uetr, end_to_end_id=p.end_to_end_id, instr_id=p.instr_id)
+                 for i, x in enumerate(outcome.postings))
+
+
+def notifications(ports: Ports, booked: Sequence[Booking], now: datetime) -> list[Send]:
+    """camt.054 to the owner of every account in ``booked``, on the owner's side: one per account
+    (up to ``MAX_ENTRIES`` entries each), its entries in booking order. The ids derive from the
+    entries, so the same bookings give the same messages."""
+    by_account: dict[tuple[str, str, str], list[Booking]] = {}
+    for b in booked:
+        by_account.setdefault((b.owner, b.account, b.currency), []).append(b)
     sends: list[Send] = []
     now = _wire_time(now)
-    for i, posting in enumerate(outcome.postings):
-        owner = ports.directory.by_bic(posting.owner)
+    for (owner_bic, account, currency), entries in by_account.items():
+        owner = ports.directory.by_bic(owner_bic)
         side: Side = "cips" if owner is not None and owner.cips_id else "corr"
-        ident = reply_id(p.uetr, f"camt054|{outcome.settlement_id}|{i}")
-        a = _address(ports, side, Agent(bic=owner.bic if owner else posting.owner), "camt.054", ident, now)
-        n = Notification(
-            header=a.header, msg_id=a.msg_id, created=now, notification_id=ident,
-            account=Account(id=posting.account, currency=posting.currency),
-            account_owner=a.them, amount=posting.amount, currency=posting.currency,
-            credit_debit=posting.direction, booking_date=now.date(), uetr=p.uetr,
-            end_to_end_id=p.end_to_end_id, instr_id=p.instr_id)
-        sends.append(_ship(side, p.uetr, n, a))
+        to = Agent(bic=owner.bic if owner else owner_bic)
+        for i in range(0, len(entries), MAX_ENTRIES):
+            chunk = entries[i:i + MAX_ENTRIES]
+            ident = derived_id("NTF", account, chunk[0].ref, chunk[-1].ref, str(len(chunk)), length=35)
+            a = _address(ports, side, to, "camt.054", ident, now)
+            n = Notification(
+                header=a.header, msg_id=a.msg_id, created=now, notification_id=ident,
+                account=Account(id=account, currency=currency), account_owner=a.them,
+                entries=tuple(NotificationEntry(
+                    amount=b.amount, currency=b.currency, credit_debit=b.direction,
+                    booking_date=b.booked, entry_ref=b.ref, uetr=b.uetr, end_to_end_id=b.end_to_end_id,
+                    instr_id=b.instr_id) for b in chunk))
+            sends.append(_ship(side, account, n, a))
     return sends
 
 

@@ -22,6 +22,10 @@ class CorridorSettings(BaseModel):
     condition_keys: dict[str, str] = Field(default_factory=dict)
     # The longest a condition may hold funds; a payment whose expiry is further off is refused.
     max_condition_s: float = Field(default=30 * 24 * 3600.0, gt=0)
+    # Postings are told to their accounts' owners in one camt.054 per account at most this often
+    # (its entries are the postings booked since the last one); 0 sends one per account per
+    # transaction. Batching turns ~4 messages per payment into a few per account per interval.
+    notification_interval_s: float = Field(default=1.0, ge=0, le=3600)
 
     @field_validator("condition_keys")
     @classmethod

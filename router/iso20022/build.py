@@ -525,21 +525,25 @@ def build_camt054(n: Notification, profile: Profile, wrapper: Wrapper = "corrido
     w.v("Id", n.notification_id)
     w.account("Acct", n.account, close=False)
     w.agent("Svcr", n.account_owner)
-    w.out.append("</Acct><Ntry>")
-    w.amt("Amt", n.amount, n.currency)
-    w.v("CdtDbtInd", n.credit_debit)
-    w.out.append("<Sts><Cd>BOOK</Cd></Sts>")
-    w.wrap("BookgDt", "Dt", n.booking_date.isoformat())
-    family = "RCDT" if n.credit_debit == "CRDT" else "ICDT"
-    w.out.append(f"<BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>{family}</Cd><SubFmlyCd>XBCT</SubFmlyCd></Fmly></Domn>"
-                 "</BkTxCd>")
-    if n.uetr or n.end_to_end_id or n.instr_id:
-        w.out.append("<NtryDtls><TxDtls><Refs>")
-        w.x("InstrId", n.instr_id)
-        w.x("EndToEndId", n.end_to_end_id)
-        w.x("UETR", n.uetr)
-        w.out.append("</Refs></TxDtls></NtryDtls>")
-    w.out.append("</Ntry></Ntfctn>")
+    w.out.append("</Acct>")
+    for e in n.entries:
+        w.out.append("<Ntry>")
+        w.x("NtryRef", e.entry_ref)
+        w.amt("Amt", e.amount, e.currency)
+        w.v("CdtDbtInd", e.credit_debit)
+        w.out.append("<Sts><Cd>BOOK</Cd></Sts>")
+        w.wrap("BookgDt", "Dt", e.booking_date.isoformat())
+        family = "RCDT" if e.credit_debit == "CRDT" else "ICDT"
+        w.out.append(f"<BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>{family}</Cd><SubFmlyCd>XBCT</SubFmlyCd></Fmly></Domn>"
+                     "</BkTxCd>")
+        if e.uetr or e.end_to_end_id or e.instr_id:
+            w.out.append("<NtryDtls><TxDtls><Refs>")
+            w.x("InstrId", e.instr_id)
+            w.x("EndToEndId", e.end_to_end_id)
+            w.x("UETR", e.uetr)
+            w.out.append("</Refs></TxDtls></NtryDtls>")
+        w.out.append("</Ntry>")
+    w.out.append("</Ntfctn>")
     return _finish(w, root, n.header, wrapper)
 
 

@@ -13,6 +13,7 @@ from router.iso20022.model import (
     Header,
     MessageReject,
     Notification,
+    NotificationEntry,
     OriginalRef,
     Party,
     Payment,
@@ -177,9 +178,10 @@ def notification(side: str) -> Notification:
                         msg_id=f"NTF{side.upper()}0001", created=EXAMPLE_TIME, notification_id=f"NTFID{side.upper()}1",
                         account=Account(id="0041234567890123", kind="ecny", scheme="ECNY") if side == "cips"
                         else Account(id="GB33BUKB20201555555555", kind="iban"),
-                        account_owner=s, amount=Decimal("1500.00"), currency="CNY" if side == "cips" else "GBP",
-                        credit_debit="CRDT", booking_date=date(2026, 11, 2),
-                        uetr="7d1c2b3a-4e5f-4a6b-9c7d-8e9f0a1b2c3d", end_to_end_id="E2E-ORIG-0001")
+                        account_owner=s, entries=(NotificationEntry(
+                            amount=Decimal("1500.00"), currency="CNY" if side == "cips" else "GBP",
+                            credit_debit="CRDT", booking_date=date(2026, 11, 2),
+                            uetr="7d1c2b3a-4e5f-4a6b-9c7d-8e9f0a1b2c3d", end_to_end_id="E2E-ORIG-0001"),))
 
 
 def message_reject(side: str) -> MessageReject:

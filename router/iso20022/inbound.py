@@ -348,40 +348,42 @@ def _resolution(d: Out) -> Out:
     return _with_assignment(d)
 
 
+def _entry(e: Out) -> Out:
+    booked, booked_at = e.pop("_booked", None), e.pop("_booked_at", None)
+    e["booking_date"] = booked if booked is not None else (
+        datetime.fromisoformat(booked_at).date() if booked_at else None)
+    e.update(e.pop("_details", {}).get("_tx", {}).get("_refs", {}))
+    return e
+
+
 _CAMT054: Spec = {
     "GrpHdr": {"MsgId": "msg_id", "CreDtTm": "created"},
     "Ntfctn": Sub("_nt", {
         "Id": "notification_id",
         "Acct": Sub("account", {**_ACCOUNT, "Svcr": agent("_owner")}, _account),
-        "Ntry": Sub("_entry", {
-            "Amt": Amt("amount", "currency"), "CdtDbtInd": "credit_debit",
+        "Ntry": Sub("entries", {
+            "NtryRef": "entry_ref", "Amt": Amt("amount", "currency"), "CdtDbtInd": "credit_debit",
             "BookgDt": {"Dt": "_booked", "DtTm": "_booked_at"},
             "NtryDtls": Sub("_details", {"TxDtls": Sub("_tx", {"Refs": Sub("_refs", {
                 "UETR": "uetr", "EndToEndId": "end_to_end_id", "InstrId": "instr_id"})})}),
-        }),
+        }, _entry, many=True),
     }),
 }
 
 
 def _notification(d: Out) -> Out:
     nt = d.pop("_nt", None)
-    entry = nt.pop("_entry", None) if nt is not None else None
-    if nt is None or entry is None:
+    if nt is None or not nt.get("entries"):
         raise ValueError("Ntfctn/Ntry is missing")
-    if "amount" not in entry or "account" not in nt:
-        raise ValueError("Ntry/Amt and Acct are required")
+    if "account" not in nt:
+        raise ValueError("Ntfctn/Acct is required")
     owner = nt["account"].pop("_owner", None)
     if owner is not None:
         nt["account_owner"] = owner
-    booked, booked_at = entry.pop("_booked", None), entry.pop("_booked_at", None)
-    if booked is None:
-        when = booked_at or d.get("created")
-        booked = datetime.fromisoformat(when).date() if when else None
-    refs = entry.pop("_details", {}).get("_tx", {}).get("_refs", {})
+    for e in nt["entries"]:
+        if e["booking_date"] is None and d.get("created"):
+            e["booking_date"] = datetime.fromisoformat(d["created"]).date()  # no BookgDt: the message's day
     d.update(nt)
-    d.update(entry)
-    d.update(refs)
-    d["booking_date"] = booked
     return d
 
 
@@ -423,7 +425,7 @@ _READERS: dict[str, _Reader] = {
 _ELEMENT_OF = {
     "msg_id": "GrpHdr/MsgId", "created": "CreDtTm", "end_to_end_id": "PmtId/EndToEndId", "uetr": "PmtId/UETR",
     "currency": "Ccy", "settlement_method": "SttlmInf/SttlmMtd", "status": "TxSts", "assignment_id": "Assgnmt/Id",
-    "notification_id": "Ntfctn/Id", "credit_debit": "CdtDbtInd", "reference": "RltdRef/Ref",
+    "notification_id": "Ntfctn/Id", "entries": "Ntfctn/Ntry", "credit_debit": "CdtDbtInd", "reference": "RltdRef/Ref",
     "reason": "Rsn/RjctgPtyRsn", "biz_msg_id": "AppHdr/BizMsgIdr", "msg_def_id": "MsgDefIdr",
     "settlement_amount": "IntrBkSttlmAmt", "instructed_amount": "InstdAmt", "exchange_rate": "XchgRate",
     "settlement_date": "IntrBkSttlmDt", "returned_amount": "RtrdIntrBkSttlmAmt",

@@ -266,8 +266,25 @@ class Resolution(BaseModel):
     reason_code: str | None = None
 
 
+class NotificationEntry(BaseModel):
+    """One booked entry (``Ntry``) of a camt.054: an amount in or out of the notified account."""
+
+    model_config = _FROZEN
+
+    amount: Decimal
+    currency: str
+    credit_debit: Literal["CRDT", "DBIT"]
+    booking_date: date
+    # NtryRef: the entry's own reference, unique per booking, so that an owner can drop an entry
+    # it has already booked whichever notification carried it.
+    entry_ref: str | None = None
+    uetr: str | None = None
+    end_to_end_id: str | None = None
+    instr_id: str | None = None
+
+
 class Notification(BaseModel):
-    """camt.054 debit / credit notification for one booked entry."""
+    """camt.054 debit / credit notification: the entries booked on one account (``Ntfctn``)."""
 
     model_config = _FROZEN
 
@@ -278,13 +295,7 @@ class Notification(BaseModel):
     notification_id: str
     account: Account
     account_owner: Agent | None = None
-    amount: Decimal
-    currency: str
-    credit_debit: Literal["CRDT", "DBIT"]
-    booking_date: date
-    uetr: str | None = None
-    end_to_end_id: str | None = None
-    instr_id: str | None = None
+    entries: tuple[NotificationEntry, ...] = Field(min_length=1)
 
 
 class MessageReject(BaseModel):

@@ -288,8 +288,9 @@ def check(msg: CanonicalMessage, profile: Profile) -> list[Issue]:
         tx = "/Document/RsltnOfInvstgtn/CxlDtls/TxInfAndSts"
         out += _original(msg.original, tx, "OrgnlIntrBkSttlmAmt")
     elif isinstance(msg, Notification):
-        e = "/Document/BkToCstmrDbtCdtNtfctn/Ntfctn/Ntry"
-        out += currency_amount(msg.amount, msg.currency, e + "/Amt")
-        out += uetr(msg.uetr, e + "/NtryDtls/TxDtls/Refs/UETR", required=False)
+        for i, entry in enumerate(msg.entries, 1):
+            e = "/Document/BkToCstmrDbtCdtNtfctn/Ntfctn/Ntry" + (f"[{i}]" if len(msg.entries) > 1 else "")
+            out += currency_amount(entry.amount, entry.currency, e + "/Amt")
+            out += uetr(entry.uetr, e + "/NtryDtls/TxDtls/Refs/UETR", required=False)
         out += account(msg.account, "/Document/BkToCstmrDbtCdtNtfctn/Ntfctn/Acct")
     return out

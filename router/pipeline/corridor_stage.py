@@ -18,10 +18,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
+import msgspec
 from pydantic import ValidationError
 
 from router.config import IngestSettings
-from router.corridor import conditional, lifecycle, receipts
+from router.corridor import conditional, lifecycle, outbound, receipts
 from router.corridor import state as state_codec
 from router.corridor.ports import Ports, Verdict
 from router.corridor.state import PaymentState, Phase
@@ -54,6 +55,9 @@ CACHE_SIZE = 10_000  # decoded payment states kept: the payments in flight, with
 # reads them instead of decoding every stored payment. UETR keys never start with a control byte.
 WAITING = "\x01wait|"  # + UETR -> when to retry a payment waiting for an FX quote (ISO 8601)
 HELD = "\x01held|"  # + UETR -> b"1": payments held for an analyst (the holds gauge after a restore)
+# + sequence number -> postings (msgspec JSON) waiting for their accounts' next camt.054, one key
+# per transaction that booked any: a takeover finds them and notifies them.
+NOTICES = "\x01ntf|"
 SOURCES = ("cips.in", "corr.in", "screening.results", "screening.decisions", "settlement.outcomes",
            "conditions.events")
 
@@ -118,6 +122,9 @@ class CorridorLogic(StoreLogic):
         self.sweep_from: dict[int, str | None] = {}  # partition -> the last key the sweep read
         # UETR -> (stored bytes, decoded, the payment's JSON when this process encoded it)
         self.cache: dict[str, tuple[bytes, PaymentState, bytes | None]] = {}
+        self.booked: dict[int, list[outbound.Booking]] = {}  # partition -> this transaction's postings
+        self.notice_keys: dict[int, list[str]] = {}  # partition -> stored NOTICES keys, oldest first
+        self.notice_due: dict[int, datetime] = {}  # partition -> when the stored postings must go out
 
     def restored(self, store: Store) -> None:
         waiting = self.waiting.setdefault(store.partition, {})
@@ -125,6 +132,13 @@ class CorridorLogic(StoreLogic):
         for key, raw in store.scan(WAITING):
             waiting[key[len(WAITING):]] = datetime.fromisoformat(raw.decode())
         self.sweep_from[store.partition] = None
+        self.booked.pop(store.partition, None)
+        keys = sorted(key for key, _ in store.scan(NOTICES))
+        self.notice_keys[store.partition] = keys
+        if keys:
+            self.notice_due[store.partition] = self.clock()  # the previous owner's: send them now
+        else:
+            self.notice_due.pop(store.partition, None)
         if self.observer is not None:
             self.observer.restored(store.partition, {key[len(HELD):] for key, _ in store.scan(HELD)})
 
@@ -176,7 +190,39 @@ class CorridorLogic(StoreLogic):
             state = self._decoded(key, store.get(key))
             outputs += self._apply(store, key, state, lifecycle.on_retry(state, self.ports, now), None)
         self._sweep(store, now)
-        return outputs
+        return outputs + self._notify(store, now)
+
+    def _notify(self, store: Store, now: datetime) -> list[Out]:
+        """The camt.054s that are due. Postings booked in this transaction join those waiting in
+        the store; every ``notification_interval_s`` all of them go out, one message per account,
+        in the same transaction that removes them from the store. (Run last in every transaction,
+        so no posting is staged in memory across a commit.)"""
+        p = store.partition
+        fresh = self.booked.pop(p, [])
+        keys = self.notice_keys.setdefault(p, [])
+        interval = self.ports.settings.corridor.notification_interval_s
+        if not fresh and not keys:
+            return []
+        due = self.notice_due.get(p)
+        if due is None:
+            due = self.notice_due[p] = now + timedelta(seconds=interval)
+        if now < due:
+            if fresh:
+                key = f"{NOTICES}{int(keys[-1][len(NOTICES):]) + 1 if keys else 0:012d}"
+                store.put(key, msgspec.json.encode(fresh))
+                keys.append(key)
+            return []
+        booked: list[outbound.Booking] = []
+        for key in keys:
+            raw = store.get(key)
+            if raw is not None:
+                booked += outbound.BOOKINGS.decode(raw)
+            store.put(key, None)
+        keys.clear()
+        del self.notice_due[p]
+        booked += fresh
+        return [Out(x.topic, x.key.encode(), x.value, x.headers)
+                for x in outbound.notifications(self.ports, booked, now)]
 
     def _sweep(self, store: Store, now: datetime) -> None:
         """Shrink payments at rest for longer than the retention to receipts. Each sweep reads the
@@ -237,6 +283,8 @@ class CorridorLogic(StoreLogic):
     def _apply(self, store: Store, key: str, state: PaymentState | None, step: lifecycle.CorridorStep,
                record: Record | None) -> list[Out]:
         outputs = [Out(x.topic, x.key.encode(), x.value, x.headers) for x in step.sends]
+        if step.bookings:
+            self.booked.setdefault(store.partition, []).extend(step.bookings)
         if step.reject is not None and record is not None:
             outputs.append(dead_letter(step.reject, record))
         index = self.waiting.setdefault(store.partition, {})

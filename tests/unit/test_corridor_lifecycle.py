@@ -12,6 +12,7 @@ import pytest
 
 from router.config import Settings
 from router.corridor import lifecycle
+from router.corridor import outbound as outbound_
 from router.corridor.effects import Send
 from router.corridor.outbound import original_ref
 from router.corridor.ports import Verdict
@@ -113,7 +114,9 @@ def test_outbound_happy_path_prices_settles_delivers_and_reports() -> None:
     assert delivered.uetr == outbound().uetr and delivered.exchange_rate is not None
     statuses = [parsed(s) for s in sent(done, "cips.out") if b"pacs.002" in s.value]
     assert [s.status for s in statuses if isinstance(s, StatusReport)] == ["ACSC"]
-    assert any(b"camt.054" in s.value for s in done.sends)
+    # each posting is told to its account's owner in the next camt.054 (the stage batches them)
+    assert [(b.account, b.direction, b.uetr) for b in done.bookings] == [
+        ("ICBKCNBJ/CNY", "DBIT", outbound().uetr), ("BKCHCNBJ/EUR", "DBIT", outbound().uetr)]
     snapshot = json.loads(sent(done, "payments.status")[-1].value)
     assert snapshot["outcome"] == "settled"
     assert [h["stage"] for h in snapshot["hops"]][:4] == ["received", "screened", "priced", "settled"]
@@ -264,6 +267,7 @@ def test_every_message_the_corridor_emits_is_valid_against_the_official_schemas(
     emitted += held.sends
     done = settle(receive(outbound(), "cips", ports), ports)
     emitted += done.sends
+    emitted += outbound_.notifications(ports, done.bookings, NOW)
     assert done.state is not None
     ret = Return(msg_id="NRDBR1", created=NOW, original=original_ref(done.state.payment), rtr_id="NRDBR1",
                  returned_amount=Decimal("1000.00"), currency="EUR", reason_code="AC04")

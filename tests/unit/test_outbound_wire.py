@@ -22,12 +22,14 @@ from router.iso20022.model import (
     CanonicalMessage,
     Header,
     Notification,
+    NotificationEntry,
     Payment,
     Resolution,
     Return,
     Side,
     StatusReport,
 )
+from router.iso20022.translate import derived_id
 from router.settlement.model import Posting, SettlementOutcome
 from router.tracker.journey import Journey
 from tests.unit.test_corridor_lifecycle import NOW, FakePorts, parsed
@@ -94,21 +96,26 @@ def test_every_notification_is_what_translation_would_make_of_it() -> None:
                           ("BKCHCNBJ/EUR", "DBIT", "1000.00"), ("NRDBDEFF/EUR", "CRDT", "1000.00")))
     out = SettlementOutcome(settlement_id="S1", uetr=p.uetr, sender="ICBKCNBJ", msg_id="M1", decision="COMMIT",
                             status="ACSC", final=True, postings=postings, at=NOW)
-    sent = outbound.notifications(ports, p, out, NOW_US)
-    assert len(sent) == 4
-    for i, (send, posting) in enumerate(zip(sent, postings, strict=True)):
+    booked = outbound.bookings(p, out, NOW_US)
+    # a second settlement's postings on two of the same accounts: entries of the same notifications
+    later = outbound.bookings(p, out.model_copy(update={"settlement_id": "S2", "postings": postings[:2]}), NOW_US)
+    sent = outbound.notifications(ports, (*booked, *later), NOW_US)
+    assert len(sent) == 4  # one per account
+    for send, posting in zip(sent, postings, strict=True):
         owner = ports.directory.by_bic(posting.owner)
         side: Side = "cips" if owner is not None and owner.cips_id else "corr"
         to = Agent(bic=owner.bic if owner else posting.owner)
-        msg_id = outbound.reply_id(p.uetr, f"camt054|S1|{i}")
+        entries = [b for b in (*booked, *later) if b.account == posting.account]
+        msg_id = derived_id("NTF", posting.account, entries[0].ref, entries[-1].ref, str(len(entries)), length=35)
         neutral = Notification(
             header=_header(ports, side, to, "camt.054.001.08", msg_id, NOW), msg_id=msg_id, created=NOW,
             notification_id=msg_id, account=Account(id=posting.account, currency=posting.currency),
-            account_owner=_for_side(ports, to, side), amount=posting.amount, currency=posting.currency,
-            credit_debit=posting.direction, booking_date=NOW.date(), uetr=p.uetr, end_to_end_id=p.end_to_end_id,
-            instr_id=p.instr_id)
-        assert send.value == _translated(ports, neutral, side), i
-        assert send.topic == outbound.OUT_TOPIC[side]
+            account_owner=_for_side(ports, to, side), entries=tuple(NotificationEntry(
+                amount=posting.amount, currency=posting.currency, credit_debit=posting.direction,
+                booking_date=NOW.date(), entry_ref=b.ref, uetr=p.uetr, end_to_end_id=p.end_to_end_id,
+                instr_id=p.instr_id) for b in entries))
+        assert send.value == _translated(ports, neutral, side), posting.account
+        assert send.topic == outbound.OUT_TOPIC[side] and send.key == posting.account
         parsed(send)
 
 
