@@ -105,6 +105,16 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
 
 
+@lru_cache(maxsize=65536)
+def _words(name: str) -> tuple[str, ...]:
+    """A Latin-script name's words, folded, apostrophes dropped: what ``tokens`` and
+    ``syllable_tokens`` both start from (a name is screened for both, so it is split once)."""
+    text = fold(name)
+    if "'" in text or "`" in text or "’" in text:
+        text = text.replace("'", "").replace("`", "").replace("’", "")
+    return tuple(_NON_ALNUM.sub(" ", text).split())
+
+
 @lru_cache(maxsize=262144)
 def tokens(name: str) -> tuple[str, ...]:
     """Normalised tokens of a name in its written order (Chinese script transliterated)."""
@@ -115,14 +125,13 @@ def tokens(name: str) -> tuple[str, ...]:
         else:
             name = cjk_to_pinyin(name)
     # OFAC writes persons "SURNAME, Given"; order is handled by sorting, so the comma just splits.
-    text = fold(name)
-    if "'" in text or "`" in text or "’" in text:
-        text = text.replace("'", "").replace("`", "").replace("’", "")
-    if "." in text:
+    if "." in name or (not name.isascii() and "." in fold(name)):  # folding can make one ("…")
         # "S.A." and "Co." are one token each, not stray initials.
-        text = _DOTTED.sub(r"\1", text)
-    raw = _NON_ALNUM.sub(" ", text).split()
-    legal = [_is_legal_form(t) for t in raw]
+        text = _DOTTED.sub(r"\1", fold(name).replace("'", "").replace("`", "").replace("’", ""))
+        raw = _NON_ALNUM.sub(" ", text).split()
+    else:
+        raw = list(_words(name))
+    legal = [t in _LEGAL_NEAR for t in raw]
     # A legal form broken by a space ("COM PANY", "LIAB ILITY") is still a legal form.
     for i in range(len(raw) - 1):
         if not (legal[i] or legal[i + 1]) and _is_legal_form(raw[i] + raw[i + 1]) and len(raw[i] + raw[i + 1]) >= 5:
@@ -137,8 +146,7 @@ def syllable_tokens(name: str) -> tuple[str, ...]:
     but legal forms are kept ("Cheng Te-Je-Sa": "sa" is a syllable here, not S.A.)."""
     if has_cjk(name):
         return tokens(name)
-    text = fold(name).replace("'", "").replace("`", "").replace("’", "")
-    return tuple(t for t in _NON_ALNUM.sub(" ", text).split() if t not in HONORIFICS)
+    return tuple(t for t in _words(name) if t not in HONORIFICS)
 
 
 def _unglue(t: str) -> str:
