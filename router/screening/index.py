@@ -359,8 +359,17 @@ class NameIndex:
             if post:
                 merged.update(post)
                 posts.append(post)
-        slots, exact = self._slots(toks)
-        self._collect(slots, posts, None)
+        known = self.token_df
+        if all(map(known.__contains__, toks)):
+            # Every token is a list token (so 2+ letters), as in most names: each stands for itself,
+            # and the lookups need no sets of alternatives.
+            words = [*toks, *(a + b for a, b in pairwise(toks) if a + b in known)]
+            self._collect_words(words, posts)
+            slots: list[AbstractSet[str]] = [{w} for w in words] if not posts else []
+            exact = list(range(len(toks)))
+        else:
+            slots, exact = self._slots(toks)
+            self._collect(slots, posts, None)
         if not posts:
             # Nothing with the tokens as written: one of them may be a typo that happens to be
             # another list token. Widen one token at a time (one typo per name is the norm).
@@ -383,6 +392,36 @@ class NameIndex:
         # Counter.most_common's heap returns, first seen first among equals, without the heap.)
         counts = Counter(chain.from_iterable(posts))
         return [n for n, _ in sorted(counts.items(), key=itemgetter(1), reverse=True)[:TOP_CANDIDATES]], merged
+
+    def _collect_words(self, words: Sequence[str], posts: list[tuple[int, ...]]) -> None:
+        """``_collect`` of slots that are one token each (``focus`` None): the same postings, found
+        with plain lookups."""
+        if len(words) <= 2:
+            singles = self._singles
+            for t in words:
+                post = singles.get(t)
+                if post:
+                    posts.append(post)
+            if len(words) < 2:
+                return
+        partners_of = self._partners
+        skipped: list[tuple[int, ...]] = []
+        found = False
+        for i, x in enumerate(words):
+            partners = partners_of.get(x)
+            if partners is None:
+                continue
+            for y in words[i + 1:]:
+                post = partners.get(y)
+                if post is None:
+                    continue
+                if len(post) > PAIR_CAP:
+                    skipped.append(post)
+                else:
+                    posts.append(post)
+                    found = True
+        if not found and skipped:
+            posts.append(min(skipped, key=len))
 
     def _collect(self, slots: list[AbstractSet[str]], posts: list[tuple[int, ...]], focus: int | None) -> None:
         if len(slots) <= 2 and focus is None:
