@@ -39,8 +39,8 @@ def clear_name_caches(screener: Screener) -> None:
     """Empty every cache keyed by a whole name (or its token tuple) that the screening call fills
     (``lru_cache``s of more than 1,024 entries in the screening and transliteration modules), so
     that a pass costs what names never seen before cost. Caches keyed by one token (a word's
-    syllables and its readings per scheme, the index's near spellings of a token) stay warm: new names are made of given names
-    and surnames that recur. Tables loaded once (small caches) are kept."""
+    syllables and its readings per scheme, the index's near spellings of a token) stay warm: new
+    names are made of given names and surnames that recur. Tables loaded once (small caches) are kept."""
     import router.iso20022.transliterate
     import router.screening.chinese
     import router.screening.chinese_index
