@@ -270,6 +270,7 @@ class NameIndex:
         # Shared by the queries that meet the token: read only, never changed. (Over the keys,
         # not ``self.near``: a cache holding the index would keep an old one alive after a reload.)
         self._near_cached = lru_cache(maxsize=NEAR_CACHE)(partial(_near, self._keys))
+        self._partnered: dict[int, tuple[AbstractSet[str], list[dict[str, tuple[int, ...]]]]] = {}
 
     def __len__(self) -> int:
         return len(self.names)
@@ -393,6 +394,20 @@ class NameIndex:
         counts = Counter(chain.from_iterable(posts))
         return [n for n, _ in sorted(counts.items(), key=itemgetter(1), reverse=True)[:TOP_CANDIDATES]], merged
 
+    def _alternatives_partners(self, alts: AbstractSet[str]) -> list[dict[str, tuple[int, ...]]]:
+        """The partners of each of a slot's alternatives, remembered per set: the alternatives of
+        an unknown token are the one set ``_near_cached`` keeps for it, met again by every name
+        with that token. Keyed by identity, the set held so that its id is not reused."""
+        seen = self._partnered.get(id(alts))
+        if seen is not None and seen[0] is alts:
+            return seen[1]
+        partners_of = self._partners
+        found = [p for x in alts if (p := partners_of.get(x)) is not None]
+        if len(self._partnered) >= NEAR_CACHE:
+            self._partnered.clear()
+        self._partnered[id(alts)] = (alts, found)
+        return found
+
     def _collect_words(self, words: Sequence[str], posts: list[tuple[int, ...]]) -> None:
         """``_collect`` of slots that are one token each (``focus`` None): the same postings, found
         with plain lookups."""
@@ -444,7 +459,9 @@ class NameIndex:
                 (x,) = si
                 p = partners_of.get(x)
                 partnered.append([p] if p is not None else [])
-            else:
+            elif focus is None:
+                partnered.append(self._alternatives_partners(si))
+            else:  # a widened slot is a set made for this call: nothing to remember
                 partnered.append([p for x in si if (p := partners_of.get(x)) is not None])
         for i, pi in enumerate(partnered):
             if not pi:
