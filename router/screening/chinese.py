@@ -21,7 +21,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
+from typing import Literal, cast
 
 import opencc
 from cantoroman import Cantonese
@@ -153,21 +153,46 @@ class Reading:
 MAX_SYLLABLES = 4
 
 
+# A token's syllables in one scheme: their masks, and the same with usual readings only.
+TokenReading = tuple[tuple[int, ...], tuple[int, ...]]
+
+
+@lru_cache(maxsize=65536)  # per token, as ``segment``: given names and surnames recur across names
+def token_readings(tok: str) -> tuple[TokenReading | None, ...] | None:
+    """A written word read in each of ``SCHEMES`` (None where it is not that scheme's syllables);
+    None when it reads in none, as most words of non-Chinese names (so a name is rejected on its
+    first such word without trying the other schemes)."""
+    t = tables()
+    out: list[TokenReading | None] = []
+    for scheme in SCHEMES:
+        parts = segment(tok, scheme)
+        if parts is None:
+            out.append(None)
+            continue
+        full, usual = t.spell[scheme], t.usual[scheme]
+        out.append((tuple(full[x] for x in parts), tuple(usual[x] for x in parts)))
+    return tuple(out) if any(out) else None
+
+
 @lru_cache(maxsize=262144)
 def readings(toks: tuple[str, ...]) -> tuple[Reading, ...]:
     """Every scheme in which all of a name's tokens are Chinese syllables (2-4 in all)."""
     if not 1 <= len(toks) <= MAX_SYLLABLES:
         return ()
+    per: list[tuple[TokenReading | None, ...]] = []
+    for tok in toks:
+        r = token_readings(tok)
+        if r is None:
+            return ()
+        per.append(r)
     out: list[Reading] = []
-    t = tables()
-    for scheme in SCHEMES:
-        parts = [segment(tok, scheme) for tok in toks]
-        written = [p for p in parts if p is not None]
-        if len(written) != len(parts) or not 2 <= sum(map(len, written)) <= MAX_SYLLABLES:
+    for k, scheme in enumerate(SCHEMES):
+        written = [p[k] for p in per]
+        if None in written:
             continue
-        full, usual = t.spell[scheme], t.usual[scheme]
-        out.append(Reading(scheme, tuple(tuple(full[x] for x in p) for p in written),
-                           tuple(tuple(usual[x] for x in p) for p in written)))
+        parts = cast(list[TokenReading], written)
+        if 2 <= sum(len(p[0]) for p in parts) <= MAX_SYLLABLES:
+            out.append(Reading(scheme, tuple(p[0] for p in parts), tuple(p[1] for p in parts)))
     return tuple(out)
 
 

@@ -270,6 +270,7 @@ class NameIndex:
         # Shared by the queries that meet the token: read only, never changed. (Over the keys,
         # not ``self.near``: a cache holding the index would keep an old one alive after a reload.)
         self._near_cached = lru_cache(maxsize=NEAR_CACHE)(partial(_near, self._keys))
+        self._partnered: dict[int, tuple[AbstractSet[str], list[dict[str, tuple[int, ...]]]]] = {}
 
     def __len__(self) -> int:
         return len(self.names)
@@ -359,8 +360,17 @@ class NameIndex:
             if post:
                 merged.update(post)
                 posts.append(post)
-        slots, exact = self._slots(toks)
-        self._collect(slots, posts, None)
+        known = self.token_df
+        if all(map(known.__contains__, toks)):
+            # Every token is a list token (so 2+ letters), as in most names: each stands for itself,
+            # and the lookups need no sets of alternatives.
+            words = [*toks, *(a + b for a, b in pairwise(toks) if a + b in known)]
+            self._collect_words(words, posts)
+            slots: list[AbstractSet[str]] = [{w} for w in words] if not posts else []
+            exact = list(range(len(toks)))
+        else:
+            slots, exact = self._slots(toks)
+            self._collect(slots, posts, None)
         if not posts:
             # Nothing with the tokens as written: one of them may be a typo that happens to be
             # another list token. Widen one token at a time (one typo per name is the norm).
@@ -384,6 +394,50 @@ class NameIndex:
         counts = Counter(chain.from_iterable(posts))
         return [n for n, _ in sorted(counts.items(), key=itemgetter(1), reverse=True)[:TOP_CANDIDATES]], merged
 
+    def _alternatives_partners(self, alts: AbstractSet[str]) -> list[dict[str, tuple[int, ...]]]:
+        """The partners of each of a slot's alternatives, remembered per set: the alternatives of
+        an unknown token are the one set ``_near_cached`` keeps for it, met again by every name
+        with that token. Keyed by identity, the set held so that its id is not reused."""
+        seen = self._partnered.get(id(alts))
+        if seen is not None and seen[0] is alts:
+            return seen[1]
+        partners_of = self._partners
+        found = [p for x in alts if (p := partners_of.get(x)) is not None]
+        if len(self._partnered) >= NEAR_CACHE:
+            self._partnered.clear()
+        self._partnered[id(alts)] = (alts, found)
+        return found
+
+    def _collect_words(self, words: Sequence[str], posts: list[tuple[int, ...]]) -> None:
+        """``_collect`` of slots that are one token each (``focus`` None): the same postings, found
+        with plain lookups."""
+        if len(words) <= 2:
+            singles = self._singles
+            for t in words:
+                post = singles.get(t)
+                if post:
+                    posts.append(post)
+            if len(words) < 2:
+                return
+        partners_of = self._partners
+        skipped: list[tuple[int, ...]] = []
+        found = False
+        for i, x in enumerate(words):
+            partners = partners_of.get(x)
+            if partners is None:
+                continue
+            for y in words[i + 1:]:
+                post = partners.get(y)
+                if post is None:
+                    continue
+                if len(post) > PAIR_CAP:
+                    skipped.append(post)
+                else:
+                    posts.append(post)
+                    found = True
+        if not found and skipped:
+            posts.append(min(skipped, key=len))
+
     def _collect(self, slots: list[AbstractSet[str]], posts: list[tuple[int, ...]], focus: int | None) -> None:
         if len(slots) <= 2 and focus is None:
             # Short queries may be a one-word list name ("MANAURE S.A.") with noise around it.
@@ -405,7 +459,9 @@ class NameIndex:
                 (x,) = si
                 p = partners_of.get(x)
                 partnered.append([p] if p is not None else [])
-            else:
+            elif focus is None:
+                partnered.append(self._alternatives_partners(si))
+            else:  # a widened slot is a set made for this call: nothing to remember
                 partnered.append([p for x in si if (p := partners_of.get(x)) is not None])
         for i, pi in enumerate(partnered):
             if not pi:

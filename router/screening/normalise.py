@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from functools import lru_cache
 
 from pypinyin import Style, lazy_pinyin
@@ -57,17 +58,16 @@ def _one_edit(word: str) -> set[str]:
     return out
 
 
+# A word is a legal form when it is in this set (one lookup).
 _LEGAL_NEAR = frozenset(LEGAL_FORMS | set().union(*(_one_edit(f) for f in _LONG_LEGAL)))
-
-
-def _is_legal_form(t: str) -> bool:
-    return t in _LEGAL_NEAR
 
 
 _CJK_LEGAL = re.compile(r"(有限责任公司|有限責任公司|股份有限公司|有限公司|集团公司|集團公司|公司)$")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u00b7\u30fb]+")
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
+# The words of a folded name: the runs that ``_NON_ALNUM`` leaves, found in one pass.
+_WORD = re.compile(r"[a-z0-9]+")
 
 def has_cjk(text: str) -> bool:
     # Most names screened are ASCII: a flag check instead of a regex scan.
@@ -105,6 +105,16 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
 
 
+@lru_cache(maxsize=65536)
+def _words(name: str) -> tuple[str, ...]:
+    """A Latin-script name's words, folded, apostrophes dropped: what ``tokens`` and
+    ``syllable_tokens`` both start from (a name is screened for both, so it is split once)."""
+    text = fold(name)
+    if "'" in text or "`" in text or "’" in text:
+        text = text.replace("'", "").replace("`", "").replace("’", "")
+    return tuple(_WORD.findall(text))
+
+
 @lru_cache(maxsize=262144)
 def tokens(name: str) -> tuple[str, ...]:
     """Normalised tokens of a name in its written order (Chinese script transliterated)."""
@@ -115,19 +125,21 @@ def tokens(name: str) -> tuple[str, ...]:
         else:
             name = cjk_to_pinyin(name)
     # OFAC writes persons "SURNAME, Given"; order is handled by sorting, so the comma just splits.
-    text = fold(name)
-    if "'" in text or "`" in text or "’" in text:
-        text = text.replace("'", "").replace("`", "").replace("’", "")
-    if "." in text:
+    if "." in name or (not name.isascii() and "." in fold(name)):  # folding can make one ("…")
         # "S.A." and "Co." are one token each, not stray initials.
-        text = _DOTTED.sub(r"\1", text)
-    raw = _NON_ALNUM.sub(" ", text).split()
-    legal = [_is_legal_form(t) for t in raw]
+        text = _DOTTED.sub(r"\1", fold(name).replace("'", "").replace("`", "").replace("’", ""))
+        raw: Sequence[str] = _WORD.findall(text)
+    else:
+        raw = _words(name)
+    legal = [t in _LEGAL_NEAR for t in raw]
     # A legal form broken by a space ("COM PANY", "LIAB ILITY") is still a legal form.
     for i in range(len(raw) - 1):
-        if not (legal[i] or legal[i + 1]) and _is_legal_form(raw[i] + raw[i + 1]) and len(raw[i] + raw[i + 1]) >= 5:
-            legal[i] = legal[i + 1] = True
-    out = tuple(_unglue(t) for t, is_legal in zip(raw, legal, strict=True) if not is_legal and t not in HONORIFICS)
+        if not (legal[i] or legal[i + 1]):
+            joined = raw[i] + raw[i + 1]
+            if len(joined) >= 5 and joined in _LEGAL_NEAR:
+                legal[i] = legal[i + 1] = True
+    out = tuple([_unglue(t) if len(t) >= 7 else t for t, is_legal in zip(raw, legal, strict=True)
+                 if not is_legal and t not in HONORIFICS])
     return out or tuple(raw)
 
 
@@ -137,8 +149,7 @@ def syllable_tokens(name: str) -> tuple[str, ...]:
     but legal forms are kept ("Cheng Te-Je-Sa": "sa" is a syllable here, not S.A.)."""
     if has_cjk(name):
         return tokens(name)
-    text = fold(name).replace("'", "").replace("`", "").replace("’", "")
-    return tuple(t for t in _NON_ALNUM.sub(" ", text).split() if t not in HONORIFICS)
+    return tuple(t for t in _words(name) if t not in HONORIFICS)
 
 
 def _unglue(t: str) -> str:
