@@ -197,6 +197,17 @@ def _near(keys: dict[str, tuple[str, ...]], token: str, *, skeletons: bool = Tru
     return found
 
 
+def _take_pairs(pairs: list[tuple[int, ...]], posts: list[tuple[int, ...]]) -> None:
+    """Add the postings of the token pairs a query shares with list names. A pair on more than
+    ``PAIR_CAP`` names is too common to narrow anything: such pairs count only when no other pair
+    matched, and then only the rarest of them."""
+    kept = [post for post in pairs if len(post) <= PAIR_CAP]
+    if kept:
+        posts += kept
+    elif pairs:
+        posts.append(min(pairs, key=len))
+
+
 class NameIndex:
     """Every name and alias of a set of list entries, blocked for fast fuzzy lookup."""
 
@@ -420,23 +431,16 @@ class NameIndex:
             if len(words) < 2:
                 return
         partners_of = self._partners
-        skipped: list[tuple[int, ...]] = []
-        found = False
+        pairs: list[tuple[int, ...]] = []
         for i, x in enumerate(words):
             partners = partners_of.get(x)
             if partners is None:
                 continue
             for y in words[i + 1:]:
                 post = partners.get(y)
-                if post is None:
-                    continue
-                if len(post) > PAIR_CAP:
-                    skipped.append(post)
-                else:
-                    posts.append(post)
-                    found = True
-        if not found and skipped:
-            posts.append(min(skipped, key=len))
+                if post is not None:
+                    pairs.append(post)
+        _take_pairs(pairs, posts)
 
     def _collect(self, slots: list[AbstractSet[str]], posts: list[tuple[int, ...]], focus: int | None) -> None:
         if len(slots) <= 2 and focus is None:
@@ -450,8 +454,7 @@ class NameIndex:
         if len(slots) < 2:
             return
         partners_of = self._partners
-        skipped: list[tuple[int, ...]] = []
-        found = False
+        pairs: list[tuple[int, ...]] = []
         # Each slot's tokens with their partners, looked up once rather than once per other slot.
         partnered: list[list[dict[str, tuple[int, ...]]]] = []
         for si in slots:
@@ -475,28 +478,16 @@ class NameIndex:
                     (y,) = sj
                     for partners in pi:
                         post = partners.get(y)
-                        if post is None:
-                            continue
-                        if len(post) > PAIR_CAP:
-                            skipped.append(post)
-                        else:
-                            posts.append(post)
-                            found = True
+                        if post is not None:
+                            pairs.append(post)
                     continue
                 for partners in pi:
                     if len(sj) <= len(partners):
                         ys = [y for y in sj if y in partners]
                     else:
                         ys = [y for y in partners if y in sj]
-                    for y in ys:
-                        post = partners[y]
-                        if len(post) > PAIR_CAP:
-                            skipped.append(post)
-                        else:
-                            posts.append(post)
-                            found = True
-        if not found and skipped:
-            posts.append(min(skipped, key=len))
+                    pairs += [partners[y] for y in ys]
+        _take_pairs(pairs, posts)
 
     def search(self, name: str, *, min_score: float) -> list[NameHit]:
         """Every list name scoring at least ``min_score`` against ``name``, best first."""
