@@ -419,15 +419,19 @@ class NameIndex:
         self._partnered[id(alts)] = (alts, found)
         return found
 
+    def _add_singles(self, tokens: Iterable[str], posts: list[tuple[int, ...]]) -> None:
+        """The list names that are one of ``tokens`` on its own."""
+        singles = self._singles
+        for t in tokens:
+            post = singles.get(t)
+            if post:
+                posts.append(post)
+
     def _collect_words(self, words: Sequence[str], posts: list[tuple[int, ...]]) -> None:
         """``_collect`` of slots that are one token each (``focus`` None): the same postings, found
         with plain lookups."""
         if len(words) <= 2:
-            singles = self._singles
-            for t in words:
-                post = singles.get(t)
-                if post:
-                    posts.append(post)
+            self._add_singles(words, posts)
             if len(words) < 2:
                 return
         partners_of = self._partners
@@ -445,12 +449,7 @@ class NameIndex:
     def _collect(self, slots: list[AbstractSet[str]], posts: list[tuple[int, ...]], focus: int | None) -> None:
         if len(slots) <= 2 and focus is None:
             # Short queries may be a one-word list name ("MANAURE S.A.") with noise around it.
-            singles = self._singles
-            for slot in slots:
-                for t in slot:
-                    post = singles.get(t)
-                    if post:
-                        posts.append(post)
+            self._add_singles([t for slot in slots for t in slot], posts)
         if len(slots) < 2:
             return
         partners_of = self._partners
