@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from router.config import IngestSettings
 from router.corridor import conditional, lifecycle, outbound, receipts
 from router.corridor import state as state_codec
+from router.corridor.effects import Send
 from router.corridor.ports import Ports, Verdict
 from router.corridor.state import PaymentState, Phase
 from router.dlq import dead_letter
@@ -221,8 +222,7 @@ class CorridorLogic(StoreLogic):
         keys.clear()
         del self.notice_due[p]
         booked += fresh
-        return [Out(x.topic, x.key.encode(), x.value, x.headers)
-                for x in outbound.notifications(self.ports, booked, now)]
+        return _outs(outbound.notifications(self.ports, booked, now))
 
     def _sweep(self, store: Store, now: datetime) -> None:
         """Shrink payments at rest for longer than the retention to receipts. Each sweep reads the
@@ -282,7 +282,7 @@ class CorridorLogic(StoreLogic):
 
     def _apply(self, store: Store, key: str, state: PaymentState | None, step: lifecycle.CorridorStep,
                record: Record | None) -> list[Out]:
-        outputs = [Out(x.topic, x.key.encode(), x.value, x.headers) for x in step.sends]
+        outputs = _outs(step.sends)
         if step.bookings:
             self.booked.setdefault(store.partition, []).extend(step.bookings)
         if step.reject is not None and record is not None:
@@ -313,6 +313,10 @@ class CorridorLogic(StoreLogic):
         elif (state is None or state.phase is not Phase.WAITING_FX) and index.pop(key, None) is not None:
             store.put(WAITING + key, None)
         return outputs
+
+
+def _outs(sends: Iterable[Send]) -> list[Out]:
+    return [Out(x.topic, x.key.encode(), x.value, x.headers) for x in sends]
 
 
 def _log_outcome(uetr: str, before: PaymentState | None, after: PaymentState) -> None:
