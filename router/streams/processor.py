@@ -177,6 +177,16 @@ class Task(Generic[S]):
     state: S
     store: DiskStore | None = None  # the state's store on disk (the state itself, or under it)
     expected: dict[TopicPartition, int] = field(default_factory=dict)
+    # Work processed since the last commit (``kafka.commit_interval_ms``): the outputs to send and
+    # the input offsets to commit with the state's staged changes, all in one transaction.
+    outputs: list[Out] = field(default_factory=list)
+    offsets: dict[TopicPartition, int] = field(default_factory=dict)
+    records: int = 0
+    since: float | None = None  # monotonic time of the first uncommitted work
+
+    def position(self, tp: TopicPartition) -> int:
+        """The next offset of ``tp`` this task has not processed (committed or not)."""
+        return self.offsets.get(tp, self.expected.get(tp, 0))
 
 
 class TransactionalProcessor(Generic[S]):
@@ -190,6 +200,7 @@ class TransactionalProcessor(Generic[S]):
         self.prefix = settings.kafka.topic_prefix
         self.group_id = f"{settings.app_id}.{logic.name}"
         self.tick_interval_s = tick_interval_s
+        self.commit_interval_s = settings.kafka.commit_interval_ms / 1000
         self.max_batch = max_batch
         self.linger_ms = linger_ms
         self.transaction_timeout_ms = transaction_timeout_ms
@@ -263,8 +274,8 @@ class TransactionalProcessor(Generic[S]):
             self.consumer.subscribe([self.physical(t) for t in self.logic.inputs], listener=_Listener(self))
             next_tick = 0.0
             while not stop.is_set():
-                batch = await self.consumer.getmany(timeout_ms=int(self.tick_interval_s * 1000),
-                                                    max_records=self.max_batch)
+                wait = min(self.tick_interval_s, self._until_commit())
+                batch = await self.consumer.getmany(timeout_ms=int(wait * 1000), max_records=self.max_batch)
                 async with self.lock:
                     fresh = await self._init_pending()
                     # Records fetched before a task was (re)initialised may start past its committed
@@ -279,9 +290,16 @@ class TransactionalProcessor(Generic[S]):
                     if now >= next_tick:
                         next_tick = now + self.tick_interval_s
                         await asyncio.gather(*(self._transact(t, []) for t in list(self.tasks.values())))
+                    if self._until_commit() <= 0:
+                        # Every task's work at once: the loop waits for one round of commits per
+                        # interval, not one per task.
+                        await asyncio.gather(*(self._commit(t) for t in list(self.tasks.values())
+                                               if t.since is not None))
         finally:
-            for p in list(self.tasks):
-                await self._drop(p)
+            async with self.lock:
+                await self._commit_all()
+                for p in list(self.tasks):
+                    await self._drop(p)
             await self.consumer.stop()
             await self.restorer.stop()
             if self.standby is not None:
@@ -312,8 +330,29 @@ class TransactionalProcessor(Generic[S]):
         async with self.lock:
             parts = {tp.partition for tp in revoked}
             self.pending -= parts
+            # Work already processed is committed before the task goes (as Kafka Streams does on
+            # revocation), so that the next owner does not do it again.
+            await self._commit_all({p for p in parts if p in self.tasks})
             for p in parts:
                 await self._drop(p)
+
+    def _until_commit(self) -> float:
+        """Seconds until the oldest uncommitted work of a task is due to commit."""
+        since = [t.since for t in self.tasks.values() if t.since is not None]
+        if not since:
+            return self.tick_interval_s
+        return max(0.0, min(since) + self.commit_interval_s - time.monotonic())
+
+    async def _commit_all(self, parts: AbstractSet[int] | None = None) -> None:
+        """Commit every task's uncommitted work (of ``parts`` only, if given); a task whose
+        commit fails is rewound as on any failed transaction (its work is done again by
+        whoever owns the partition next)."""
+        tasks = [t for p, t in self.tasks.items() if t.since is not None and (parts is None or p in parts)]
+        results = await asyncio.gather(*(self._commit(t) for t in tasks), return_exceptions=True)
+        for task, result in zip(tasks, results, strict=True):
+            if isinstance(result, BaseException):
+                log.warning("%s partition %d: uncommitted work dropped at hand-over: %r",
+                            self.logic.name, task.partition, result)
 
     def on_assigned(self, assigned: set[TopicPartition]) -> None:
         self.pending |= {tp.partition for tp in assigned} - set(self.tasks)
@@ -414,13 +453,24 @@ class TransactionalProcessor(Generic[S]):
             task = self.tasks.get(tp.partition)
             if task is None:
                 continue  # not ours (any more, or yet): its owner reads from the committed offset
-            fresh = [r for r in records if r.offset >= task.expected.get(tp, 0)]
+            start = task.position(tp)
+            fresh = [r for r in records if r.offset >= start]
             if fresh:
                 by_task[tp.partition].append((tp, fresh))
         await asyncio.gather(*(self._transact(self.tasks[p], parts) for p, parts in by_task.items()))
 
     async def _transact(self, task: Task[S], parts: list[tuple[TopicPartition, list[Record]]]) -> None:
-        outputs: list[Out] = []
+        """Process ``parts`` (and the stage's tick) into the task's uncommitted work; commit it at
+        once when ``kafka.commit_interval_ms`` is 0, else the main loop commits every task's work
+        when the oldest piece has waited the interval.
+
+        Committing every interval instead of every fetched batch is Kafka Streams'
+        ``commit.interval.ms``: a transaction costs the broker and the client the same whether it
+        carries 5 records or 500 (begin, partitions added, offsets, end, and a marker in every
+        partition it wrote), and a payment state changed twice in one interval is written to the
+        changelog once."""
+        outputs = task.outputs
+        n = len(outputs)
         stage, p = self.logic.name, task.partition
         # Log lines written while a record is processed name it (router.log_context); the
         # context is this asyncio task's own, so concurrent tasks do not mix.
@@ -429,13 +479,23 @@ class TransactionalProcessor(Generic[S]):
             for r in records:
                 CURRENT.set((stage, p, r))
                 outputs += self.logic.process(task.state, topic, r)
+            task.offsets[tp] = records[-1].offset + 1
+            task.records += len(records)
         CURRENT.set((stage, p, None))
         outputs += self.logic.tick(task.state)
+        if task.since is None and (parts or len(outputs) > n or task.state.changes()):
+            task.since = time.monotonic()
+        if not self.commit_interval_s and task.since is not None:
+            await self._commit(task)
+
+    async def _commit(self, task: Task[S]) -> None:
+        """One transaction: the task's outputs, its state's changes and its input offsets."""
         changes = task.state.changes()
-        if not parts and not outputs and not changes:
+        outputs, offsets, records = task.outputs, task.offsets, task.records
+        task.outputs, task.offsets, task.records, task.since = [], {}, 0, None
+        if not offsets and not outputs and not changes:
             return
         outputs += [Out(changelog, key.encode(), value, partition=task.partition) for changelog, key, value in changes]
-        offsets = {tp: records[-1].offset + 1 for tp, records in parts}
         producer = task.producer
         t0 = time.perf_counter()
         try:
@@ -470,7 +530,7 @@ class TransactionalProcessor(Generic[S]):
             self.observer.committed(time.perf_counter() - t0, outputs)
         task.state.commit()
         task.expected.update(offsets)
-        self.stats["records"] += sum(len(r) for _, r in parts)
+        self.stats["records"] += records
         self.stats["transactions"] += 1
 
     async def _send_all(self, producer: AIOKafkaProducer, outputs: list[Out]) -> list[RecordMetadata]:
