@@ -39,6 +39,7 @@ from aiokafka import AIOKafkaProducer
 from router.bench import ledger_state
 from router.config import Settings, get_settings
 from router.corridor import lifecycle
+from router.corridor import state as state_codec
 from router.corridor.ports import Verdict
 from router.fx.quote import Quote
 from router.iso20022.examples import cips_pacs008
@@ -81,7 +82,7 @@ def delivered_state() -> tuple[str, str]:
                                 postings=postings, at=now)
     step = lifecycle.on_settlement(step.state, outcome, ports, now)
     assert step.state is not None
-    return step.state.model_dump_json(), payment.uetr
+    return state_codec.encode(step.state)[0].decode(), payment.uetr
 
 
 async def fill(s: Settings, n: int) -> float:

@@ -19,7 +19,7 @@ from datetime import datetime
 from router.corridor import conditions
 from router.corridor.lifecycle import CorridorStep, execute_send, hop, status_send
 from router.corridor.ports import Ports
-from router.corridor.state import PaymentState, Phase
+from router.corridor.state import PaymentState, Phase, updated
 from router.outcome import DUPLICATE, NARRATIVE, Reject
 from router.tracker.journey import Stage
 
@@ -57,8 +57,8 @@ def on_condition_event(state: PaymentState | None, raw: bytes, ports: Ports, now
         return _refuse(state, late)
     s = hop(state, Stage.CONDITION_MET, now, by=ev.party, event_id=ev.event_id, condition_id=cond.id,
             met_at=ev.at.isoformat())
-    s = s.model_copy(update={"condition_state": "releasing",
-                             "condition_events": (*state.condition_events, ev.event_id)})
+    s = updated(s, condition_state="releasing",
+                             condition_events=(*state.condition_events, ev.event_id))
     sends = [execute_send(s)] if state.phase is Phase.CONDITIONAL else []  # else: once the hold is confirmed
     return CorridorStep(s, (*sends, status_send(s)))
 

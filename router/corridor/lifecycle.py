@@ -21,14 +21,13 @@ from decimal import Decimal
 from typing import Literal
 
 import msgspec
-from pydantic import TypeAdapter
 
 from router.corridor import legs as legs_
 from router.corridor import outbound
 from router.corridor.effects import Send
 from router.corridor.ports import Ports, Verdict
 from router.corridor.screening_view import screening_request
-from router.corridor.state import FINAL, PaymentState, Phase, Reversal
+from router.corridor.state import FINAL, Direction, PaymentState, Phase, Reversal, updated
 from router.fx.pricing import Wait, price_payment
 from router.iso20022.model import CancellationRequest, Payment, Resolution, Return, Side, StatusReport
 from router.iso20022.translate import derived_id
@@ -56,10 +55,9 @@ def hop(state: PaymentState, stage: Stage, now: datetime, *, reason: str | None 
         extra: str = "", **detail: object) -> PaymentState:
     h = Hop(uetr=state.uetr, stage=stage, at=now, id=_hop_id(state.uetr, stage, extra), by=by, reason=reason,
             detail={k: v for k, v in detail.items() if v is not None})
-    return state.model_copy(update={"journey": record(state.journey, h)})
+    return updated(state, journey=record(state.journey, h))
 
 
-_HOPS: TypeAdapter[tuple[Hop, ...]] = TypeAdapter(tuple[Hop, ...])
 _JSON = msgspec.json.Encoder()
 
 
@@ -77,7 +75,7 @@ def status_send(state: PaymentState) -> Send:
         "quote": msgspec.Raw(state.lock.model_dump_json().encode()) if state.lock else None,
         "condition": ({**state.payment.condition.model_dump(mode="json"), "state": state.condition_state}
                       if state.payment.condition else None),
-        "hops": msgspec.Raw(_HOPS.dump_json(state.journey.hops)),
+        "hops": state.journey.hops,
     }
     return Send("payments.status", state.uetr, _JSON.encode(body))
 
@@ -124,7 +122,7 @@ def on_payment(state: PaymentState | None, payment: Payment, source: Side, ports
         answer = outbound.status(ports, payment, source, "RJCT", INVALID_BIC, now, text=text,
                                  purpose=f"rc01:{payment.msg_id}")
         return CorridorStep(None, (answer,), reject=Reject(INVALID_BIC, text, "corridor"))
-    direction = "outbound" if source == "cips" else "inbound"
+    direction: Direction = "outbound" if source == "cips" else "inbound"
     fresh = PaymentState(uetr=payment.uetr, source=source, direction=direction, phase=Phase.SCREENING,
                          payment=payment, journey=record(None, Hop(
                              uetr=payment.uetr, stage=Stage.RECEIVED, at=now,
@@ -150,12 +148,12 @@ def on_screening_result(state: PaymentState | None, verdict: Verdict, ports: Por
     if verdict.outcome == "reject":
         code = verdict.reason_code or REGULATORY
         s = hop(state, Stage.REJECTED, now, reason=code, text=verdict.text)
-        s = s.model_copy(update={"phase": Phase.REJECTED, "reason": code})
+        s = updated(s, phase=Phase.REJECTED, reason=code)
         rj = outbound.status(ports, payment, source, "RJCT", code, now, text=verdict.text)
         return _with_status(s, [rj])
     if verdict.outcome == "hold":
         s = hop(state, Stage.HELD, now, reason=verdict.reason_code or REGULATORY, text=verdict.text)
-        s = s.model_copy(update={"phase": Phase.HELD})
+        s = updated(s, phase=Phase.HELD)
         return _with_status(s, [outbound.status(ports, payment, source, "PDNG", None, now,
                                                text="held for compliance review", cause="hold")])
     s = hop(state, Stage.SCREENED, now, outcome="clear")
@@ -180,15 +178,15 @@ def _price(state: PaymentState, ports: Ports, now: datetime, sends: list[Send]) 
         result = price_payment(p.uetr, p.settlement_amount, p.currency, target, ports.quotes(), None, now,
                                ports.settings.fx, waiting_since=state.waiting_since)
         if isinstance(result, Wait):
-            s = state.model_copy(update={"phase": Phase.WAITING_FX, "waiting_since": result.waiting_since,
-                                         "retry_at": result.retry_at})
+            s = updated(state, phase=Phase.WAITING_FX, waiting_since=result.waiting_since,
+                                         retry_at=result.retry_at)
             if state.phase is not Phase.WAITING_FX:
                 s = hop(s, Stage.QUEUED, now, reason="FX", text=result.reason)
             return _with_status(s, sends)
         if isinstance(result, Reject):
             return _with_status(*_reject(state, ports, result.code, result.text, now, sends))
         lock = result.value.lock
-        state = hop(state.model_copy(update={"lock": lock}), Stage.PRICED, now, quote_id=lock.quote_id,
+        state = hop(updated(state, lock=lock), Stage.PRICED, now, quote_id=lock.quote_id,
                     rate=str(lock.rate), provider=lock.provider, amount_out=str(lock.amount_out),
                     currency_out=lock.currency_out)
     cond = p.condition
@@ -209,15 +207,15 @@ def _price(state: PaymentState, ports: Ports, now: datetime, sends: list[Send]) 
                                     condition_id=cond.id if cond else None, hold_until=cond.expiry if cond else None)
     except ValueError as exc:
         return _with_status(*_reject(state, ports, NARRATIVE, f"cannot settle: {exc}", now, sends))
-    s = state.model_copy(update={"phase": Phase.SETTLING, "settlement_id": p.uetr, "retry_at": None,
-                                 "condition_state": "reserving" if cond else None})
+    s = updated(state, phase=Phase.SETTLING, settlement_id=p.uetr, retry_at=None,
+                                 condition_state="reserving" if cond else None)
     return _with_status(s, [*sends, Send("settlement.requests", p.uetr, request.model_dump_json().encode())])
 
 
 def _reject(state: PaymentState, ports: Ports, code: str, text: str, now: datetime,
             sends: list[Send]) -> tuple[PaymentState, list[Send]]:
     s = hop(state, Stage.REJECTED, now, reason=code, text=text)
-    s = s.model_copy(update={"phase": Phase.REJECTED, "reason": code, "retry_at": None})
+    s = updated(s, phase=Phase.REJECTED, reason=code, retry_at=None)
     return s, [*sends, outbound.status(ports, state.payment, state.source, "RJCT", code, now, text=text)]
 
 
@@ -266,7 +264,7 @@ def on_settlement(state: PaymentState | None, outcome: SettlementOutcome, ports:
         text = "duplicate instruction" if outcome.decision == "DUPLICATE" else "settlement aborted"
         if state.condition_state is not None:
             ended = "cancelled" if state.cancel is not None else "expired"
-            state = state.model_copy(update={"condition_state": ended})
+            state = updated(state, condition_state=ended)
             if code == CONDITION_EXPIRED:
                 text = "condition not met before its expiry; reserved funds released"
         if state.cancel is not None:
@@ -274,13 +272,13 @@ def on_settlement(state: PaymentState | None, outcome: SettlementOutcome, ports:
         return _with_status(*_reject(state, ports, code, text, now, []))
     # COMMIT: the moment of finality.
     if state.condition_state is not None:
-        state = state.model_copy(update={"condition_state": "met"})
+        state = updated(state, condition_state="met")
     s = hop(state, Stage.SETTLED, now, legs=list(outcome.legs_booked))
     sends = [outbound.status(ports, state.payment, state.source, "ACSC", None, now)]
     delivery = outbound.deliver(ports, outbound.outbound_payment(state, ports, now), state.target)
     sends.append(delivery.send)
     s = hop(s, Stage.DELIVERED, now, msg_id=delivery.msg_id, to=delivery.receiver)
-    s = s.model_copy(update={"phase": Phase.DELIVERED, "delivered_msg_id": delivery.msg_id})
+    s = updated(s, phase=Phase.DELIVERED, delivered_msg_id=delivery.msg_id)
     if state.cancel is not None:  # asked to cancel while settling: too late, ask the receiver
         sends.append(outbound.forward_cancellation(ports, s, state.cancel, now))
     return replace(_with_status(s, sends), bookings=outbound.bookings(state.payment, outcome, now))
@@ -296,7 +294,7 @@ def _reserved(state: PaymentState, ports: Ports, now: datetime) -> CorridorStep:
             releasing_party=cond.releasing_party if cond else None,
             expiry=cond.expiry.isoformat() if cond else None)
     early = state.condition_state == "releasing"  # the event came while the hold was being made
-    s = s.model_copy(update={"phase": Phase.CONDITIONAL, "condition_state": "releasing" if early else "held"})
+    s = updated(s, phase=Phase.CONDITIONAL, condition_state="releasing" if early else "held")
     sends = [outbound.status(ports, state.payment, state.source, "PDNG", None, now, text="awaiting condition",
                              purpose="condition", cause="condition")]
     if early:
@@ -391,7 +389,7 @@ def _reverse(state: PaymentState, ports: Ports, now: datetime, *, kind: Literal[
                    amount_back=str(amount_back), currency_back=currency_back,
                    amount_to_sender=str(amount_to_sender), currency_to_sender=p.currency, return_id=return_id,
                    lock=lock)
-    s = state.model_copy(update={"phase": Phase.REVERSING, "reversal": rev})
+    s = updated(state, phase=Phase.REVERSING, reversal=rev)
     return _with_status(s, [Send("settlement.requests", settlement_id, request.model_dump_json().encode())])
 
 
@@ -403,24 +401,24 @@ def _on_reverse_settlement(state: PaymentState, outcome: SettlementOutcome, port
         return CorridorStep(state)
     if outcome.decision != "COMMIT":
         s = hop(state, Stage.QUEUED, now, reason=outcome.reason, text="reverse settlement aborted", extra="rev-abort")
-        return _with_status(s.model_copy(update={"phase": Phase.DELIVERED, "reversal": None}), [])
+        return _with_status(updated(s, phase=Phase.DELIVERED, reversal=None), [])
     sends: list[Send] = []
     if rev.kind == "return" and state.cancel is not None:
         # The receiving side agreed to a forwarded cancellation and returned the funds.
         s = hop(state, Stage.CANCELLED, now, reason=state.cancel.reason_code, amount=rev.amount_to_sender,
                 currency=rev.currency_to_sender, text="cancelled after settlement; funds returned")
         sends.append(outbound.return_to_sender(ports, state, now))
-        s = s.model_copy(update={"phase": Phase.CANCELLED, "reason": state.cancel.reason_code})
+        s = updated(s, phase=Phase.CANCELLED, reason=state.cancel.reason_code)
     elif rev.kind == "return":
         s = hop(state, Stage.RETURNED, now, reason=rev.reason, amount=rev.amount_to_sender,
                 currency=rev.currency_to_sender)
         sends.append(outbound.return_to_sender(ports, state, now))
-        s = s.model_copy(update={"phase": Phase.RETURNED, "reason": rev.reason})
+        s = updated(s, phase=Phase.RETURNED, reason=rev.reason)
     else:
         s = hop(state, Stage.REJECTED, now, reason=rev.reason, text="refused by the receiving side; funds reversed")
         sends.append(outbound.status(ports, state.payment, state.source, "RJCT", rev.reason, now,
                                     text="refused by the receiving bank; funds returned", purpose="refused"))
-        s = s.model_copy(update={"phase": Phase.REJECTED, "reason": rev.reason})
+        s = updated(s, phase=Phase.REJECTED, reason=rev.reason)
     return replace(_with_status(s, sends), bookings=outbound.bookings(state.payment, outcome, now))
 
 
@@ -432,7 +430,7 @@ def on_cancellation(state: PaymentState | None, req: CancellationRequest, side: 
         return CorridorStep(None, reject=Reject(NARRATIVE, "cancellation for an unknown payment", "corridor"))
     if side != state.source or state.phase in FINAL or state.cancel is not None:
         return CorridorStep(state)
-    s = hop(state.model_copy(update={"cancel": req}), Stage.CANCEL_REQUESTED, now, by=side, reason=req.reason_code)
+    s = hop(updated(state, cancel=req), Stage.CANCEL_REQUESTED, now, by=side, reason=req.reason_code)
     if state.phase in (Phase.RECEIVED, Phase.SCREENING, Phase.HELD, Phase.WAITING_FX):
         return _cancelled(s, ports, now, text="cancelled before settlement")
     if state.phase is Phase.SETTLING:
@@ -446,7 +444,7 @@ def on_cancellation(state: PaymentState | None, req: CancellationRequest, side: 
 def _cancelled(state: PaymentState, ports: Ports, now: datetime, *, text: str) -> CorridorStep:
     assert state.cancel is not None
     s = hop(state, Stage.CANCELLED, now, reason=state.cancel.reason_code, text=text)
-    s = s.model_copy(update={"phase": Phase.CANCELLED, "reason": state.cancel.reason_code, "retry_at": None})
+    s = updated(s, phase=Phase.CANCELLED, reason=state.cancel.reason_code, retry_at=None)
     return _with_status(s, [outbound.resolution(ports, s, "CNCL", now)])
 
 

@@ -243,7 +243,7 @@ class CorridorLogic(StoreLogic):
                 continue
             try:
                 # Not through _decoded: a sweep reads payments at rest and would evict those in flight.
-                state = self._cached(key, raw) or PaymentState.model_validate_json(raw)
+                state = self._cached(key, raw) or state_codec.decode(raw)
             except ValueError as exc:  # pydantic's ValidationError too: a bad value must not stop the stage
                 log.warning("corridor: stored value of %r does not decode; the sweep passes it by: %s", key,
                             str(exc).splitlines()[0])
@@ -265,7 +265,7 @@ class CorridorLogic(StoreLogic):
             return None
         state = self._cached(key, raw)
         if state is None:
-            state = PaymentState.model_validate_json(raw)
+            state = state_codec.decode(raw)
             self._remember(key, raw, state, None)
         return state
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+import msgspec
 
 
 class Stage(StrEnum):
@@ -45,8 +45,10 @@ class PaymentOutcome(StrEnum):
     CANCELLED = "cancelled"
 
 
-class Hop(BaseModel):
-    model_config = ConfigDict(frozen=True)
+class Hop(msgspec.Struct, frozen=True, kw_only=True):
+    """One step of a payment. A msgspec struct, as ``Journey`` and the corridor's payment state
+    are: a hop is built, copied and encoded several times per payment on the hot path, where a
+    pydantic model cost ~35 µs a hop (issue 12)."""
 
     uetr: str
     stage: Stage
@@ -55,12 +57,10 @@ class Hop(BaseModel):
     id: str
     by: str = "router"
     reason: str | None = None
-    detail: dict[str, Any] = Field(default_factory=dict)
+    detail: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
-class Journey(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+class Journey(msgspec.Struct, frozen=True, kw_only=True):
     uetr: str
     hops: tuple[Hop, ...] = ()
     outcome: PaymentOutcome = PaymentOutcome.IN_FLIGHT

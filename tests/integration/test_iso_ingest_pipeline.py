@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from router.config import Settings
-from router.corridor.state import PaymentState
+from router.corridor import state as state_codec
 from router.dlq import header_dict
 from router.iso20022 import examples as ex
 from router.iso20022.build import build_message
@@ -64,7 +64,7 @@ async def test_valid_to_the_corridor_invalid_to_dlq_with_reply(topics: Settings,
     assert len(kept) == 1
     rec = kept[0]
     assert rec.key == good.uetr.encode()
-    state = PaymentState.model_validate_json(rec.value)
+    state = state_codec.decode(rec.value)
     assert state.source == "cips" and isinstance(state.payment, Payment) and state.payment == good
 
     # The invalid ones: original bytes in the DLQ with a reason.

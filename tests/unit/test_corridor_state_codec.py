@@ -1,14 +1,20 @@
-"""The corridor's stored payment state (router.corridor.state.encode): one JSON object that
-decodes to the same state, whether the payment's JSON was rendered now or handed back."""
+"""The corridor's stored payment state (router.corridor.state.encode / decode): one JSON object that
+decodes to the same state, whether the payment's JSON was rendered now or handed back, and the
+states stored before the state became a msgspec struct still decode."""
 
 from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 
-from router.corridor.state import PaymentState, Phase, encode
+from router.corridor.state import PaymentState, Phase, decode, encode, updated
 from router.tracker.journey import Journey
 from tests.unit.test_corridor_lifecycle import NOW, FakePorts, eur_quotes, outbound, receive
+
+# encode(_priced()) as the pydantic PaymentState of commit 706c212 wrote it: what a changelog
+# written by an earlier version holds.
+PYDANTIC_ERA = Path(__file__).parent.parent / "data" / "corridor_state_pydantic_era.json"
 
 
 def _priced() -> PaymentState:
@@ -20,22 +26,29 @@ def _priced() -> PaymentState:
 def test_a_stored_state_decodes_to_the_same_state() -> None:
     state = _priced()
     raw, payment_json = encode(state)
-    assert PaymentState.model_validate_json(raw) == state
-    assert json.loads(raw) == json.loads(state.model_dump_json())  # the same object, keys in another order
+    assert decode(raw) == state
     assert json.loads(payment_json) == json.loads(state.payment.model_dump_json())
+    assert json.loads(raw)["payment"] == json.loads(payment_json)
+
+
+def test_a_state_stored_by_the_pydantic_model_decodes_and_encodes_the_same() -> None:
+    legacy = PYDANTIC_ERA.read_bytes()
+    state = decode(legacy)
+    assert state == _priced()
+    assert json.loads(encode(state)[0]) == json.loads(legacy)  # the same object, keys in any order
 
 
 def test_the_payments_json_handed_back_gives_the_same_bytes() -> None:
     state = _priced()
     _, payment_json = encode(state)
-    later = state.model_copy(update={"phase": Phase.SETTLING, "retry_at": NOW + timedelta(seconds=5)})
+    later = updated(state, phase=Phase.SETTLING, retry_at=NOW + timedelta(seconds=5))
     assert later.payment is state.payment
     assert encode(later, payment_json) == encode(later)
-    assert PaymentState.model_validate_json(encode(later, payment_json)[0]) == later
+    assert decode(encode(later, payment_json)[0]) == later
 
 
 def test_a_minimal_state_encodes() -> None:
     p = outbound()
     state = PaymentState(uetr=p.uetr, source="cips", direction="outbound", phase=Phase.RECEIVED, payment=p,
                          journey=Journey(uetr=p.uetr))
-    assert PaymentState.model_validate_json(encode(state)[0]) == state
+    assert decode(encode(state)[0]) == state
