@@ -61,6 +61,9 @@ class Book:
         self.caps: dict[str, Cap] = {}
         self.queue: dict[str, SettlementReceipt] = {}  # queued settlements in arrival order
         self.waiting: dict[str, SettlementRequest] = {}  # their requests, decoded once
+        # Queued settlements by the accounts their legs debit: liquidity arriving on an account
+        # looks at the settlements waiting for it, not at the whole queue (``pvp.drain``).
+        self.queued_by_debit: dict[str, set[str]] = {}
         self.reserved: dict[str, SettlementReceipt] = {}  # conditional settlements with reserved legs
         self.held: dict[str, SettlementRequest] = {}  # their requests
         self.seq = 0
@@ -158,7 +161,14 @@ class Book:
         status = r.status if r is not None else None
         if status != "QUEUED":
             self.queue.pop(sid, None)
-            self.waiting.pop(sid, None)
+            left = self.waiting.pop(sid, None)
+            if left is not None:
+                for leg in left.legs:
+                    sids = self.queued_by_debit.get(leg.debit_account)
+                    if sids is not None:
+                        sids.discard(sid)
+                        if not sids:
+                            del self.queued_by_debit[leg.debit_account]
         if status != "RESERVED":
             self.reserved.pop(sid, None)
             self.held.pop(sid, None)
@@ -174,7 +184,9 @@ class Book:
             if sid not in self.waiting:
                 if request is None and r.request is None:
                     raise ValueError(f"queued settlement {sid} without its request")
-                self.waiting[sid] = request or SettlementRequest.model_validate_json(r.request or b"")
+                waiting = self.waiting[sid] = request or SettlementRequest.model_validate_json(r.request or b"")
+                for leg in waiting.legs:
+                    self.queued_by_debit.setdefault(leg.debit_account, set()).add(sid)
             known = sid in self.queue
             self.queue[sid] = r
             if not known and len(self.queue) > 1 and r.seq < next(reversed(self.queue.values())).seq:

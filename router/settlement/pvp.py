@@ -186,8 +186,9 @@ def drain(book: Book, now: float, policy: Policy, credited: Iterable[str]) -> Ef
     fx = Effects()
     touched = set(credited)
     while touched and book.queue:
-        candidates = [sid for sid in book.queue
-                      if any(leg.debit_account in touched for leg in book.waiting[sid].legs)]
+        queue, by_debit = book.queue, book.queued_by_debit
+        found = {sid for account in touched for sid in by_debit.get(account, ())}
+        candidates = sorted(found, key=lambda sid: queue[sid].seq)  # arrival order
         touched = set()
         for sid in candidates:
             r = book.queue.get(sid)

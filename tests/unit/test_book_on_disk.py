@@ -67,8 +67,19 @@ def step(book: Book, op: tuple[Any, ...], now: float) -> pvp.Effects:
     return fx
 
 
+def queued_by_debit(book: Book) -> dict[str, set[str]]:
+    """The book's index of queued settlements by debited account, worked out from the queue."""
+    out: dict[str, set[str]] = {}
+    for sid, req in book.waiting.items():
+        for leg in req.legs:
+            out.setdefault(leg.debit_account, set()).add(sid)
+    return out
+
+
 def view(book: Book) -> dict[str, Any]:
     """Everything the book holds, read in full (decided receipts too)."""
+    # The drain's index follows the queue through every step, commit and rollback.
+    assert book.queued_by_debit == queued_by_debit(book)
     return {"accounts": dict(book.accounts), "funds": dict(book.funds), "caps": dict(book.caps),
             "receipts": book.all_receipts(), "claims": book.all_claims(), "queue": list(book.queue.items()),
             "waiting": sorted(book.waiting), "held": sorted(book.held), "reserved": sorted(book.reserved)}
