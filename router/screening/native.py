@@ -50,6 +50,12 @@ def compiled_files(root: Path = HERE) -> list[Path]:
                   for p in root.glob(f"{name}.*") if p.suffix in (".so", ".pyd"))
 
 
+def loadable(root: Path = HERE) -> bool:
+    """Whether this Python would import a compiled module here (a build for another Python is ignored)."""
+    return any((root / f"{name}{suffix}").exists()
+               for name in COMPILED for suffix in importlib.machinery.EXTENSION_SUFFIXES)
+
+
 def is_current(root: Path = HERE) -> bool:
     stamp = root / DIGEST_FILE
     return stamp.exists() and stamp.read_text().strip() == source_digest(root)
@@ -78,7 +84,7 @@ class _SourceFinder:
 
 
 def guard(root: Path = HERE) -> None:
-    if not compiled_files(root):
+    if not loadable(root):
         return
     forced = os.environ.get("ROUTER_SCREENING_PURE", "") not in ("", "0")
     if not forced and is_current(root):
@@ -94,7 +100,7 @@ def guard(root: Path = HERE) -> None:
 
 def build(root: Path = HERE) -> bool:
     """Compile ``COMPILED`` in place; False (and the pure-Python modules stay) if that is impossible."""
-    if compiled_files(root) and is_current(root):
+    if loadable(root) and is_current(root):
         print("router.screening: compiled modules are up to date")
         return True
     for stale in compiled_files(root):
