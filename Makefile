@@ -17,19 +17,25 @@ TOOLS := $(abspath .tools/bin)
 PROMTOOL_VERSION ?= v0.316.0
 KUSTOMIZE_VERSION ?= v5.5.0
 
-.PHONY: help install browser run demo test test-unit lint typecheck kafka-up kafka-down \
+.PHONY: help install native browser run demo test test-unit lint typecheck kafka-up kafka-down \
         kafka-status kafka-reset topics worker bench clean tools check-deploy docker-up images test-containers
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
 
-install: $(VENV)/.installed ## create .venv and install the package with dev dependencies
+install: $(VENV)/.installed native ## create .venv and install the package with dev dependencies
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
+
+# The screening hot path compiled with mypyc beside its sources (router/screening/native.py); a no-op
+# when the build matches the sources, pure Python (with a message) when mypy or a C compiler is missing.
+native: $(VENV)/.installed ## compile the screening modules with mypyc (make install runs it)
+	@$(BIN)/python -c 'import sys; from router.screening import native; sys.exit(native.main(["build"]))' \
+	  2>&1 | grep -v -e '^gcc ' -e 'Treating generator comprehension as list' || true
 
 # fonts-noto-cjk: without a CJK font the page's Chinese names render as empty boxes (the test checks).
 browser: ## install headless Chromium and CJK fonts (Debian packages) for the review-page browser test
@@ -109,4 +115,5 @@ check-deploy: install ## render and validate the Kubernetes overlays; check aler
 	  && $(TOOLS)/promtool test rules alerts.test.yaml; else echo "promtool not built: run 'make tools'"; fi
 
 clean: ## remove local state (not the broker's jar cache)
-	rm -rf .router-data reports .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .router-data reports .pytest_cache .mypy_cache .ruff_cache build/mypyc
+	$(BIN)/python -c 'from router.screening import native; native.main(["clean"])' 2>/dev/null || true

@@ -15,3 +15,8 @@ Where things are:
   (the compacted ``screening.velocity`` changelog).
 - ``variants``: the labelled set (list-name variants and clean names) for bench and tests.
 """
+
+from router.screening import native
+
+# Before any compiled module loads: a build from other sources must not shadow the .py files.
+native.guard()
