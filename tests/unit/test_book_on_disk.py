@@ -70,8 +70,8 @@ def step(book: Book, op: tuple[Any, ...], now: float) -> pvp.Effects:
 def queued_by_debit(book: Book) -> dict[str, set[str]]:
     """The book's index of queued settlements by debited account, worked out from the queue."""
     out: dict[str, set[str]] = {}
-    for sid, req in book.waiting.items():
-        for leg in req.legs:
+    for sid, waiting in book.waiting.items():
+        for leg in waiting.legs:
             out.setdefault(leg.debit_account, set()).add(sid)
     return out
 
