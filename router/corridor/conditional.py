@@ -57,8 +57,7 @@ def on_condition_event(state: PaymentState | None, raw: bytes, ports: Ports, now
         return _refuse(state, late)
     s = hop(state, Stage.CONDITION_MET, now, by=ev.party, event_id=ev.event_id, condition_id=cond.id,
             met_at=ev.at.isoformat())
-    s = updated(s, condition_state="releasing",
-                             condition_events=(*state.condition_events, ev.event_id))
+    s = updated(s, condition_state="releasing", condition_events=(*state.condition_events, ev.event_id))
     sends = [execute_send(s)] if state.phase is Phase.CONDITIONAL else []  # else: once the hold is confirmed
     return CorridorStep(s, (*sends, status_send(s)))
 

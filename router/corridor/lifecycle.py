@@ -179,7 +179,7 @@ def _price(state: PaymentState, ports: Ports, now: datetime, sends: list[Send]) 
                                ports.settings.fx, waiting_since=state.waiting_since)
         if isinstance(result, Wait):
             s = updated(state, phase=Phase.WAITING_FX, waiting_since=result.waiting_since,
-                                         retry_at=result.retry_at)
+                        retry_at=result.retry_at)
             if state.phase is not Phase.WAITING_FX:
                 s = hop(s, Stage.QUEUED, now, reason="FX", text=result.reason)
             return _with_status(s, sends)
@@ -208,7 +208,7 @@ def _price(state: PaymentState, ports: Ports, now: datetime, sends: list[Send]) 
     except ValueError as exc:
         return _with_status(*_reject(state, ports, NARRATIVE, f"cannot settle: {exc}", now, sends))
     s = updated(state, phase=Phase.SETTLING, settlement_id=p.uetr, retry_at=None,
-                                 condition_state="reserving" if cond else None)
+                condition_state="reserving" if cond else None)
     return _with_status(s, [*sends, Send("settlement.requests", p.uetr, request.model_dump_json().encode())])
 
 

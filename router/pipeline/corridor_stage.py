@@ -244,7 +244,7 @@ class CorridorLogic(StoreLogic):
             try:
                 # Not through _decoded: a sweep reads payments at rest and would evict those in flight.
                 state = self._cached(key, raw) or state_codec.decode(raw)
-            except ValueError as exc:  # pydantic's ValidationError too: a bad value must not stop the stage
+            except ValueError as exc:  # msgspec's and pydantic's errors too: a bad value must not stop the stage
                 log.warning("corridor: stored value of %r does not decode; the sweep passes it by: %s", key,
                             str(exc).splitlines()[0])
                 continue

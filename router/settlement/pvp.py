@@ -185,10 +185,10 @@ def drain(book: Book, now: float, policy: Policy, credited: Iterable[str]) -> Ef
     """Liquidity arrived on ``credited``: book the queued settlements that now fit, in arrival order."""
     fx = Effects()
     touched = set(credited)
+    # book.queue is read afresh each time: the book may put its queue back in order as a new dict.
     while touched and book.queue:
-        queue, by_debit = book.queue, book.queued_by_debit
-        found = {sid for account in touched for sid in by_debit.get(account, ())}
-        candidates = sorted(found, key=lambda sid: queue[sid].seq)  # arrival order
+        found = {sid for account in touched for sid in book.queued_by_debit.get(account, ())}
+        candidates = sorted(found, key=lambda sid: book.queue[sid].seq)  # arrival order
         touched = set()
         for sid in candidates:
             r = book.queue.get(sid)
