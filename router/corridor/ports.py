@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -41,7 +42,7 @@ class Ports(Protocol):
 
     directory: Directory
 
-    def quotes(self) -> list[Quote]: ...
+    def quotes(self) -> Sequence[Quote]: ...
 
     def translate(self, message: CanonicalMessage, to: Side) -> CanonicalMessage:
         """The message in ``to``'s profile; raises ValueError when it cannot be translated."""

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Context, Decimal
 from fractions import Fraction
 
@@ -202,12 +202,11 @@ def convert(
         return checked
     if not Decimal(0) <= spread_bps < Decimal(10000):
         raise ValueError(f"spread {spread_bps} bps out of range")
-    every = list(quotes)
-    fresh = [q for q in every if is_fresh(q, now, max_age, max_skew)]
-    route = find_route(fresh, from_ccy, to_ccy, cross)
-    if route is None:
+    found = _ROUTES.route(quotes, now, max_age, max_skew, from_ccy, to_ccy, tuple(cross))
+    if found is None:
+        every = list(quotes)
         return Reject(FX_RATE_UNAVAILABLE, _why_unavailable(every, from_ccy, to_ccy, cross, now, max_age), STAGE)
-    market = route.market_rate
+    route, market = found
     applied = market * (1 - Fraction(spread_bps) * _BPS)
     out = round_amount(Fraction(checked.value) * applied, to_ccy)
     return Ok(Conversion(
@@ -215,6 +214,60 @@ def convert(
         exact_rate=applied, market_rate=market, spread_bps=spread_bps, route=route.currencies,
         legs=route.legs, provider=route.provider, priced_at=now,
     ))
+
+
+class _RouteMemo:
+    """The best route per currency pair, kept while the book and its fresh subset stay the same.
+
+    Every payment of a pair would otherwise filter the whole book for freshness and compare every
+    quote again (exact ``Fraction`` rates) to find the same route. The memo holds the book, a
+    tuple (a new tuple misses; a list could change in place, so lists are not memoised; an id is
+    never reused while the memo holds the object), and the instants between which the fresh
+    subset cannot change: the nearest moments, before and after ``now``, at which some quote
+    becomes valid (``ts - max_skew``) or goes stale (``ts + max_age``). Outside that open
+    interval, or on its edges, everything is computed again, so the answer is the one the plain
+    computation gives."""
+
+    __slots__ = ("age", "book", "hi", "lo", "routes", "skew")
+
+    def __init__(self) -> None:
+        self.book: object = None
+        self.age = self.skew = timedelta(0)
+        self.lo = self.hi = datetime.min.replace(tzinfo=UTC)
+        self.routes: dict[tuple[str, str, tuple[str, ...]], tuple[Route, Fraction] | None] = {}
+
+    def route(self, quotes: Iterable[Quote], now: datetime, max_age: timedelta, max_skew: timedelta,
+              sell: str, buy: str, cross: tuple[str, ...]) -> tuple[Route, Fraction] | None:
+        if not (quotes is self.book and self.age == max_age and self.skew == max_skew and self.lo < now < self.hi):
+            if not isinstance(quotes, tuple):
+                return self._compute([q for q in quotes if is_fresh(q, now, max_age, max_skew)], sell, buy, cross)
+            self._reset(quotes, now, max_age, max_skew)
+        key = (sell, buy, cross)
+        try:
+            return self.routes[key]
+        except KeyError:
+            pass
+        fresh = [q for q in quotes if is_fresh(q, now, max_age, max_skew)]
+        found = self.routes[key] = self._compute(fresh, sell, buy, cross)
+        return found
+
+    def _reset(self, book: Sequence[Quote], now: datetime, max_age: timedelta, max_skew: timedelta) -> None:
+        before: list[datetime] = []
+        after: list[datetime] = []
+        for q in book:
+            for edge in (q.ts - max_skew, q.ts + max_age):
+                (before if edge <= now else after).append(edge)
+        self.book, self.age, self.skew, self.routes = book, max_age, max_skew, {}
+        self.lo = max(before, default=datetime.min.replace(tzinfo=now.tzinfo))
+        self.hi = min(after, default=datetime.max.replace(tzinfo=now.tzinfo))
+
+    @staticmethod
+    def _compute(fresh: list[Quote], sell: str, buy: str, cross: tuple[str, ...]) -> tuple[Route, Fraction] | None:
+        route = find_route(fresh, sell, buy, cross)
+        return None if route is None else (route, route.market_rate)
+
+
+_ROUTES = _RouteMemo()
 
 
 def _why_unavailable(quotes: list[Quote], from_ccy: str, to_ccy: str, cross: Sequence[str],

@@ -14,6 +14,7 @@ the current quotes, the clock and, for a payment already waiting, when the wait 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -132,7 +133,7 @@ def price_payment(
     amount: Decimal,
     ccy_from: str,
     ccy_to: str,
-    quotes: list[Quote],
+    quotes: Sequence[Quote],
     existing_lock: LockedQuote | None,
     now: datetime,
     settings: FxSettings,
@@ -164,7 +165,7 @@ def price_payment(
 
 
 def price_with_store(
-    store: LockStore, uetr: str, amount: Decimal, ccy_from: str, ccy_to: str, quotes: list[Quote],
+    store: LockStore, uetr: str, amount: Decimal, ccy_from: str, ccy_to: str, quotes: Sequence[Quote],
     now: datetime, settings: FxSettings, *, waiting_since: datetime | None = None,
 ) -> Ok[Priced] | Reject | Wait:
     """``price_payment`` with the lock read from and a new lock written to ``store``."""

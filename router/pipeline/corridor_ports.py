@@ -21,20 +21,25 @@ class RouterPorts:
     settings: Settings
     directory: Directory
     _quotes: dict[tuple[str, str], Quote] = field(default_factory=dict)
+    # One tuple per book version: pricing keeps its best routes while it is handed the same tuple.
+    _book: tuple[Quote, ...] | None = None
 
     @classmethod
     def create(cls, settings: Settings) -> RouterPorts:
         directory = load_directory()
         return cls(settings, directory)
 
-    def quotes(self) -> list[Quote]:
-        return list(self._quotes.values())
+    def quotes(self) -> tuple[Quote, ...]:
+        if self._book is None:
+            self._book = tuple(self._quotes.values())
+        return self._book
 
     def add_quote(self, quote: Quote) -> None:
         key = (quote.pair, quote.provider)
         current = self._quotes.get(key)
         if current is None or quote.ts >= current.ts:
             self._quotes[key] = quote
+            self._book = None
 
     def translate(self, message: CanonicalMessage, to: Side) -> CanonicalMessage:
         fn = to_cips if to == "cips" else to_cbpr
