@@ -73,22 +73,17 @@ def _joined(words: list[str]) -> list[str]:
     return out
 
 
+@lru_cache(maxsize=65536)
+def _han_run(run: str) -> str:
+    """A run of Han characters as its words (pypinyin's mmseg), each word's syllables joined.
+    Cached per run: whole texts (an address with its number) rarely recur, their runs (a surname, a
+    district, a street) do."""
+    return " ".join(_joined(list(seg.cut(run))))
+
+
 def _words(text: str) -> str:
-    parts: list[str | list[str]] = []
-    for run in _HAN_RUNS.split(text):
-        if has_han(run):
-            parts.append(list(seg.cut(run)))
-        elif run.strip():
-            parts.append(_fold(run))
-    han = _joined([w for p in parts if isinstance(p, list) for w in p])
-    out: list[str] = []
-    for p in parts:
-        if isinstance(p, list):
-            out.extend(han[:len(p)])
-            han = han[len(p):]
-        else:
-            out.append(p)
-    return " ".join(out)
+    out = [_han_run(run) if has_han(run) else _fold(run) for run in _HAN_RUNS.split(text)]
+    return " ".join(w for w in out if w.strip())
 
 
 def _tidy(text: str, limit: int) -> str:
