@@ -256,7 +256,12 @@ class _RouteMemo:
         after: list[datetime] = []
         for q in book:
             for edge in (q.ts - max_skew, q.ts + max_age):
-                (before if edge <= now else after).append(edge)
+                # An edge at ``now`` bounds both sides: freshness is closed at both ends, so a
+                # quote exactly max_age old is fresh now and stale an instant later.
+                if edge <= now:
+                    before.append(edge)
+                if edge >= now:
+                    after.append(edge)
         self.book, self.age, self.skew, self.routes = book, max_age, max_skew, {}
         self.lo = max(before, default=datetime.min.replace(tzinfo=now.tzinfo))
         self.hi = min(after, default=datetime.max.replace(tzinfo=now.tzinfo))

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from router.fx.convert import convert
 from router.fx.quote import Quote
+from router.outcome import Ok
 
 T0 = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
 AGE = timedelta(seconds=60)
@@ -40,6 +41,14 @@ def test_memoised_routes_equal_a_fresh_computation(book: list[Quote], offsets: l
             memoised = convert(*args, same, now, Decimal(5), **kwargs)  # type: ignore[arg-type]
             plain = convert(*args, list(book), now, Decimal(5), **kwargs)  # type: ignore[arg-type]
             assert memoised == plain
+
+
+def test_a_quote_priced_on_its_last_fresh_instant_is_stale_an_instant_later() -> None:
+    book = (Quote(pair="USD/CNY", bid=Decimal("7.10"), ask=Decimal("7.12"), ts=T0, provider="FXP1"),)
+    edge = T0 + AGE  # exactly max_age old: still fresh
+    assert isinstance(convert(Decimal("100.00"), "USD", "CNY", book, edge, Decimal(0), max_age=AGE), Ok)
+    later = convert(Decimal("100.00"), "USD", "CNY", book, edge + timedelta(seconds=1), Decimal(0), max_age=AGE)
+    assert getattr(later, "code", None) == "AB03"
 
 
 def test_a_new_book_is_not_answered_from_the_old_one() -> None:
