@@ -240,15 +240,14 @@ class _RouteMemo:
               sell: str, buy: str, cross: tuple[str, ...]) -> tuple[Route, Fraction] | None:
         if not (quotes is self.book and self.age == max_age and self.skew == max_skew and self.lo < now < self.hi):
             if not isinstance(quotes, tuple):
-                return self._compute([q for q in quotes if is_fresh(q, now, max_age, max_skew)], sell, buy, cross)
+                return _best(quotes, now, max_age, max_skew, sell, buy, cross)
             self._reset(quotes, now, max_age, max_skew)
         key = (sell, buy, cross)
         try:
             return self.routes[key]
         except KeyError:
             pass
-        fresh = [q for q in quotes if is_fresh(q, now, max_age, max_skew)]
-        found = self.routes[key] = self._compute(fresh, sell, buy, cross)
+        found = self.routes[key] = _best(quotes, now, max_age, max_skew, sell, buy, cross)
         return found
 
     def _reset(self, book: Sequence[Quote], now: datetime, max_age: timedelta, max_skew: timedelta) -> None:
@@ -266,10 +265,13 @@ class _RouteMemo:
         self.lo = max(before, default=datetime.min.replace(tzinfo=now.tzinfo))
         self.hi = min(after, default=datetime.max.replace(tzinfo=now.tzinfo))
 
-    @staticmethod
-    def _compute(fresh: list[Quote], sell: str, buy: str, cross: tuple[str, ...]) -> tuple[Route, Fraction] | None:
-        route = find_route(fresh, sell, buy, cross)
-        return None if route is None else (route, route.market_rate)
+
+
+def _best(quotes: Iterable[Quote], now: datetime, max_age: timedelta, max_skew: timedelta, sell: str, buy: str,
+          cross: tuple[str, ...]) -> tuple[Route, Fraction] | None:
+    """The best route over the fresh quotes, and its market rate (no memo)."""
+    route = find_route([q for q in quotes if is_fresh(q, now, max_age, max_skew)], sell, buy, cross)
+    return None if route is None else (route, route.market_rate)
 
 
 _ROUTES = _RouteMemo()
