@@ -266,7 +266,6 @@ class _RouteMemo:
         self.hi = min(after, default=datetime.max.replace(tzinfo=now.tzinfo))
 
 
-
 def _best(quotes: Iterable[Quote], now: datetime, max_age: timedelta, max_skew: timedelta, sell: str, buy: str,
           cross: tuple[str, ...]) -> tuple[Route, Fraction] | None:
     """The best route over the fresh quotes, and its market rate (no memo)."""
