@@ -27,7 +27,7 @@ from router.corridor import outbound
 from router.corridor.effects import Send
 from router.corridor.ports import Ports, Verdict
 from router.corridor.screening_view import screening_request
-from router.corridor.state import FINAL, Direction, PaymentState, Phase, Reversal, updated
+from router.corridor.state import FINAL, Direction, PaymentState, Phase, Reversal, model_json, updated
 from router.fx.pricing import Wait, price_payment
 from router.iso20022.model import CancellationRequest, Payment, Resolution, Return, Side, StatusReport
 from router.iso20022.translate import derived_id
@@ -72,7 +72,7 @@ def status_send(state: PaymentState) -> Send:
         "creditor": state.payment.creditor.name if state.payment.creditor else None,
         "creditor_original": state.payment.creditor.name_original if state.payment.creditor else None,
         # Already-JSON parts go in as they are: pydantic renders them in one call each.
-        "quote": msgspec.Raw(state.lock.model_dump_json().encode()) if state.lock else None,
+        "quote": msgspec.Raw(model_json(state.lock)) if state.lock else None,
         "condition": ({**state.payment.condition.model_dump(mode="json"), "state": state.condition_state}
                       if state.payment.condition else None),
         "hops": state.journey.hops,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from datetime import datetime
 from enum import StrEnum
 from typing import Literal
@@ -85,9 +86,29 @@ def updated(state: PaymentState, **changes: object) -> PaymentState:
     return msgspec.structs.replace(state, **changes)
 
 
+_MEMO: OrderedDict[int, tuple[BaseModel, bytes]] = OrderedDict()
+MEMO_SIZE = 10_000  # the payments in flight, as the stage's state cache
+
+
+def model_json(obj: BaseModel) -> bytes:
+    """``obj``'s pydantic JSON, rendered once per object for a frozen model. A payment's FX lock
+    goes into its stored state and its status snapshot on every event after pricing: rendering it
+    each time was ~1.5% of the corridor's CPU. Keyed by identity, holding the object, so an id
+    is not reused while its entry lives; a mutable model is rendered every time."""
+    hit = _MEMO.get(id(obj))
+    if hit is not None and hit[0] is obj:
+        return hit[1]
+    out = obj.model_dump_json().encode()
+    if obj.model_config.get("frozen"):
+        _MEMO[id(obj)] = (obj, out)
+        if len(_MEMO) > MEMO_SIZE:
+            _MEMO.popitem(last=False)
+    return out
+
+
 def _as_json(obj: object) -> msgspec.Raw:
     if isinstance(obj, BaseModel):
-        return msgspec.Raw(obj.model_dump_json().encode())
+        return msgspec.Raw(model_json(obj))
     raise NotImplementedError(f"cannot store {type(obj).__name__}")
 
 

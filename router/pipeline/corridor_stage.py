@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Literal
@@ -121,8 +122,11 @@ class CorridorLogic(StoreLogic):
         self.waiting: dict[int, dict[str, datetime]] = {}  # partition -> UETR -> retry_at
         self.next_sweep: dict[int, datetime] = {}
         self.sweep_from: dict[int, str | None] = {}  # partition -> the last key the sweep read
-        # UETR -> (stored bytes, decoded, the payment's JSON when this process encoded it)
-        self.cache: dict[str, tuple[bytes, PaymentState, bytes | None]] = {}
+        # UETR -> (stored bytes, decoded, the payment's JSON when this process encoded it, the store
+        # and its generation when cached). An
+        # OrderedDict: a plain dict evicted from the front rescans every deleted slot before it on
+        # each ``next(iter())`` (1.8 µs an eviction at 10,000 entries, against 0.35 µs).
+        self.cache: OrderedDict[str, tuple[bytes, PaymentState, bytes | None, Store, int]] = OrderedDict()
         self.booked: dict[int, list[outbound.Booking]] = {}  # partition -> this transaction's postings
         self.notice_keys: dict[int, list[str]] = {}  # partition -> stored NOTICES keys, oldest first
         self.notice_due: dict[int, datetime] = {}  # partition -> when the stored postings must go out
@@ -164,14 +168,18 @@ class CorridorLogic(StoreLogic):
         if key.startswith(WAITING[0]):
             return [dead_letter(Reject(FORMAT_ERROR, "record key is reserved for the corridor's own index",
                                        "corridor"), record)]
-        raw = store.get(key) if key else None
         now = self.clock()
-        if raw is not None and receipts.is_receipt(raw):
-            message: object = accepted.message if accepted else f"{topic} record"
-            sends, reject = receipts.on_event(receipts.Receipt.model_validate_json(raw), message,
-                                              accepted.side if accepted else None, self.ports, now)
-            return self._apply(store, key, None, lifecycle.CorridorStep(None, sends, reject), record)
-        state = self._decoded(key, raw)
+        hit = self.cache.get(key)
+        if hit is not None and hit[3] is store and hit[4] == store.generation:
+            state: PaymentState | None = hit[1]  # this process read or wrote it last: no store read
+        else:
+            raw = store.get(key) if key else None
+            if raw is not None and receipts.is_receipt(raw):
+                message: object = accepted.message if accepted else f"{topic} record"
+                sends, reject = receipts.on_event(receipts.Receipt.model_validate_json(raw), message,
+                                                  accepted.side if accepted else None, self.ports, now)
+                return self._apply(store, key, None, lifecycle.CorridorStep(None, sends, reject), record)
+            state = self._decoded(store, key, raw)
         try:
             if accepted is not None:
                 step = on_message(accepted.message, accepted.side, state, self.ports, now)
@@ -188,7 +196,7 @@ class CorridorLogic(StoreLogic):
         now = self.clock()
         outputs: list[Out] = []
         for key in [k for k, at in index.items() if at <= now]:
-            state = self._decoded(key, store.get(key))
+            state = self._decoded(store, key, store.get(key))
             outputs += self._apply(store, key, state, lifecycle.on_retry(state, self.ports, now), None)
         self._sweep(store, now)
         return outputs + self._notify(store, now)
@@ -256,7 +264,7 @@ class CorridorLogic(StoreLogic):
                     self.sweep_from[p] = key
                     break
 
-    def _decoded(self, key: str, raw: bytes | None) -> PaymentState | None:
+    def _decoded(self, store: Store, key: str, raw: bytes | None) -> PaymentState | None:
         """The payment's state: decoded once per change. The cache holds the bytes it decoded and
         answers only for the same bytes, so a value a rolled-back transaction staged, or one
         restored from the changelog, is never mistaken for it (a store on disk hands out a new
@@ -266,7 +274,7 @@ class CorridorLogic(StoreLogic):
         state = self._cached(key, raw)
         if state is None:
             state = state_codec.decode(raw)
-            self._remember(key, raw, state, None)
+        self._remember(store, key, raw, state, None)
         return state
 
     def _cached(self, key: str, raw: bytes) -> PaymentState | None:
@@ -274,11 +282,17 @@ class CorridorLogic(StoreLogic):
         hit = self.cache.get(key)
         return hit[1] if hit is not None and (hit[0] is raw or hit[0] == raw) else None
 
-    def _remember(self, key: str, raw: bytes, state: PaymentState, payment_json: bytes | None) -> None:
-        self.cache.pop(key, None)
-        self.cache[key] = (raw, state, payment_json)
+    def _remember(self, store: Store, key: str, raw: bytes, state: PaymentState,
+                  payment_json: bytes | None) -> None:
+        """Cache ``state``, the store's value of ``key`` as of now: ``on_event`` trusts it without
+        reading the store until the store's generation moves (a rollback, a changelog load)."""
+        hit = self.cache.get(key)
+        if payment_json is None and hit is not None and hit[1].payment is state.payment:
+            payment_json = hit[2]
+        self.cache[key] = (raw, state, payment_json, store, store.generation)
+        self.cache.move_to_end(key)
         if len(self.cache) > CACHE_SIZE:
-            del self.cache[next(iter(self.cache))]  # the least recently changed
+            self.cache.popitem(last=False)  # the least recently changed
 
     def _apply(self, store: Store, key: str, state: PaymentState | None, step: lifecycle.CorridorStep,
                record: Record | None) -> list[Out]:
@@ -293,7 +307,7 @@ class CorridorLogic(StoreLogic):
             same = hit[2] if hit is not None and hit[1].payment is step.state.payment else None
             encoded, payment_json = state_codec.encode(step.state, same)
             store.put(key, encoded)
-            self._remember(key, encoded, step.state, payment_json)
+            self._remember(store, key, encoded, step.state, payment_json)
             if step.state.phase is Phase.WAITING_FX and step.state.retry_at:
                 if index.get(key) != step.state.retry_at:
                     index[key] = step.state.retry_at

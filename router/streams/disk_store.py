@@ -228,6 +228,7 @@ class DiskStore(Store):
             self._flushed_at = time.monotonic()
 
     def rollback(self) -> None:
+        self.generation += 1
         self.staged.clear()
         self.local.clear()
         self._written.clear()
@@ -266,6 +267,7 @@ class DiskStore(Store):
             self._loading_written()
 
     def _loading_batch(self) -> WriteBatch:
+        self.generation += 1
         if self._loading is None:
             self._loading = WriteBatch(raw_mode=True)
         return self._loading
@@ -287,6 +289,7 @@ class DiskStore(Store):
 
     def wipe(self) -> None:
         """Start again from nothing (the resume offset could not be trusted)."""
+        self.generation += 1
         self.db.close()
         shutil.rmtree(self.path, ignore_errors=True)
         self.db = Rdict(str(self.path), self.options)

@@ -17,6 +17,9 @@ class Store:
         self.changelog = changelog
         self.values: dict[str, bytes] = {}
         self.staged: dict[str, bytes | None] = {}
+        # Moves whenever a value can change other than by ``put``: a rollback, a changelog record
+        # loaded. A stage that caches what it read or wrote trusts the cache while this stays put.
+        self.generation = 0
 
     def get(self, key: str) -> bytes | None:
         if key in self.staged:
@@ -44,6 +47,7 @@ class Store:
         return [(k, self.values[k]) for k in keys]
 
     def load(self, changelog: str, key: str, value: bytes) -> None:
+        self.generation += 1
         self.values[key] = value
 
     def changes(self) -> list[tuple[str, str, bytes | None]]:
@@ -59,6 +63,7 @@ class Store:
         self.staged.clear()
 
     def rollback(self) -> None:
+        self.generation += 1
         self.staged.clear()
 
     def __len__(self) -> int:
