@@ -33,6 +33,25 @@ def test_staged_changes_are_seen_then_kept_or_forgotten(tmp_path: Path) -> None:
     assert s.get("a") is None and list(s.items()) == []
 
 
+def test_the_generation_moves_when_a_value_can_change_other_than_by_put(tmp_path: Path) -> None:
+    """A stage trusts what it cached of a store while the generation stays put (the corridor)."""
+    for s in (disk(tmp_path / "g"), Store(0, "corridor.state")):
+        g = s.generation
+        s.put("a", b"1")
+        s.commit()
+        assert s.generation == g, "a commit writes what the stage staged: its cache still holds"
+        s.put("a", b"2")
+        s.rollback()
+        assert s.generation > g, f"{type(s).__name__}: a rollback must move it"
+        g = s.generation
+        s.load("corridor.state", "a", b"3")
+        assert s.generation > g, f"{type(s).__name__}: a changelog record loaded must move it"
+    d = disk(tmp_path / "w")
+    g = d.generation
+    d.wipe()
+    assert d.generation > g
+
+
 def test_values_and_the_resume_offset_survive_a_reopen_in_one_write(tmp_path: Path) -> None:
     s = disk(tmp_path / "s")
     assert s.resume_offset("corridor.state") is None
