@@ -35,8 +35,10 @@ from tests.support.kafka import free_port
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "deploy" / "compose.yaml"
-# Not the testcontainers broker's port: that container lives for the whole session.
-SMOKE_KAFKA_PORT = int(os.environ.get("CORRIDOR_SMOKE_KAFKA_PORT", "39092"))
+# Not the testcontainers broker's port (that container lives for the whole session), and below
+# Linux's ephemeral range (32768-60999): at 39092 the broker once failed to bind, "Address already
+# in use": no listener had it, so a client connection's local port did.
+SMOKE_KAFKA_PORT = int(os.environ.get("CORRIDOR_SMOKE_KAFKA_PORT", "28092"))
 PAYMENTS = 4
 
 
@@ -67,7 +69,8 @@ def _require_engine() -> None:
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
     _require_engine()
-    assert not broker.port_taken(SMOKE_KAFKA_PORT), f"127.0.0.1:{SMOKE_KAFKA_PORT} is taken"
+    for port in (SMOKE_KAFKA_PORT, SMOKE_KAFKA_PORT + 1):  # the broker's and its controller's
+        assert not broker.port_taken(port), f"127.0.0.1:{port} is taken"
     run = uuid.uuid4().hex[:10]
     base = Settings()
     s = Settings(
